@@ -1,0 +1,2 @@
+//! The `astrobrokers` command-line tool (work in progress).
+fn main() {}

@@ -1,0 +1,1 @@
+//! Workspace-level scenarios across brokers live in `tests/`.
