@@ -1,0 +1,831 @@
+//! The shared HTTP client: base URL, auth, retry, rate limits, redirects, tracing.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::Method;
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, LOCATION, RETRY_AFTER, USER_AGENT};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tracing::Instrument;
+use url::Url;
+
+use crate::auth::{Auth, AuthContext, AuthStamp, NoAuth};
+use crate::error::{Error, HttpError, Result, excerpt, server_message};
+use crate::ratelimit::RateLimiter;
+use crate::redact::redact_url;
+use crate::retry::{Clock, RetryPolicy, RetrySafety, TokioClock, parse_retry_after};
+
+/// The default user agent: `astrobrokers/<version>`.
+pub const DEFAULT_USER_AGENT: &str = concat!("astrobrokers/", env!("CARGO_PKG_VERSION"));
+
+/// How a list-valued query or form parameter goes on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListStyle {
+    /// `oid=a&oid=b` (ALeRCE, Flask `getlist`).
+    Repeated,
+    /// `group_ids=1,2` (SkyPortal, ATLAS `objects`).
+    CommaJoined,
+}
+
+/// A request body.
+#[derive(Debug, Clone, Default)]
+pub enum Body {
+    /// No body.
+    #[default]
+    Empty,
+    /// A JSON document (already serialized).
+    Json(Bytes),
+    /// `application/x-www-form-urlencoded` pairs, in order.
+    Form(Vec<(String, String)>),
+    /// Raw bytes with a content type.
+    Raw {
+        /// The bytes.
+        bytes: Bytes,
+        /// The `Content-Type` to send.
+        content_type: String,
+    },
+}
+
+/// One request, relative to a client's base URL (or an absolute URL).
+///
+/// Retry safety is declared per request: [`Request::get`], [`Request::head`],
+/// [`Request::put`] and [`Request::delete`] start as [`RetrySafety::Safe`];
+/// [`Request::post`] and [`Request::patch`] as [`RetrySafety::Unsafe`]. Change it with
+/// [`Request::retry_safety`] (an ATLAS read POST is safe; a write is not).
+#[derive(Debug, Clone)]
+pub struct Request {
+    method: Method,
+    path: String,
+    query: Vec<(String, String)>,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    body: Body,
+    body_error: Option<String>,
+    safety: RetrySafety,
+    buckets: Vec<String>,
+    timeout: Option<Duration>,
+}
+
+impl Request {
+    /// A request with an explicit method and retry safety. `path` is joined to the base URL
+    /// as is (a trailing slash is kept, none is added); an `http(s)://` URL is used as is.
+    pub fn new(method: Method, path: impl Into<String>, safety: RetrySafety) -> Self {
+        Request {
+            method,
+            path: path.into(),
+            query: Vec::new(),
+            headers: Vec::new(),
+            body: Body::Empty,
+            body_error: None,
+            safety,
+            buckets: Vec::new(),
+            timeout: None,
+        }
+    }
+    /// `GET`, retry-safe.
+    pub fn get(path: impl Into<String>) -> Self {
+        Self::new(Method::GET, path, RetrySafety::Safe)
+    }
+    /// `HEAD`, retry-safe.
+    pub fn head(path: impl Into<String>) -> Self {
+        Self::new(Method::HEAD, path, RetrySafety::Safe)
+    }
+    /// `POST`, not retry-safe unless declared so.
+    pub fn post(path: impl Into<String>) -> Self {
+        Self::new(Method::POST, path, RetrySafety::Unsafe)
+    }
+    /// `PUT`, retry-safe (an upsert).
+    pub fn put(path: impl Into<String>) -> Self {
+        Self::new(Method::PUT, path, RetrySafety::Safe)
+    }
+    /// `PATCH`, not retry-safe unless declared so.
+    pub fn patch(path: impl Into<String>) -> Self {
+        Self::new(Method::PATCH, path, RetrySafety::Unsafe)
+    }
+    /// `DELETE`, retry-safe.
+    pub fn delete(path: impl Into<String>) -> Self {
+        Self::new(Method::DELETE, path, RetrySafety::Safe)
+    }
+
+    /// Declares whether the request may be sent twice.
+    pub fn retry_safety(mut self, safety: RetrySafety) -> Self {
+        self.safety = safety;
+        self
+    }
+    /// Adds a query parameter.
+    pub fn query(mut self, key: &str, value: impl fmt::Display) -> Self {
+        self.query.push((key.to_string(), value.to_string()));
+        self
+    }
+    /// Adds a query parameter when it has a value; `None` sends nothing.
+    pub fn query_opt(self, key: &str, value: Option<impl fmt::Display>) -> Self {
+        match value {
+            Some(v) => self.query(key, v),
+            None => self,
+        }
+    }
+    /// Adds a list-valued query parameter in the given style; an empty list sends nothing.
+    pub fn query_list<I, T>(mut self, key: &str, values: I, style: ListStyle) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: fmt::Display,
+    {
+        push_list(&mut self.query, key, values, style);
+        self
+    }
+    /// Adds a header.
+    pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+    /// A JSON body.
+    pub fn json<T: Serialize + ?Sized>(mut self, value: &T) -> Self {
+        match serde_json::to_vec(value) {
+            Ok(v) => self.body = Body::Json(Bytes::from(v)),
+            Err(e) => self.body_error = Some(format!("could not serialize the JSON body: {e}")),
+        }
+        self
+    }
+    /// Adds a form field (the body becomes form-encoded).
+    pub fn form(mut self, key: &str, value: impl fmt::Display) -> Self {
+        self.push_form(vec![(key.to_string(), value.to_string())]);
+        self
+    }
+    /// Adds a form field when it has a value; `None` sends nothing.
+    pub fn form_opt(self, key: &str, value: Option<impl fmt::Display>) -> Self {
+        match value {
+            Some(v) => self.form(key, v),
+            None => self,
+        }
+    }
+    /// Adds a list-valued form field in the given style; an empty list sends nothing.
+    pub fn form_list<I, T>(mut self, key: &str, values: I, style: ListStyle) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: fmt::Display,
+    {
+        let mut pairs = Vec::new();
+        push_list(&mut pairs, key, values, style);
+        self.push_form(pairs);
+        self
+    }
+    /// Adds a form field holding a JSON document (`data={"ra": ...}`), as TNS-style APIs
+    /// expect.
+    pub fn form_json<T: Serialize + ?Sized>(mut self, key: &str, value: &T) -> Self {
+        match serde_json::to_string(value) {
+            Ok(s) => self.push_form(vec![(key.to_string(), s)]),
+            Err(e) => self.body_error = Some(format!("could not serialize the `{key}` form field: {e}")),
+        }
+        self
+    }
+    /// A raw body with a content type.
+    pub fn raw(mut self, bytes: impl Into<Bytes>, content_type: &str) -> Self {
+        self.body = Body::Raw { bytes: bytes.into(), content_type: content_type.to_string() };
+        self
+    }
+    /// Draws this request from the named client-side rate-limit bucket too.
+    pub fn bucket(mut self, name: &str) -> Self {
+        self.buckets.push(name.to_string());
+        self
+    }
+    /// A timeout for each attempt of this request.
+    pub fn timeout(mut self, d: Duration) -> Self {
+        self.timeout = Some(d);
+        self
+    }
+
+    /// The method.
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+    /// The path or URL as given.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+    /// The query pairs, in order.
+    pub fn query_pairs(&self) -> &[(String, String)] {
+        &self.query
+    }
+    /// The body.
+    pub fn body(&self) -> &Body {
+        &self.body
+    }
+    /// The declared retry safety.
+    pub fn safety(&self) -> RetrySafety {
+        self.safety
+    }
+
+    fn push_form(&mut self, pairs: Vec<(String, String)>) {
+        if pairs.is_empty() {
+            return;
+        }
+        match &mut self.body {
+            Body::Form(p) => p.extend(pairs),
+            _ => self.body = Body::Form(pairs),
+        }
+    }
+}
+
+fn push_list<I, T>(out: &mut Vec<(String, String)>, key: &str, values: I, style: ListStyle)
+where
+    I: IntoIterator<Item = T>,
+    T: fmt::Display,
+{
+    let values: Vec<String> = values.into_iter().map(|v| v.to_string()).collect();
+    if values.is_empty() {
+        return;
+    }
+    match style {
+        ListStyle::Repeated => out.extend(values.into_iter().map(|v| (key.to_string(), v))),
+        ListStyle::CommaJoined => out.push((key.to_string(), values.join(","))),
+    }
+}
+
+/// A successful (status < 400) response, body read in full.
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// The status code.
+    pub status: u16,
+    /// The headers.
+    pub headers: HeaderMap,
+    /// The body (decompressed when the server used `Content-Encoding: gzip`).
+    pub body: Bytes,
+    /// The final URL, after redirects.
+    pub url: Url,
+}
+
+impl Response {
+    /// Decodes the body as JSON; a failure names the path of the failing field.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
+        decode_json(&self.body, &self.url)
+    }
+    /// The body as text (lossy UTF-8).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    /// A header value as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// Decodes JSON with the path of the failing field in the error.
+pub fn decode_json<T: DeserializeOwned>(body: &[u8], url: &Url) -> Result<T> {
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        Error::Decode { path, message: e.into_inner().to_string(), excerpt: excerpt(body), url: redact_url(url) }
+    })
+}
+
+/// Describes a reqwest error without its URL (which may carry a secret), with its causes.
+pub fn describe_reqwest(e: &reqwest::Error) -> String {
+    use std::error::Error as _;
+    let mut parts = Vec::new();
+    let kind = if e.is_connect() {
+        "connection failed"
+    } else if e.is_timeout() {
+        "timed out"
+    } else if e.is_body() || e.is_decode() {
+        "could not read the body"
+    } else if e.is_request() {
+        "request failed"
+    } else {
+        "HTTP error"
+    };
+    parts.push(kind.to_string());
+    let mut src = e.source();
+    while let Some(s) = src {
+        let t = s.to_string();
+        if !parts.iter().any(|p| p == &t) {
+            parts.push(t);
+        }
+        src = s.source();
+    }
+    parts.join(": ")
+}
+
+/// Builds an [`HttpClient`].
+pub struct HttpClientBuilder {
+    base: String,
+    user_agent: String,
+    connect_timeout: Duration,
+    timeout: Duration,
+    retry: RetryPolicy,
+    auth: Arc<dyn Auth>,
+    clock: Arc<dyn Clock>,
+    limiters: HashMap<String, Arc<RateLimiter>>,
+    default_buckets: Vec<String>,
+    headers: HeaderMap,
+    max_response_bytes: usize,
+    allow_insecure_http: bool,
+    reqwest: Option<reqwest::Client>,
+}
+
+impl fmt::Debug for HttpClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpClientBuilder")
+            .field("base", &crate::redact::redact_url_str(&self.base))
+            .field("user_agent", &self.user_agent)
+            .field("auth", &self.auth)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HttpClientBuilder {
+    /// Sets the user agent (default `astrobrokers/<version>`).
+    pub fn user_agent(mut self, ua: impl Into<String>) -> Self {
+        self.user_agent = ua.into();
+        self
+    }
+    /// The time allowed to open a connection (default 10 s).
+    pub fn connect_timeout(mut self, d: Duration) -> Self {
+        self.connect_timeout = d;
+        self
+    }
+    /// The time allowed for one attempt, from sending to the last body byte (default 60 s).
+    pub fn timeout(mut self, d: Duration) -> Self {
+        self.timeout = d;
+        self
+    }
+    /// The retry policy.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+    /// The auth (default: none).
+    pub fn auth(mut self, auth: impl Auth + 'static) -> Self {
+        self.auth = Arc::new(auth);
+        self
+    }
+    /// The auth, shared.
+    pub fn auth_arc(mut self, auth: Arc<dyn Auth>) -> Self {
+        self.auth = auth;
+        self
+    }
+    /// The clock (tests inject a [`ManualClock`](crate::ManualClock)).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+    /// Registers a rate-limit bucket under `name`; requests opt in with
+    /// [`Request::bucket`], or every request draws from it when `name` is also passed to
+    /// [`Self::default_bucket`].
+    pub fn rate_limit(mut self, name: &str, limiter: Arc<RateLimiter>) -> Self {
+        self.limiters.insert(name.to_string(), limiter);
+        self
+    }
+    /// Makes every request draw from the named bucket.
+    pub fn default_bucket(mut self, name: &str) -> Self {
+        self.default_buckets.push(name.to_string());
+        self
+    }
+    /// A header sent on every request (e.g. `Accept: application/json`).
+    pub fn default_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.insert(name, value);
+        self
+    }
+    /// The largest response body accepted (default 512 MiB); larger ones fail with a
+    /// transport error instead of exhausting memory.
+    pub fn max_response_bytes(mut self, n: usize) -> Self {
+        self.max_response_bytes = n;
+        self
+    }
+    /// Allows sending credentials over plain `http` to a host that is not loopback.
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+    /// Uses this reqwest client (its redirect policy must be `none`).
+    pub fn reqwest_client(mut self, client: reqwest::Client) -> Self {
+        self.reqwest = Some(client);
+        self
+    }
+
+    /// Builds the client; fails on a bad base URL, an unknown default bucket, or credentials
+    /// over plain http to a remote host.
+    pub fn build(self) -> Result<HttpClient> {
+        let base = parse_base_url(&self.base)?;
+        if base.scheme() == "http" && self.auth.sends_secret() && !self.allow_insecure_http && !is_loopback_host(&base)
+        {
+            return Err(Error::Config(format!(
+                "refusing to send credentials over plain http to {}; use https or allow insecure http explicitly",
+                base.host_str().unwrap_or_default()
+            )));
+        }
+        for b in &self.default_buckets {
+            if !self.limiters.contains_key(b) {
+                return Err(Error::Config(format!("default rate-limit bucket `{b}` is not registered")));
+            }
+        }
+        let http = match self.reqwest {
+            Some(c) => c,
+            None => reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .connect_timeout(self.connect_timeout)
+                .gzip(true)
+                .build()
+                .map_err(|e| Error::Config(format!("could not build the HTTP client: {}", describe_reqwest(&e))))?,
+        };
+        Ok(HttpClient {
+            inner: Arc::new(Inner {
+                base,
+                http,
+                user_agent: self.user_agent,
+                timeout: self.timeout,
+                retry: self.retry,
+                auth: self.auth,
+                clock: self.clock,
+                limiters: self.limiters,
+                default_buckets: self.default_buckets,
+                headers: self.headers,
+                max_response_bytes: self.max_response_bytes,
+            }),
+        })
+    }
+}
+
+/// Parses a base URL: `http` or `https` with a host; the path is kept exactly, and one `/`
+/// is added only if the path does not end with one (so `api` and `api/` both join
+/// `objects/` into `api/objects/`).
+pub fn parse_base_url(s: &str) -> Result<Url> {
+    let mut u = Url::parse(s.trim()).map_err(|e| Error::Config(format!("invalid base URL: {e}")))?;
+    if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none() {
+        return Err(Error::Config("the base URL must be http(s)://host/...".into()));
+    }
+    if !u.path().ends_with('/') {
+        let p = format!("{}/", u.path());
+        u.set_path(&p);
+    }
+    u.set_query(None);
+    u.set_fragment(None);
+    Ok(u)
+}
+
+fn is_loopback_host(u: &Url) -> bool {
+    match u.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+fn same_origin(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme() && a.host() == b.host() && a.port_or_known_default() == b.port_or_known_default()
+}
+
+/// A client for one service: a base URL plus auth, retry, rate limits and timeouts.
+/// Cheap to clone (shared state).
+#[derive(Clone)]
+pub struct HttpClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    base: Url,
+    http: reqwest::Client,
+    user_agent: String,
+    timeout: Duration,
+    retry: RetryPolicy,
+    auth: Arc<dyn Auth>,
+    clock: Arc<dyn Clock>,
+    limiters: HashMap<String, Arc<RateLimiter>>,
+    default_buckets: Vec<String>,
+    headers: HeaderMap,
+    max_response_bytes: usize,
+}
+
+impl fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpClient")
+            .field("base", &redact_url(&self.inner.base))
+            .field("user_agent", &self.inner.user_agent)
+            .field("auth", &self.inner.auth)
+            .field("retry", &self.inner.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+enum Attempt {
+    Done(u16, HeaderMap, Bytes),
+    Failed(Error, bool),
+}
+
+impl HttpClient {
+    /// Starts a builder for a service at `base_url`.
+    pub fn builder(base_url: impl Into<String>) -> HttpClientBuilder {
+        HttpClientBuilder {
+            base: base_url.into(),
+            user_agent: DEFAULT_USER_AGENT.to_string(),
+            connect_timeout: Duration::from_secs(10),
+            timeout: Duration::from_secs(60),
+            retry: RetryPolicy::default(),
+            auth: Arc::new(NoAuth),
+            clock: Arc::new(TokioClock::default()),
+            limiters: HashMap::new(),
+            default_buckets: Vec::new(),
+            headers: HeaderMap::new(),
+            max_response_bytes: 512 * 1024 * 1024,
+            allow_insecure_http: false,
+            reqwest: None,
+        }
+    }
+
+    /// The base URL (always ending in `/`).
+    pub fn base_url(&self) -> &Url {
+        &self.inner.base
+    }
+    /// The clock in use.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+    /// The retry policy in use.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.retry
+    }
+    /// The auth in use.
+    pub fn auth(&self) -> &Arc<dyn Auth> {
+        &self.inner.auth
+    }
+    /// The named rate-limit bucket, if registered.
+    pub fn limiter(&self, name: &str) -> Option<&Arc<RateLimiter>> {
+        self.inner.limiters.get(name)
+    }
+
+    /// The URL a path resolves to: an absolute `http(s)://` URL as is; anything else
+    /// appended to the base URL (a leading `/` is dropped; trailing slashes are kept).
+    pub fn url_for(&self, path: &str) -> Result<Url> {
+        if path.starts_with("http://") || path.starts_with("https://") {
+            return Url::parse(path).map_err(|e| Error::invalid("url", format!("{path:?} is not a valid URL: {e}")));
+        }
+        let joined = format!("{}{}", self.inner.base.as_str(), path.trim_start_matches('/'));
+        Url::parse(&joined).map_err(|e| Error::invalid("path", format!("{path:?} does not form a valid URL: {e}")))
+    }
+
+    /// Sends a request and decodes the JSON reply.
+    pub async fn json<T: DeserializeOwned>(&self, req: Request) -> Result<T> {
+        self.execute(req).await?.json()
+    }
+
+    /// Sends a request with retries, redirects and auth; returns the response when its
+    /// status is below 400, and an error otherwise (see [`Error`]).
+    pub async fn execute(&self, req: Request) -> Result<Response> {
+        let inner = &self.inner;
+        if let Some(e) = &req.body_error {
+            return Err(Error::invalid("body", e.clone()));
+        }
+        let mut url = self.url_for(&req.path)?;
+        if !req.query.is_empty() {
+            url.query_pairs_mut().extend_pairs(req.query.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        }
+        let clock = inner.clock.clone();
+        let started = clock.now();
+        let policy = &inner.retry;
+        let mut method = req.method.clone();
+        let mut body = req.body.clone();
+        let mut attempt: u32 = 0;
+        let mut redirects = 0u32;
+        let mut refreshed = false;
+        let ctx = AuthContext { http: &inner.http, user_agent: &inner.user_agent };
+
+        loop {
+            attempt += 1;
+            for name in inner.default_buckets.iter().chain(req.buckets.iter()) {
+                match inner.limiters.get(name) {
+                    Some(l) => l.acquire(clock.as_ref()).await,
+                    None => {
+                        return Err(Error::Config(format!("rate-limit bucket `{name}` is not registered")));
+                    }
+                }
+            }
+            let elapsed = clock.now().saturating_sub(started);
+            let remaining = policy.max_elapsed.saturating_sub(elapsed);
+            if remaining.is_zero() {
+                return Err(Error::Timeout { url: redact_url(&url), elapsed });
+            }
+            let per_attempt = req.timeout.unwrap_or(inner.timeout).min(remaining);
+
+            let mut headers = inner.headers.clone();
+            if let Ok(ua) = HeaderValue::from_str(&inner.user_agent) {
+                headers.insert(USER_AGENT, ua);
+            }
+            for (k, v) in &req.headers {
+                headers.insert(k.clone(), v.clone());
+            }
+            let with_auth = same_origin(&url, &inner.base);
+            let stamp = if with_auth { inner.auth.apply(&ctx, &mut headers).await? } else { AuthStamp::default() };
+
+            let span = tracing::debug_span!(
+                "http_request",
+                method = %method,
+                url = %redact_url(&url),
+                attempt,
+                status = tracing::field::Empty,
+                elapsed_ms = tracing::field::Empty,
+            );
+            let t0 = clock.now();
+            let outcome = self.send_once(&method, &url, headers, &body, per_attempt).instrument(span.clone()).await;
+            let took = clock.now().saturating_sub(t0);
+            span.record("elapsed_ms", took.as_millis() as u64);
+
+            let (status, resp_headers, resp_body) = match outcome {
+                Attempt::Failed(err, before_send) => {
+                    let _g = span.enter();
+                    tracing::debug!(error = %err, "request failed");
+                    let may_retry = before_send || req.safety == RetrySafety::Safe;
+                    if may_retry && attempt < policy.max_attempts {
+                        let wait = policy.backoff_delay(attempt);
+                        if clock.now().saturating_sub(started) + wait < policy.max_elapsed {
+                            clock.sleep(wait).await;
+                            continue;
+                        }
+                    }
+                    return Err(err);
+                }
+                Attempt::Done(s, h, b) => (s, h, b),
+            };
+            span.record("status", status);
+            {
+                let _g = span.enter();
+                tracing::debug!(status, bytes = resp_body.len(), "response");
+            }
+
+            // Redirects: followed here so that credentials never go to another origin.
+            if matches!(status, 301 | 302 | 303 | 307 | 308) {
+                if let Some(loc) = resp_headers.get(LOCATION).and_then(|v| v.to_str().ok()) {
+                    redirects += 1;
+                    if redirects > 10 {
+                        return Err(Error::Transport { url: redact_url(&url), message: "too many redirects".into() });
+                    }
+                    let mut next = url.join(loc).map_err(|e| Error::Transport {
+                        url: redact_url(&url),
+                        message: format!("bad redirect location: {e}"),
+                    })?;
+                    if matches!(status, 307 | 308) {
+                        if next.query().is_none() && url.query().is_some() {
+                            next.set_query(url.query());
+                        }
+                    } else if method != Method::GET && method != Method::HEAD {
+                        method = Method::GET;
+                        body = Body::Empty;
+                    }
+                    url = next;
+                    attempt -= 1;
+                    continue;
+                }
+            }
+
+            if status == 401 && with_auth && inner.auth.sends_secret() {
+                if !refreshed {
+                    refreshed = true;
+                    if inner.auth.refresh(&ctx, stamp, &resp_body).await? {
+                        attempt -= 1;
+                        continue;
+                    }
+                }
+                let message = server_message(&resp_body).unwrap_or_else(|| "the server refused the credentials".into());
+                return Err(Error::Auth { status: Some(401), message });
+            }
+
+            let retry_after = resp_headers
+                .get(RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| parse_retry_after(v, clock.system_time()));
+
+            if status == 429 {
+                let hinted =
+                    retry_after.or_else(|| policy.hint.as_ref().and_then(|h| h.wait_from_body(status, &resp_body)));
+                let wait = match hinted {
+                    Some(w) => w.max(Duration::from_millis(1)),
+                    None => policy.backoff_delay(attempt).max(policy.throttle_floor),
+                };
+                let over_budget = clock.now().saturating_sub(started) + wait >= policy.max_elapsed;
+                if wait > policy.max_server_wait || attempt >= policy.max_attempts || over_budget {
+                    tracing::debug!(wait_s = wait.as_secs_f64(), "throttled; not waiting");
+                    return Err(Error::RateLimited { retry_after: Some(wait), url: redact_url(&url) });
+                }
+                tracing::debug!(wait_s = wait.as_secs_f64(), "throttled; waiting");
+                clock.sleep(wait).await;
+                continue;
+            }
+
+            if matches!(status, 408 | 500 | 502 | 503 | 504)
+                && req.safety == RetrySafety::Safe
+                && attempt < policy.max_attempts
+            {
+                let wait = match retry_after {
+                    Some(w) if w <= policy.max_server_wait => w,
+                    _ => policy.backoff_delay(attempt),
+                };
+                if clock.now().saturating_sub(started) + wait < policy.max_elapsed {
+                    clock.sleep(wait).await;
+                    continue;
+                }
+            }
+
+            if status >= 400 {
+                return Err(Error::Http(Box::new(HttpError {
+                    status,
+                    message: server_message(&resp_body),
+                    excerpt: excerpt(&resp_body),
+                    url: redact_url(&url),
+                    retry_after,
+                    body: resp_body,
+                })));
+            }
+            return Ok(Response { status, headers: resp_headers, body: resp_body, url });
+        }
+    }
+
+    async fn send_once(
+        &self,
+        method: &Method,
+        url: &Url,
+        headers: HeaderMap,
+        body: &Body,
+        timeout: Duration,
+    ) -> Attempt {
+        let inner = &self.inner;
+        let mut rb = inner.http.request(method.clone(), url.clone()).headers(headers).timeout(timeout);
+        match body {
+            Body::Empty => {}
+            Body::Json(b) => {
+                rb = rb.header(CONTENT_TYPE, "application/json").body(b.clone());
+            }
+            Body::Form(pairs) => {
+                rb = rb.form(pairs);
+            }
+            Body::Raw { bytes, content_type } => {
+                rb = rb.header(CONTENT_TYPE, content_type.as_str()).body(bytes.clone());
+            }
+        }
+        let redacted = || redact_url(url);
+        let clock = inner.clock.clone();
+        let t0 = clock.now();
+        let mut resp = match rb.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                let before_send = e.is_connect();
+                let err = if e.is_timeout() {
+                    Error::Timeout { url: redacted(), elapsed: clock.now().saturating_sub(t0) }
+                } else {
+                    Error::Transport { url: redacted(), message: describe_reqwest(&e) }
+                };
+                return Attempt::Failed(err, before_send);
+            }
+        };
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        if let Some(len) = resp.content_length() {
+            if len > inner.max_response_bytes as u64 {
+                return Attempt::Failed(
+                    Error::Transport {
+                        url: redacted(),
+                        message: format!(
+                            "response of {len} bytes exceeds the limit of {} bytes",
+                            inner.max_response_bytes
+                        ),
+                    },
+                    false,
+                );
+            }
+        }
+        let mut buf = bytes::BytesMut::new();
+        loop {
+            match resp.chunk().await {
+                Ok(Some(chunk)) => {
+                    if buf.len() + chunk.len() > inner.max_response_bytes {
+                        return Attempt::Failed(
+                            Error::Transport {
+                                url: redacted(),
+                                message: format!("response exceeds the limit of {} bytes", inner.max_response_bytes),
+                            },
+                            false,
+                        );
+                    }
+                    buf.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    let err = if e.is_timeout() {
+                        Error::Timeout { url: redacted(), elapsed: clock.now().saturating_sub(t0) }
+                    } else {
+                        Error::Transport { url: redacted(), message: describe_reqwest(&e) }
+                    };
+                    return Attempt::Failed(err, false);
+                }
+            }
+        }
+        Attempt::Done(status, headers, buf.freeze())
+    }
+}
+
+/// `Accept: application/json`, for [`HttpClientBuilder::default_header`].
+pub fn accept_json() -> (HeaderName, HeaderValue) {
+    (ACCEPT, HeaderValue::from_static("application/json"))
+}
