@@ -1,1 +1,89 @@
-//! Work in progress.
+//! Local, stateful emulators of the four services the astrobrokers clients talk to, for demos
+//! and tests that cannot reach the real servers.
+//!
+//! [`Sandbox::start`] serves, on loopback and random free ports (one port per service):
+//!
+//! * **ALeRCE** — the ZTF v1 API (`/ztf/v1/objects/`, with Flask's 308 from `/objects`),
+//!   ZTF forced photometry (`/v2/lightcurve/forced-photometry/{oid}`, gzip over 1000 bytes),
+//!   the multisurvey (LSST) APIs (`object_api/`, `lightcurve_api/`, `probability_api/`),
+//!   ZTF and LSST stamps (gzip-compressed 63x63 float32 FITS) and avro, and catsHTM (legacy or
+//!   current response format, see [`CatsHtmFormat`]).
+//! * **ATLAS Transient Server** — DRF endpoints under `/sne/atlas4/api/` (form-encoded POSTs,
+//!   `Authorization: Token <40 hex>`, expiring tokens and `auth-token/`, 100 requests/hour with
+//!   `Retry-After`, 2xx replies whose `info` reports a logical failure, 204 deletes).
+//! * **SkyPortal** — `/api/...` with `Authorization: token <uuid>`, the `{status, data, version}`
+//!   envelope, sources with `pageNumber`/`numPerPage`/`totalMatches`/`queryID`, photometry
+//!   read/write, candidates, groups, instruments; nginx's 5 r/s burst 10 limit answered with
+//!   an HTML 429 and no `Retry-After`.
+//! * **ATLAS forced photometry** — `/forcedphot/api-token-auth/`, `/forcedphot/queue/`
+//!   (tasks move queued → running → finished in simulated time, `error_msg`, expiry, DELETE,
+//!   cursor pagination, `radeclist` batches, the 500-task limit), result text tables, and 60
+//!   writes/min with `Retry-After` and "Expected available in N seconds.".
+//!
+//! All four serve one deterministic synthetic sky (see [`SkyConfig`]): a few hundred transients
+//! and variables, each with one physical model (a Bazin rise and decline per band for
+//! supernovae, periodic or stochastic curves for variables), observed with each survey's cadence,
+//! seasonal gaps, depth and noise. ALeRCE ZTF detections, ATLAS `lc`/`fp`, SkyPortal photometry
+//! and forced photometry at the same position describe the same object. **All identifiers
+//! (ZTF oids, 19-digit ATLAS ids, 64-bit LSST ids, TNS names, SkyPortal tokens) are synthetic:**
+//! they have the real formats but name nothing in the real sky.
+//!
+//! Faults can be configured per service ([`Faults`]: fractions of 500/502/503, 429 storms,
+//! latency and jitter, resets mid-body, truncated bodies, HTML error pages, slow drip) or
+//! scripted for the next requests ([`Sandbox::inject`]). Every request is recorded
+//! ([`Sandbox::requests`]) so tests can assert that each write was applied exactly once.
+//!
+//! The sandbox is written from the services' documented behaviour and depends on none of the
+//! workspace's client crates. `cargo xtask peer-check` runs the real Python clients
+//! (`alerce==2.3.1`, `atlasapiclient==1.2.0`, and the forced-photometry example flow with
+//! `requests`) against a standalone sandbox.
+//!
+//! # Example
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), broker_sandbox::SandboxError> {
+//! use broker_sandbox::Sandbox;
+//!
+//! let sandbox = Sandbox::builder().seed(7).objects(50).start().await?;
+//! let urls = sandbox.urls();
+//! assert!(urls.atlas.ends_with("/sne/atlas4/api/"));
+//! assert!(urls.forcedphot.ends_with("/forcedphot"));
+//! let creds = sandbox.credentials();
+//! assert_eq!(creds.atlas.token.len(), 40);
+//! // One known object, as each service names it:
+//! let obj = &sandbox.objects()[0];
+//! println!("{:?} {} {:?}", obj.ztf_oid, obj.atlas_id, obj.lsst_oid);
+//! assert!(sandbox.requests().is_empty());
+//! sandbox.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Standalone: `cargo run -p broker-sandbox -- --port-base 8600 --seed 42` prints the URLs and
+//! credentials (add `--json` for one machine-readable line).
+
+mod alerce;
+mod atlas;
+mod clock;
+mod config;
+mod fits;
+mod forcedphot;
+mod log;
+mod middleware;
+mod rng;
+mod sandbox;
+mod sky;
+mod skyportal;
+mod state;
+mod throttle;
+mod util;
+
+pub use config::{
+    BucketLimit, CatsHtmFormat, Fault, Faults, QueueConfig, RateLimits, SandboxConfig, Service, SkyConfig, WindowLimit,
+};
+pub use log::LoggedRequest;
+pub use sandbox::{
+    AlerceUrls, AtlasCredentials, Credentials, ForcedPhotCredentials, ObjectInfo, Sandbox, SandboxBuilder,
+    SandboxError, SandboxUrls, SkyPortalCredentials,
+};

@@ -1,0 +1,454 @@
+//! `Sandbox`: start, configure, observe and stop the emulators.
+
+use crate::config::{CatsHtmFormat, Fault, Faults, QueueConfig, RateLimits, SandboxConfig, Service, SkyConfig};
+use crate::log::LoggedRequest;
+use crate::middleware::{self, Ctx};
+use crate::rng::Rng;
+use crate::state::Shared;
+use axum::Router;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+
+/// Errors starting the sandbox.
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    /// A port could not be bound.
+    #[error("could not bind {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// Base URLs of the ALeRCE services (all on one port).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AlerceUrls {
+    /// Origin, e.g. `http://127.0.0.1:40001` (the `api.alerce.online` equivalent: ZTF v1 routes
+    /// are under `/ztf/v1/`, forced photometry under `/v2/lightcurve/`).
+    pub api: String,
+    /// `…/ztf/v1/` (the `ZTF_API_URL` of the Python client's config).
+    pub ztf: String,
+    /// `…/v2/lightcurve/` (ZTF forced photometry: `forced-photometry/{oid}`).
+    pub lightcurve_v2: String,
+    /// `…/` (the multisurvey `URL_MS`: `object_api/…`, `lightcurve_api/…`, `probability_api/…`).
+    pub multisurvey: String,
+    /// `…/stamps_api` (multisurvey stamps: `/stamp`, `/avro`).
+    pub multisurvey_stamps: String,
+    /// Origin of the ZTF avro/stamp service (`/get_stamp`, `/get_avro`).
+    pub ztf_stamps: String,
+    /// Origin of catsHTM (`/conesearch`, `/crossmatch`, `…_all`).
+    pub catshtm: String,
+}
+
+/// Base URLs of all four services.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SandboxUrls {
+    /// ALeRCE services.
+    pub alerce: AlerceUrls,
+    /// ATLAS Transient Server API base, with trailing slash: `http://127.0.0.1:P/sne/atlas4/api/`.
+    pub atlas: String,
+    /// SkyPortal origin (routes are `/api/...`): `http://127.0.0.1:P`.
+    pub skyportal: String,
+    /// Forced-photometry base, no trailing slash: `http://127.0.0.1:P/forcedphot`.
+    pub forcedphot: String,
+}
+
+/// ATLAS Transient Server credentials.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AtlasCredentials {
+    /// 40-hex token of a user with write access (`api_write_access`); expires after
+    /// [`SandboxConfig::atlas_token_ttl`] of simulated time.
+    pub token: String,
+    /// 40-hex token of a read-only user (writes get 403).
+    pub readonly_token: String,
+    /// A token that has already expired (401 "Token has expired.").
+    pub expired_token: String,
+    /// Username for `auth-token/` (the write user).
+    pub username: String,
+    /// Password for `auth-token/`.
+    pub password: String,
+}
+
+/// SkyPortal credentials.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SkyPortalCredentials {
+    /// UUID4 token with all ACLs (the `INITIAL_ADMIN` equivalent).
+    pub token: String,
+    /// UUID4 token of a "View only" user (no ACLs: writes are refused).
+    pub view_only_token: String,
+    /// UUID4 token whose user account has expired (403 "User account expired").
+    pub expired_user_token: String,
+}
+
+/// Forced-photometry server credentials (two users, to test ownership).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ForcedPhotCredentials {
+    /// Username.
+    pub username: String,
+    /// Password (also valid for HTTP Basic).
+    pub password: String,
+    /// 40-hex token (what `api-token-auth/` returns for this user).
+    pub token: String,
+    /// A second user.
+    pub other_username: String,
+    /// Its password.
+    pub other_password: String,
+    /// Its token.
+    pub other_token: String,
+}
+
+/// Credentials for every service (deterministic from the seed; synthetic).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Credentials {
+    /// ATLAS Transient Server.
+    pub atlas: AtlasCredentials,
+    /// SkyPortal.
+    pub skyportal: SkyPortalCredentials,
+    /// Forced photometry.
+    pub forcedphot: ForcedPhotCredentials,
+}
+
+impl Credentials {
+    pub(crate) fn generate(seed: u64) -> Credentials {
+        let mut r = Rng::new(&[seed, 0xC4ED]);
+        let uuid = |r: &mut Rng| {
+            let h = r.hex(32);
+            format!(
+                "{}-{}-4{}-{}{}-{}",
+                &h[0..8],
+                &h[8..12],
+                &h[13..16],
+                ["8", "9", "a", "b"][r.below(4) as usize],
+                &h[17..20],
+                &h[20..32]
+            )
+        };
+        let atlas = AtlasCredentials {
+            token: r.hex(40),
+            readonly_token: r.hex(40),
+            expired_token: r.hex(40),
+            username: "sandbox_atlas".into(),
+            password: format!("atlas-{}", r.hex(12)),
+        };
+        let skyportal = SkyPortalCredentials {
+            token: uuid(&mut r),
+            view_only_token: uuid(&mut r),
+            expired_user_token: uuid(&mut r),
+        };
+        let forcedphot = ForcedPhotCredentials {
+            username: "sandbox_fp".into(),
+            password: format!("fp-{}", r.hex(12)),
+            token: r.hex(40),
+            other_username: "sandbox_fp2".into(),
+            other_password: format!("fp2-{}", r.hex(12)),
+            other_token: r.hex(40),
+        };
+        Credentials { atlas, skyportal, forcedphot }
+    }
+}
+
+/// Public description of one synthetic object, to find it in each service.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ObjectInfo {
+    /// Index in the sky.
+    pub index: usize,
+    /// RA (deg).
+    pub ra: f64,
+    /// Dec (deg).
+    pub dec: f64,
+    /// True class (an ALeRCE `lc_classifier` class name, e.g. `SNIa`, `RRL`).
+    pub class: String,
+    /// Whether it is a transient (explodes inside the survey window).
+    pub transient: bool,
+    /// MJD of peak for transients.
+    pub peak_mjd: Option<f64>,
+    /// Redshift, when the object has one.
+    pub redshift: Option<f64>,
+    /// ZTF object id (ALeRCE ZTF), if north of -31 deg.
+    pub ztf_oid: Option<String>,
+    /// 19-digit ATLAS Transient Server id.
+    pub atlas_id: u64,
+    /// ATLAS designation, e.g. `ATLAS23abcd`.
+    pub atlas_designation: String,
+    /// TNS name, for most transients.
+    pub tns_name: Option<String>,
+    /// 64-bit LSST DiaObject id (ALeRCE multisurvey), if covered.
+    pub lsst_oid: Option<u64>,
+    /// SkyPortal source id (the ZTF oid, else the ATLAS designation).
+    pub skyportal_id: String,
+}
+
+/// Configures a sandbox; see [`Sandbox::builder`].
+#[derive(Debug, Clone, Default)]
+pub struct SandboxBuilder {
+    config: SandboxConfig,
+}
+
+impl SandboxBuilder {
+    /// Seed of the sky and of random faults.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.config.seed = seed;
+        self
+    }
+    /// Number of synthetic objects.
+    pub fn objects(mut self, n: usize) -> Self {
+        self.config.sky.objects = n;
+        self
+    }
+    /// Full sky configuration.
+    pub fn sky(mut self, sky: SkyConfig) -> Self {
+        self.config.sky = sky;
+        self
+    }
+    /// Rate limits (see [`RateLimits::unlimited`]).
+    pub fn limits(mut self, limits: RateLimits) -> Self {
+        self.config.limits = limits;
+        self
+    }
+    /// Forced-photometry queue timing and limits.
+    pub fn queue(mut self, queue: QueueConfig) -> Self {
+        self.config.queue = queue;
+        self
+    }
+    /// Random faults for one service.
+    pub fn faults(mut self, service: Service, faults: Faults) -> Self {
+        self.config.faults[service.index()] = faults;
+        self
+    }
+    /// catsHTM response format.
+    pub fn catshtm_format(mut self, f: CatsHtmFormat) -> Self {
+        self.config.catshtm_format = f;
+        self
+    }
+    /// Fixed ports `[alerce, atlas, skyportal, forcedphot]`.
+    pub fn ports(mut self, ports: [u16; 4]) -> Self {
+        self.config.ports = Some(ports);
+        self
+    }
+    /// Simulated-time speed (1.0 = real time).
+    pub fn time_scale(mut self, s: f64) -> Self {
+        self.config.time_scale = s;
+        self
+    }
+    /// Replaces the whole configuration.
+    pub fn config(mut self, config: SandboxConfig) -> Self {
+        self.config = config;
+        self
+    }
+    /// Mutable access to the configuration for settings without a dedicated method.
+    pub fn config_mut(&mut self) -> &mut SandboxConfig {
+        &mut self.config
+    }
+    /// Binds the ports and starts serving.
+    pub async fn start(self) -> Result<Sandbox, SandboxError> {
+        Sandbox::start_with(self.config).await
+    }
+}
+
+/// A running sandbox. Dropping it stops the servers.
+#[derive(Debug)]
+pub struct Sandbox {
+    shared: Arc<Shared>,
+    urls: SandboxUrls,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Sandbox {
+    /// Starts all four emulators with the default configuration on random loopback ports.
+    pub async fn start() -> Result<Sandbox, SandboxError> {
+        Sandbox::start_with(SandboxConfig::default()).await
+    }
+
+    /// A builder for a configured sandbox.
+    pub fn builder() -> SandboxBuilder {
+        SandboxBuilder::default()
+    }
+
+    async fn start_with(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
+        let host = config.host;
+        let ports = config.ports.unwrap_or([0; 4]);
+        let mut listeners = Vec::new();
+        for p in ports {
+            let addr = SocketAddr::new(host, p);
+            let l = tokio::net::TcpListener::bind(addr).await.map_err(|source| SandboxError::Bind { addr, source })?;
+            listeners.push(l);
+        }
+        let shared = Arc::new(Shared::new(config));
+        let mut origins: [String; 4] = Default::default();
+        for (i, l) in listeners.iter().enumerate() {
+            let a = l
+                .local_addr()
+                .map_err(|source| SandboxError::Bind { addr: SocketAddr::new(host, ports[i]), source })?;
+            origins[i] = format!("http://{a}");
+        }
+        let _ = shared.origins.set(origins.clone());
+        let mut tasks = Vec::new();
+        for (service, listener) in Service::ALL.into_iter().zip(listeners) {
+            let router: Router = match service {
+                Service::Alerce => crate::alerce::router(shared.clone()),
+                Service::Atlas => crate::atlas::router(shared.clone()),
+                Service::SkyPortal => crate::skyportal::router(shared.clone()),
+                Service::ForcedPhot => crate::forcedphot::router(shared.clone()),
+            };
+            let ctx = Ctx { shared: shared.clone(), service };
+            let app = router.layer(axum::middleware::from_fn_with_state(ctx, middleware::layer));
+            tasks.push(tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, app).await {
+                    tracing::warn!("sandbox {service} server stopped: {e}");
+                }
+            }));
+        }
+        let o = &origins;
+        let alerce = &o[0];
+        let urls = SandboxUrls {
+            alerce: AlerceUrls {
+                api: alerce.clone(),
+                ztf: format!("{alerce}/ztf/v1/"),
+                lightcurve_v2: format!("{alerce}/v2/lightcurve/"),
+                multisurvey: format!("{alerce}/"),
+                multisurvey_stamps: format!("{alerce}/stamps_api"),
+                ztf_stamps: alerce.clone(),
+                catshtm: alerce.clone(),
+            },
+            atlas: format!("{}/sne/atlas4/api/", o[1]),
+            skyportal: o[2].clone(),
+            forcedphot: format!("{}/forcedphot", o[3]),
+        };
+        Ok(Sandbox { shared, urls, tasks })
+    }
+
+    /// Base URLs of every service.
+    pub fn urls(&self) -> &SandboxUrls {
+        &self.urls
+    }
+
+    /// Credentials of every service.
+    pub fn credentials(&self) -> &Credentials {
+        &self.shared.creds
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &SandboxConfig {
+        &self.shared.config
+    }
+
+    /// The synthetic objects and their ids in each service.
+    pub fn objects(&self) -> Vec<ObjectInfo> {
+        self.shared
+            .sky
+            .objects
+            .iter()
+            .map(|o| ObjectInfo {
+                index: o.index,
+                ra: o.ra,
+                dec: o.dec,
+                class: o.kind.class_name().to_string(),
+                transient: o.kind.is_transient(),
+                peak_mjd: o.kind.is_transient().then_some(o.peak_mjd),
+                redshift: o.redshift,
+                ztf_oid: o.ztf_oid.clone(),
+                atlas_id: o.atlas_id,
+                atlas_designation: o.atlas_designation.clone(),
+                tns_name: o.tns_name.clone(),
+                lsst_oid: o.lsst_oid,
+                skyportal_id: crate::skyportal::obj_id(o),
+            })
+            .collect()
+    }
+
+    /// Every request received so far, in arrival order.
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        self.shared.log().clone()
+    }
+
+    /// Requests received by one service.
+    pub fn requests_for(&self, service: Service) -> Vec<LoggedRequest> {
+        self.shared.log().iter().filter(|r| r.service == service).cloned().collect()
+    }
+
+    /// Number of requests to `service` with this method whose path ends with `path_suffix` and
+    /// that took effect (handler ran, 2xx).
+    pub fn applied_count(&self, service: Service, method: &str, path_suffix: &str) -> usize {
+        self.shared
+            .log()
+            .iter()
+            .filter(|r| r.service == service && r.method == method && r.path.ends_with(path_suffix) && r.applied())
+            .count()
+    }
+
+    /// Forgets the request log.
+    pub fn clear_requests(&self) {
+        self.shared.log().clear();
+    }
+
+    /// Queues a fault for the next request to `service` (faults queue up in order).
+    pub fn inject(&self, service: Service, fault: Fault) {
+        self.shared.faults(service).scripted.push_back(fault);
+    }
+
+    /// Queues the same fault for the next `n` requests to `service`.
+    pub fn inject_n(&self, service: Service, fault: Fault, n: usize) {
+        let mut st = self.shared.faults(service);
+        for _ in 0..n {
+            st.scripted.push_back(fault.clone());
+        }
+    }
+
+    /// Replaces the random faults of a service (takes effect on the next request).
+    pub fn set_faults(&self, service: Service, faults: Faults) {
+        self.shared.faults(service).random = faults;
+    }
+
+    /// Every request to `service` gets its 429 form for `duration` of simulated time.
+    pub fn throttle_storm(&self, service: Service, duration: Duration) {
+        let until = self.shared.clock.now() + duration;
+        self.shared.faults(service).storm_until = Some(until);
+    }
+
+    /// Removes scripted faults, storms and random faults of every service.
+    pub fn clear_faults(&self) {
+        for s in Service::ALL {
+            let mut st = self.shared.faults(s);
+            st.scripted.clear();
+            st.storm_until = None;
+            st.random = Faults::default();
+        }
+    }
+
+    /// Jumps simulated time forward (queue progress, token expiry, throttle windows, result
+    /// expiry all follow it).
+    pub fn advance(&self, d: Duration) {
+        self.shared.clock.advance(d);
+    }
+
+    /// Simulated time elapsed since start.
+    pub fn now(&self) -> Duration {
+        self.shared.clock.now()
+    }
+
+    /// Stops the servers.
+    pub async fn shutdown(mut self) {
+        for t in self.tasks.drain(..) {
+            t.abort();
+            let _ = t.await;
+        }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+#[allow(unused)]
+fn _assert_send() {
+    fn is_send<T: Send + Sync>() {}
+    is_send::<Sandbox>();
+}
