@@ -704,14 +704,18 @@ impl HttpClient {
                     Some(w) => w.max(Duration::from_millis(1)),
                     None => policy.backoff_delay(attempt).max(policy.throttle_floor),
                 };
-                let over_budget = clock.now().saturating_sub(started) + wait >= policy.max_elapsed;
-                if wait > policy.max_server_wait || attempt >= policy.max_attempts || over_budget {
-                    tracing::debug!(wait_s = wait.as_secs_f64(), "throttled; not waiting");
+                if wait > policy.max_server_wait {
+                    tracing::debug!(wait_s = wait.as_secs_f64(), "throttled for longer than allowed; not waiting");
                     return Err(Error::RateLimited { retry_after: Some(wait), url: redact_url(&url) });
                 }
-                tracing::debug!(wait_s = wait.as_secs_f64(), "throttled; waiting");
-                clock.sleep(wait).await;
-                continue;
+                let over_budget = clock.now().saturating_sub(started) + wait >= policy.max_elapsed;
+                if attempt < policy.max_attempts && !over_budget {
+                    tracing::debug!(wait_s = wait.as_secs_f64(), "throttled; waiting");
+                    clock.sleep(wait).await;
+                    continue;
+                }
+                // Out of attempts or time: fall through to an HTTP 429 error that keeps the
+                // server's body (nginx HTML pages included) and the wait it asked for.
             }
 
             if matches!(status, 408 | 500 | 502 | 503 | 504)
@@ -734,7 +738,11 @@ impl HttpClient {
                     message: server_message(&resp_body),
                     excerpt: excerpt(&resp_body),
                     url: redact_url(&url),
-                    retry_after,
+                    retry_after: if status == 429 {
+                        retry_after.or_else(|| policy.hint.as_ref().and_then(|h| h.wait_from_body(status, &resp_body)))
+                    } else {
+                        retry_after
+                    },
                     body: resp_body,
                 })));
             }

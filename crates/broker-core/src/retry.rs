@@ -13,7 +13,9 @@
 //! The wait after a 429 is, in order: the `Retry-After` header (seconds or HTTP date), the
 //! policy's [`ThrottleHint`] read from the body, else exponential backoff, never less than
 //! [`RetryPolicy::throttle_floor`]. A wait longer than [`RetryPolicy::max_server_wait`] is not
-//! slept: the request fails with [`Error::RateLimited`](crate::Error::RateLimited).
+//! slept: the request fails with [`Error::RateLimited`](crate::Error::RateLimited). When
+//! attempts or time run out while the server keeps throttling, the last 429 is returned as
+//! [`Error::Http`](crate::Error::Http) with its body excerpt and `retry_after`.
 
 use std::fmt;
 use std::sync::{Arc, Mutex};

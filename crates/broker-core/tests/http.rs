@@ -1,0 +1,674 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+//! The HTTP client against httpmock servers: exact requests seen, exact outcomes.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use broker_core::auth::LoginToken;
+use broker_core::http::Request;
+use broker_core::{
+    AvailableInHint, Error, ExposeSecret, HeaderToken, HttpClient, ListStyle, ManualClock, Quota, RateLimiter,
+    RetryPolicy, RetrySafety, SecretString,
+};
+use httpmock::prelude::*;
+use httpmock::{HttpMockRequest, HttpMockResponse};
+use serde_json::json;
+
+fn policy() -> RetryPolicy {
+    RetryPolicy::default().jitter(false).backoff(Duration::from_millis(100), Duration::from_secs(2))
+}
+
+fn client(server: &MockServer, clock: &ManualClock) -> broker_core::HttpClientBuilder {
+    HttpClient::builder(server.base_url()).clock(Arc::new(clock.clone())).retry(policy())
+}
+
+type Scripted = Vec<(u16, Vec<(&'static str, String)>, String)>;
+
+/// A responder that answers from a script, one response per request, repeating the last.
+fn script(responses: Scripted) -> impl Fn(&HttpMockRequest) -> HttpMockResponse {
+    let n = AtomicUsize::new(0);
+    move |_req| {
+        let i = n.fetch_add(1, Ordering::SeqCst).min(responses.len() - 1);
+        let (status, headers, body) = &responses[i];
+        let mut b = HttpMockResponse::builder().status(*status);
+        for (k, v) in headers {
+            b = b.header(*k, v.clone());
+        }
+        b.body(body.clone()).build()
+    }
+}
+
+#[tokio::test]
+async fn header_token_forms_are_sent_exactly() {
+    let server = MockServer::start_async().await;
+    for (scheme, expected) in [("Token", "Token abc"), ("token", "token abc"), ("Bearer", "Bearer abc")] {
+        let m = server
+            .mock_async(|when, then| {
+                when.method(GET).path("/who").header("authorization", expected);
+                then.status(200).json_body(json!({"ok": true}));
+            })
+            .await;
+        let clock = ManualClock::new();
+        let http = client(&server, &clock).auth(HeaderToken::new(scheme, "abc".to_string())).build().unwrap();
+        let v: serde_json::Value = http.json(Request::get("who")).await.unwrap();
+        assert_eq!(v["ok"], true);
+        m.assert_async().await;
+        m.delete_async().await;
+    }
+}
+
+#[tokio::test]
+async fn default_user_agent_and_override() {
+    let server = MockServer::start_async().await;
+    let ua = format!("astrobrokers/{}", env!("CARGO_PKG_VERSION"));
+    let m = server
+        .mock_async(|when, then| {
+            when.path("/a").header("user-agent", ua.as_str());
+            then.status(200);
+        })
+        .await;
+    let m2 = server
+        .mock_async(|when, then| {
+            when.path("/b").header("user-agent", "mybot/1.0");
+            then.status(200);
+        })
+        .await;
+    let clock = ManualClock::new();
+    client(&server, &clock).build().unwrap().execute(Request::get("a")).await.unwrap();
+    client(&server, &clock).user_agent("mybot/1.0").build().unwrap().execute(Request::get("b")).await.unwrap();
+    m.assert_async().await;
+    m2.assert_async().await;
+}
+
+#[tokio::test]
+async fn base_url_join_keeps_trailing_slashes() {
+    let server = MockServer::start_async().await;
+    let with = server
+        .mock_async(|when, then| {
+            when.path("/sne/atlas4/api/objects/");
+            then.status(200);
+        })
+        .await;
+    let without = server
+        .mock_async(|when, then| {
+            when.path("/sne/atlas4/api/objects");
+            then.status(200);
+        })
+        .await;
+    let clock = ManualClock::new();
+    for base in ["/sne/atlas4/api/", "/sne/atlas4/api"] {
+        let http = HttpClient::builder(format!("{}{base}", server.base_url())).clock(Arc::new(clock.clone())).build().unwrap();
+        http.execute(Request::get("objects/")).await.unwrap();
+        http.execute(Request::get("objects")).await.unwrap();
+    }
+    with.assert_calls_async(2).await;
+    without.assert_calls_async(2).await;
+}
+
+#[tokio::test]
+async fn query_lists_both_styles_and_optional_values_omitted() {
+    let server = MockServer::start_async().await;
+    let m = server
+        .mock_async(|when, then| {
+            when.path("/objects/")
+                .query_param("oid", "ZTF1")
+                .query_param("oid", "ZTF2")
+                .query_param("group_ids", "4,71")
+                .query_param("page", "1")
+                .query_param_missing("classifier")
+                .query_param_missing("empty")
+                .is_true(|r: &HttpMockRequest| {
+                    // Repeated keys arrive as two pairs, in order; the comma list as one.
+                    let q = r.query_params();
+                    q.iter().filter(|(k, _)| k == "oid").count() == 2
+                        && r.uri().query() == Some("oid=ZTF1&oid=ZTF2&group_ids=4%2C71&page=1")
+                });
+            then.status(200);
+        })
+        .await;
+    let clock = ManualClock::new();
+    let http = client(&server, &clock).build().unwrap();
+    let req = Request::get("objects/")
+        .query_list("oid", ["ZTF1", "ZTF2"], ListStyle::Repeated)
+        .query_list("group_ids", [4, 71], ListStyle::CommaJoined)
+        .query("page", 1)
+        .query_opt("classifier", None::<&str>)
+        .query_list("empty", Vec::<String>::new(), ListStyle::Repeated);
+    http.execute(req).await.unwrap();
+    m.assert_async().await;
+}
+
+#[tokio::test]
+async fn bodies_form_json_json_in_form_and_raw() {
+    let server = MockServer::start_async().await;
+    let form = server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path("/objects/")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body("objects=1%2C2&getcustomlist=False");
+            then.status(200);
+        })
+        .await;
+    let json_m = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/json").header("content-type", "application/json").json_body(json!({"a": [1, 2]}));
+            then.status(200);
+        })
+        .await;
+    let packed = server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path("/search")
+                .form_urlencoded_tuple("api_key", "k")
+                .form_urlencoded_tuple("data", r#"{"ra":"10.5","radius":"5"}"#);
+            then.status(200);
+        })
+        .await;
+    let raw = server
+        .mock_async(|when, then| {
+            when.method(PUT).path("/raw").header("content-type", "text/plain").body("hello");
+            then.status(200);
+        })
+        .await;
+    let clock = ManualClock::new();
+    let http = client(&server, &clock).build().unwrap();
+    http.execute(
+        Request::post("objects/")
+            .form_list("objects", [1, 2], ListStyle::CommaJoined)
+            .form_opt("mjd", None::<f64>)
+            .form("getcustomlist", "False"),
+    )
+    .await
+    .unwrap();
+    http.execute(Request::post("json").json(&json!({"a": [1, 2]}))).await.unwrap();
+    http.execute(Request::post("search").form("api_key", "k").form_json("data", &json!({"ra": "10.5", "radius": "5"})))
+        .await
+        .unwrap();
+    http.execute(Request::put("raw").raw("hello", "text/plain")).await.unwrap();
+    form.assert_async().await;
+    json_m.assert_async().await;
+    packed.assert_async().await;
+    raw.assert_async().await;
+}
+
+#[tokio::test]
+async fn gzip_responses_are_decompressed() {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(br#"{"n": 42}"#).unwrap();
+    let gz = enc.finish().unwrap();
+    let server = MockServer::start_async().await;
+    let m = server
+        .mock_async(|when, then| {
+            when.path("/g").header_exists("accept-encoding");
+            then.status(200).header("content-encoding", "gzip").header("content-type", "application/json").body(gz);
+        })
+        .await;
+    let clock = ManualClock::new();
+    let v: serde_json::Value = client(&server, &clock).build().unwrap().json(Request::get("g")).await.unwrap();
+    assert_eq!(v["n"], 42);
+    m.assert_async().await;
+}
+
+#[tokio::test]
+async fn fifty_concurrent_requests_cause_one_login() {
+    let server = MockServer::start_async().await;
+    let login = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/api-token-auth/").form_urlencoded_tuple("username", "ann").form_urlencoded_tuple("password", "pw");
+            then.status(200).delay(Duration::from_millis(50)).json_body(json!({"token": "t0k3n"}));
+        })
+        .await;
+    let data = server
+        .mock_async(|when, then| {
+            when.method(GET).path("/queue/").header("authorization", "Token t0k3n");
+            then.status(200).json_body(json!({"results": []}));
+        })
+        .await;
+    let clock = ManualClock::new();
+    let auth = Arc::new(LoginToken::new(
+        url::Url::parse(&server.url("/api-token-auth/")).unwrap(),
+        "ann",
+        SecretString::from("pw".to_string()),
+        "Token",
+    ));
+    let http = client(&server, &clock).auth_arc(auth.clone()).build().unwrap();
+    let futs = (0..50).map(|_| {
+        let http = http.clone();
+        async move { http.execute(Request::get("queue/")).await }
+    });
+    let results = futures::future::join_all(futs).await;
+    assert!(results.iter().all(|r| r.is_ok()));
+    login.assert_calls_async(1).await;
+    data.assert_calls_async(50).await;
+    assert_eq!(auth.login_count().await, 1);
+}
+
+#[tokio::test]
+async fn refresh_once_after_401_then_a_clean_auth_error() {
+    let server = MockServer::start_async().await;
+    let login = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/login/");
+            then.status(200).json_body(json!({"token": "fresh"}));
+        })
+        .await;
+    let data = server
+        .mock_async(|when, then| {
+            when.method(GET).path("/data");
+            then.status(401).json_body(json!({"detail": "Token has expired."}));
+        })
+        .await;
+    let persisted = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let p2 = persisted.clone();
+    let auth = LoginToken::new(url::Url::parse(&server.url("/login/")).unwrap(), "ann", SecretString::from("pw".to_string()), "Token")
+        .with_token(SecretString::from("stale".to_string()))
+        .on_new_token(Arc::new(move |t: &SecretString| {
+            p2.lock().unwrap().push(t.expose_secret().to_string());
+            Ok(())
+        }));
+    let clock = ManualClock::new();
+    let http = client(&server, &clock).auth(auth).build().unwrap();
+    let err = http.execute(Request::get("data")).await.unwrap_err();
+    match &err {
+        Error::Auth { status: Some(401), message } => assert_eq!(message, "Token has expired."),
+        other => panic!("expected an auth error, got {other:?}"),
+    }
+    // One request with the stale token, one re-login, one request with the fresh token.
+    login.assert_calls_async(1).await;
+    data.assert_calls_async(2).await;
+    assert_eq!(persisted.lock().unwrap().as_slice(), ["fresh"]);
+    assert!(!err.to_string().contains("fresh") && !format!("{err:?}").contains("stale"));
+}
+
+#[tokio::test]
+async fn bad_login_is_an_auth_error_with_the_server_message() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(POST).path("/api-token-auth/");
+            then.status(400).json_body(json!({"non_field_errors": ["Unable to log in with provided credentials."]}));
+        })
+        .await;
+    let auth = LoginToken::new(url::Url::parse(&server.url("/api-token-auth/")).unwrap(), "ann", SecretString::from("hunter2".to_string()), "Token");
+    let clock = ManualClock::new();
+    let http = client(&server, &clock).auth(auth).build().unwrap();
+    let err = http.execute(Request::get("queue/")).await.unwrap_err();
+    assert!(matches!(err, Error::Auth { status: Some(400), .. }), "{err:?}");
+    assert_eq!(err.to_string(), "authentication failed (HTTP 400): Unable to log in with provided credentials.");
+}
+
+#[tokio::test]
+async fn retry_after_seconds_and_http_date_are_honoured() {
+    let server = MockServer::start_async().await;
+    // ManualClock's wall time is 1_700_000_000 s + virtual time: 2023-11-14T22:13:20Z.
+    let m = server
+        .mock_async(|when, then| {
+            when.path("/r");
+            then.respond_with(script(vec![
+                (429, vec![("Retry-After", "7".into())], String::new()),
+                (503, vec![("Retry-After", "Tue, 14 Nov 2023 22:13:47 GMT".into())], String::new()),
+                (200, vec![], "{}".into()),
+            ]));
+        })
+        .await;
+    let clock = ManualClock::new();
+    client(&server, &clock).build().unwrap().execute(Request::get("r")).await.unwrap();
+    m.assert_calls_async(3).await;
+    // 7 s, then the date: 22:13:47 - (22:13:20 + 7 s) = 20 s.
+    assert_eq!(clock.sleeps(), vec![Duration::from_secs(7), Duration::from_secs(20)]);
+}
+
+#[tokio::test]
+async fn body_hint_plural_and_singular() {
+    let server = MockServer::start_async().await;
+    let m = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/queue/");
+            then.respond_with(script(vec![
+                (429, vec![], r#"{"detail":"Request was throttled. Expected available in 37 seconds."}"#.into()),
+                (429, vec![], r#"{"detail":"Request was throttled. Expected available in 1 second."}"#.into()),
+                (201, vec![], r#"{"id": 1}"#.into()),
+            ]));
+        })
+        .await;
+    let clock = ManualClock::new();
+    let http = client(&server, &clock).retry(policy().hint(AvailableInHint)).build().unwrap();
+    http.execute(Request::post("queue/").form("ra", 10)).await.unwrap();
+    m.assert_calls_async(3).await;
+    assert_eq!(clock.sleeps(), vec![Duration::from_secs(37), Duration::from_secs(1)]);
+}
+
+#[tokio::test]
+async fn throttle_floor_when_429_has_no_hint() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.path("/s");
+            then.respond_with(script(vec![
+                (429, vec![], "<html><title>429 Too Many Requests</title></html>".into()),
+                (200, vec![], "{}".into()),
+            ]));
+        })
+        .await;
+    let clock = ManualClock::new();
+    client(&server, &clock).build().unwrap().execute(Request::get("s")).await.unwrap();
+    assert_eq!(clock.sleeps(), vec![Duration::from_secs(1)]);
+}
+
+#[tokio::test]
+async fn post_is_not_retried_on_500_but_is_on_429() {
+    let server = MockServer::start_async().await;
+    let m500 = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/photometry");
+            then.status(500).body("boom");
+        })
+        .await;
+    let clock = ManualClock::new();
+    let http = client(&server, &clock).build().unwrap();
+    let err = http.execute(Request::post("photometry").json(&json!({"mag": [18.0]}))).await.unwrap_err();
+    assert_eq!(err.status(), Some(500));
+    m500.assert_calls_async(1).await;
+    assert!(clock.sleeps().is_empty());
+
+    // The same POST declared safe is retried.
+    m500.delete_async().await;
+    let flaky = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/photometry");
+            then.respond_with(script(vec![(500, vec![], "boom".into()), (200, vec![], "{}".into())]));
+        })
+        .await;
+    http.execute(Request::post("photometry").retry_safety(RetrySafety::Safe)).await.unwrap();
+    flaky.assert_calls_async(2).await;
+    flaky.delete_async().await;
+
+    let throttled = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/photometry");
+            then.respond_with(script(vec![(429, vec![("Retry-After", "2".into())], String::new()), (200, vec![], "{}".into())]));
+        })
+        .await;
+    http.execute(Request::post("photometry").json(&json!({"mag": [18.0]}))).await.unwrap();
+    throttled.assert_calls_async(2).await;
+}
+
+#[tokio::test]
+async fn get_retries_5xx_with_backoff_until_success() {
+    let server = MockServer::start_async().await;
+    let m = server
+        .mock_async(|when, then| {
+            when.path("/x");
+            then.respond_with(script(vec![
+                (502, vec![], "<html><title>502 Bad Gateway</title></html>".into()),
+                (503, vec![], String::new()),
+                (200, vec![], "[1]".into()),
+            ]));
+        })
+        .await;
+    let clock = ManualClock::new();
+    let v: Vec<u32> = client(&server, &clock).build().unwrap().json(Request::get("x")).await.unwrap();
+    assert_eq!(v, vec![1]);
+    m.assert_calls_async(3).await;
+    assert_eq!(clock.sleeps(), vec![Duration::from_millis(100), Duration::from_millis(200)]);
+}
+
+#[tokio::test]
+async fn over_long_wait_returns_rate_limited_without_sleeping() {
+    let server = MockServer::start_async().await;
+    let m = server
+        .mock_async(|when, then| {
+            when.path("/objects/");
+            then.status(429).header("Retry-After", "3600").json_body(json!({"detail": "Request was throttled."}));
+        })
+        .await;
+    let clock = ManualClock::new();
+    let http = client(&server, &clock).retry(policy().max_server_wait(Duration::from_secs(60))).build().unwrap();
+    let err = http.execute(Request::get("objects/")).await.unwrap_err();
+    match err {
+        Error::RateLimited { retry_after, .. } => assert_eq!(retry_after, Some(Duration::from_secs(3600))),
+        other => panic!("expected RateLimited, got {other:?}"),
+    }
+    m.assert_calls_async(1).await;
+    assert!(clock.sleeps().is_empty());
+}
+
+#[tokio::test]
+async fn html_429_body_kept_as_excerpt_when_attempts_run_out() {
+    let server = MockServer::start_async().await;
+    let html = "<html>\r\n<head><title>429 Too Many Requests</title></head>\r\n<body>\r\n<center><h1>429 Too Many Requests</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>";
+    let m = server
+        .mock_async(|when, then| {
+            when.path("/api/sources");
+            then.status(429).header("content-type", "text/html").body(html);
+        })
+        .await;
+    let clock = ManualClock::new();
+    let http = client(&server, &clock).retry(policy().max_attempts(3)).build().unwrap();
+    let err = http.execute(Request::get("api/sources")).await.unwrap_err();
+    let h = err.as_http().expect("an HTTP error");
+    assert_eq!(h.status, 429);
+    assert_eq!(h.message.as_deref(), Some("429 Too Many Requests"));
+    assert!(h.excerpt.contains("<center><h1>429 Too Many Requests</h1></center>"), "{}", h.excerpt);
+    assert!(err.is_retryable());
+    m.assert_calls_async(3).await;
+    assert_eq!(clock.sleeps().len(), 2);
+}
+
+#[tokio::test]
+async fn redirect_308_keeps_method_and_query() {
+    let server = MockServer::start_async().await;
+    let redirect = server
+        .mock_async(|when, then| {
+            when.path("/objects");
+            then.status(308).header("Location", "/objects/");
+        })
+        .await;
+    let target = server
+        .mock_async(|when, then| {
+            when.method(GET).path("/objects/").query_param("classifier", "lc_classifier").query_param("page", "2");
+            then.status(200).json_body(json!({"items": []}));
+        })
+        .await;
+    let clock = ManualClock::new();
+    let http = client(&server, &clock).build().unwrap();
+    http.execute(Request::get("objects").query("classifier", "lc_classifier").query("page", 2)).await.unwrap();
+    redirect.assert_async().await;
+    target.assert_async().await;
+}
+
+#[tokio::test]
+async fn no_credentials_to_another_host_after_a_redirect() {
+    let server = MockServer::start_async().await;
+    let other = MockServer::start_async().await;
+    let other_url = other.url("/landing");
+    server
+        .mock_async(|when, then| {
+            when.path("/start").header("authorization", "token s3cret");
+            then.status(307).header("Location", other_url.as_str());
+        })
+        .await;
+    let leak = other
+        .mock_async(|when, then| {
+            when.path("/landing").header_exists("authorization");
+            then.status(500);
+        })
+        .await;
+    let clean = other
+        .mock_async(|when, then| {
+            when.path("/landing").header_missing("authorization");
+            then.status(200).body("ok");
+        })
+        .await;
+    let clock = ManualClock::new();
+    let http = client(&server, &clock).auth(HeaderToken::new("token", "s3cret".to_string())).build().unwrap();
+    let r = http.execute(Request::get("start")).await.unwrap();
+    assert_eq!(r.text(), "ok");
+    leak.assert_calls_async(0).await;
+    clean.assert_calls_async(1).await;
+}
+
+#[tokio::test]
+async fn credentials_over_plain_http_to_a_remote_host_are_refused() {
+    let err = HttpClient::builder("http://example.org/api/").auth(HeaderToken::new("Token", "x".to_string())).build().unwrap_err();
+    assert!(matches!(err, Error::Config(_)), "{err:?}");
+    assert!(HttpClient::builder("http://example.org/api/").build().is_ok(), "no credentials: fine");
+    assert!(
+        HttpClient::builder("http://example.org/api/")
+            .auth(HeaderToken::new("Token", "x".to_string()))
+            .allow_insecure_http(true)
+            .build()
+            .is_ok()
+    );
+    assert!(HttpClient::builder("http://127.0.0.1:5000/").auth(HeaderToken::new("token", "x".to_string())).build().is_ok());
+}
+
+#[tokio::test]
+async fn connection_refused_is_retried_even_for_unsafe_requests() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let clock = ManualClock::new();
+    let http = HttpClient::builder(format!("http://127.0.0.1:{port}/"))
+        .clock(Arc::new(clock.clone()))
+        .retry(policy().max_attempts(3))
+        .build()
+        .unwrap();
+    let err = http.execute(Request::post("queue/").form("ra", 1)).await.unwrap_err();
+    assert!(matches!(err, Error::Transport { .. }), "{err:?}");
+    assert!(err.to_string().contains("connection failed"), "{err}");
+    assert_eq!(clock.sleeps().len(), 2, "three attempts, two waits");
+}
+
+#[tokio::test]
+async fn a_slow_server_times_out_with_a_timeout_error() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.path("/slow");
+            then.status(200).delay(Duration::from_secs(5)).body("late");
+        })
+        .await;
+    let clock = ManualClock::new();
+    let http = client(&server, &clock).timeout(Duration::from_millis(100)).retry(policy().max_attempts(2)).build().unwrap();
+    let t0 = std::time::Instant::now();
+    let err = http.execute(Request::get("slow")).await.unwrap_err();
+    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+    assert!(t0.elapsed() < Duration::from_secs(3), "the deadline bounds the wait");
+    // An unsafe request is not retried after a timeout (the server may have acted).
+    let clock2 = ManualClock::new();
+    let http2 = client(&server, &clock2).timeout(Duration::from_millis(100)).build().unwrap();
+    assert!(matches!(http2.execute(Request::post("slow")).await, Err(Error::Timeout { .. })));
+    assert!(clock2.sleeps().is_empty());
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_refused() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.path("/big");
+            then.status(200).body(vec![b'x'; 10_000]);
+        })
+        .await;
+    let clock = ManualClock::new();
+    let http = client(&server, &clock).max_response_bytes(1000).retry(RetryPolicy::none()).build().unwrap();
+    let err = http.execute(Request::get("big")).await.unwrap_err();
+    assert!(err.to_string().contains("exceeds the limit of 1000 bytes"), "{err}");
+}
+
+#[tokio::test]
+async fn decode_errors_name_the_field_path() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.path("/items");
+            then.status(200).body(r#"{"items":[{"mjd":1.0},{"mjd":"soon"}]}"#);
+        })
+        .await;
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct P {
+        mjd: f64,
+    }
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct L {
+        items: Vec<P>,
+    }
+    let clock = ManualClock::new();
+    let err = client(&server, &clock).build().unwrap().json::<L>(Request::get("items")).await.unwrap_err();
+    match &err {
+        Error::Decode { path, excerpt, .. } => {
+            assert_eq!(path, "items[1].mjd");
+            assert!(excerpt.starts_with(r#"{"items":[{"mjd":1.0}"#));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn http_errors_keep_message_excerpt_and_redact_token_query() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.path("/api/source/nope");
+            then.status(400).json_body(json!({"status": "error", "message": "Invalid source ID.", "data": {}}));
+        })
+        .await;
+    let clock = ManualClock::new();
+    let http = client(&server, &clock).build().unwrap();
+    let err = http.execute(Request::get("api/source/nope").query("token", "verysecret")).await.unwrap_err();
+    let shown = format!("{err} {err:?}");
+    assert!(!shown.contains("verysecret"), "{shown}");
+    let h = err.as_http().unwrap();
+    assert_eq!(h.status, 400);
+    assert_eq!(h.message.as_deref(), Some("Invalid source ID."));
+    assert!(h.url.contains("token=REDACTED"));
+    assert_eq!(h.json().unwrap()["status"], "error");
+}
+
+#[tokio::test]
+async fn client_side_rate_limit_spaces_requests() {
+    let server = MockServer::start_async().await;
+    let m = server
+        .mock_async(|when, then| {
+            when.path("/w");
+            then.status(200);
+        })
+        .await;
+    let clock = ManualClock::new();
+    let http = client(&server, &clock)
+        .rate_limit("writes", Arc::new(RateLimiter::new(Quota::per_minute(2))))
+        .build()
+        .unwrap();
+    for _ in 0..3 {
+        http.execute(Request::post("w").bucket("writes")).await.unwrap();
+    }
+    // Reads do not draw from the write bucket.
+    http.execute(Request::get("w")).await.unwrap();
+    m.assert_calls_async(4).await;
+    assert_eq!(clock.sleeps(), vec![Duration::from_secs(60)]);
+    assert!(matches!(
+        http.execute(Request::get("w").bucket("nope")).await,
+        Err(Error::Config(m)) if m.contains("nope")
+    ));
+}
+
+#[test]
+fn secrets_never_in_debug_or_display() {
+    let secret = "tok-9f8e7d6c5b4a";
+    let ht = HeaderToken::new("Token", secret.to_string());
+    let lt = LoginToken::new(url::Url::parse("https://h/api-token-auth/").unwrap(), "ann", SecretString::from(secret.to_string()), "Token")
+        .with_token(SecretString::from(secret.to_string()));
+    let b = HttpClient::builder("https://h/api/?token=tok-9f8e7d6c5b4a").auth(HeaderToken::new("Token", secret.to_string()));
+    let builder_dbg = format!("{b:?}");
+    let http = b.build().unwrap();
+    let s = SecretString::from(secret.to_string());
+    for shown in [format!("{ht:?}"), format!("{lt:?}"), builder_dbg, format!("{http:?}"), format!("{s:?}")] {
+        assert!(!shown.contains(secret), "leaked in {shown}");
+    }
+}
