@@ -280,6 +280,11 @@ pub(crate) mod canned {
         )
     }
 
+    /// Django's production 500 page.
+    pub(crate) fn pre_fault_html500() -> Response {
+        text(500, "text/html", "\n<!doctype html>\n<html lang=\"en\">\n<head>\n  <title>Server Error (500)</title>\n</head>\n<body>\n  <h1>Server Error (500)</h1><p></p>\n</body>\n</html>\n".into())
+    }
+
     pub(crate) fn too_large(service: Service) -> Response {
         match service {
             Service::SkyPortal | Service::Alerce => nginx_html(413),
