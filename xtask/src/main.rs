@@ -28,12 +28,8 @@ pub(crate) fn run(cmd: &mut Command) -> Result<()> {
     Ok(())
 }
 
-/// The CI steps, in the same order as `.ci/run`.
+/// The CI steps: runs `.ci/run` from the workspace root, so both stay the same.
 fn ci() -> Result<()> {
-    let root = std::env::var("CARGO_MANIFEST_DIR").map(|d| format!("{d}/..")).unwrap_or_else(|_| ".".into());
-    let status = Command::new("bash").arg(format!("{root}/.ci/run")).status()?;
-    if !status.success() {
-        bail!(".ci/run failed with {status}");
-    }
-    Ok(())
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    run(Command::new("bash").arg(".ci/run").current_dir(root))
 }
