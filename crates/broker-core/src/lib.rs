@@ -11,11 +11,10 @@
 //! `page`/`per_page`, throttles at 60 requests a minute and answers 429 with a
 //! `Retry-After`:
 //!
-//! ```no_run
+//! ```
 //! use broker_core::{HttpClient, HeaderToken, Request, RetryPolicy, ListStyle, Result};
 //! use broker_core::paginate::{Page, PageNumberPaginator, Paginator};
 //! use broker_core::ratelimit::{Quota, RateLimiter};
-//! use futures::TryStreamExt;
 //! use std::sync::Arc;
 //!
 //! #[derive(serde::Deserialize)]
@@ -23,14 +22,28 @@
 //! #[derive(serde::Deserialize)]
 //! struct StarPage { total: u64, stars: Vec<Star> }
 //!
-//! # async fn demo() -> Result<()> {
-//! let http = HttpClient::builder("https://starlog.example/api/v1/")
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<()> {
+//! # let server = httpmock::MockServer::start_async().await;
+//! # for page in 1..=2 {
+//! #     server.mock_async(|when, then| {
+//! #         when.path("/api/v1/stars/").query_param("page", page.to_string())
+//! #             .query_param("band", "g").query_param("band", "r")
+//! #             .header("authorization", "Token my-token");
+//! #         then.status(200).json_body(serde_json::json!({"total": 3, "stars":
+//! #             if page == 1 { serde_json::json!([{"name": "Vega", "mag": 0.03}, {"name": "Deneb", "mag": 1.25}]) }
+//! #             else { serde_json::json!([{"name": "Altair", "mag": null}]) }}));
+//! #     }).await;
+//! # }
+//! # let base = server.url("/api/v1/");
+//! // base = "https://starlog.example/api/v1/" in real life
+//! let http = HttpClient::builder(base)
 //!     .auth(HeaderToken::new("Token", "my-token".to_string()))
 //!     .retry(RetryPolicy::default().max_attempts(4))
 //!     .rate_limit("all", Arc::new(RateLimiter::new(Quota::per_minute(60))))
 //!     .default_bucket("all")
 //!     .build()?;
-//! let pages = PageNumberPaginator::new(1, 100, move |p| {
+//! let pages = PageNumberPaginator::new(1, 2, move |p| {
 //!     let http = http.clone();
 //!     async move {
 //!         let req = Request::get("stars/").query("page", p.page).query("per_page", p.page_size)
@@ -39,8 +52,9 @@
 //!         Ok(Page::new(page.stars).with_total(Some(page.total)))
 //!     }
 //! });
-//! let stars: Vec<Star> = pages.into_stream().try_collect().await?;
-//! println!("{} stars, first {:?}", stars.len(), stars.first().map(|s| (&s.name, s.mag)));
+//! let stars: Vec<Star> = pages.into_stream().collect_all().await?;
+//! assert_eq!(stars.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["Vega", "Deneb", "Altair"]);
+//! assert_eq!(stars[2].mag, None);
 //! # Ok(()) }
 //! ```
 //!

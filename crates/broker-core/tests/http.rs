@@ -98,7 +98,8 @@ async fn base_url_join_keeps_trailing_slashes() {
         .await;
     let clock = ManualClock::new();
     for base in ["/sne/atlas4/api/", "/sne/atlas4/api"] {
-        let http = HttpClient::builder(format!("{}{base}", server.base_url())).clock(Arc::new(clock.clone())).build().unwrap();
+        let http =
+            HttpClient::builder(format!("{}{base}", server.base_url())).clock(Arc::new(clock.clone())).build().unwrap();
         http.execute(Request::get("objects/")).await.unwrap();
         http.execute(Request::get("objects")).await.unwrap();
     }
@@ -217,7 +218,10 @@ async fn fifty_concurrent_requests_cause_one_login() {
     let server = MockServer::start_async().await;
     let login = server
         .mock_async(|when, then| {
-            when.method(POST).path("/api-token-auth/").form_urlencoded_tuple("username", "ann").form_urlencoded_tuple("password", "pw");
+            when.method(POST)
+                .path("/api-token-auth/")
+                .form_urlencoded_tuple("username", "ann")
+                .form_urlencoded_tuple("password", "pw");
             then.status(200).delay(Duration::from_millis(50)).json_body(json!({"token": "t0k3n"}));
         })
         .await;
@@ -263,12 +267,17 @@ async fn refresh_once_after_401_then_a_clean_auth_error() {
         .await;
     let persisted = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let p2 = persisted.clone();
-    let auth = LoginToken::new(url::Url::parse(&server.url("/login/")).unwrap(), "ann", SecretString::from("pw".to_string()), "Token")
-        .with_token(SecretString::from("stale".to_string()))
-        .on_new_token(Arc::new(move |t: &SecretString| {
-            p2.lock().unwrap().push(t.expose_secret().to_string());
-            Ok(())
-        }));
+    let auth = LoginToken::new(
+        url::Url::parse(&server.url("/login/")).unwrap(),
+        "ann",
+        SecretString::from("pw".to_string()),
+        "Token",
+    )
+    .with_token(SecretString::from("stale".to_string()))
+    .on_new_token(Arc::new(move |t: &SecretString| {
+        p2.lock().unwrap().push(t.expose_secret().to_string());
+        Ok(())
+    }));
     let clock = ManualClock::new();
     let http = client(&server, &clock).auth(auth).build().unwrap();
     let err = http.execute(Request::get("data")).await.unwrap_err();
@@ -292,7 +301,12 @@ async fn bad_login_is_an_auth_error_with_the_server_message() {
             then.status(400).json_body(json!({"non_field_errors": ["Unable to log in with provided credentials."]}));
         })
         .await;
-    let auth = LoginToken::new(url::Url::parse(&server.url("/api-token-auth/")).unwrap(), "ann", SecretString::from("hunter2".to_string()), "Token");
+    let auth = LoginToken::new(
+        url::Url::parse(&server.url("/api-token-auth/")).unwrap(),
+        "ann",
+        SecretString::from("hunter2".to_string()),
+        "Token",
+    );
     let clock = ManualClock::new();
     let http = client(&server, &clock).auth(auth).build().unwrap();
     let err = http.execute(Request::get("queue/")).await.unwrap_err();
@@ -389,7 +403,10 @@ async fn post_is_not_retried_on_500_but_is_on_429() {
     let throttled = server
         .mock_async(|when, then| {
             when.method(POST).path("/photometry");
-            then.respond_with(script(vec![(429, vec![("Retry-After", "2".into())], String::new()), (200, vec![], "{}".into())]));
+            then.respond_with(script(vec![
+                (429, vec![("Retry-After", "2".into())], String::new()),
+                (200, vec![], "{}".into()),
+            ]));
         })
         .await;
     http.execute(Request::post("photometry").json(&json!({"mag": [18.0]}))).await.unwrap();
@@ -513,7 +530,10 @@ async fn no_credentials_to_another_host_after_a_redirect() {
 
 #[tokio::test]
 async fn credentials_over_plain_http_to_a_remote_host_are_refused() {
-    let err = HttpClient::builder("http://example.org/api/").auth(HeaderToken::new("Token", "x".to_string())).build().unwrap_err();
+    let err = HttpClient::builder("http://example.org/api/")
+        .auth(HeaderToken::new("Token", "x".to_string()))
+        .build()
+        .unwrap_err();
     assert!(matches!(err, Error::Config(_)), "{err:?}");
     assert!(HttpClient::builder("http://example.org/api/").build().is_ok(), "no credentials: fine");
     assert!(
@@ -523,7 +543,9 @@ async fn credentials_over_plain_http_to_a_remote_host_are_refused() {
             .build()
             .is_ok()
     );
-    assert!(HttpClient::builder("http://127.0.0.1:5000/").auth(HeaderToken::new("token", "x".to_string())).build().is_ok());
+    assert!(
+        HttpClient::builder("http://127.0.0.1:5000/").auth(HeaderToken::new("token", "x".to_string())).build().is_ok()
+    );
 }
 
 #[tokio::test]
@@ -553,7 +575,8 @@ async fn a_slow_server_times_out_with_a_timeout_error() {
         })
         .await;
     let clock = ManualClock::new();
-    let http = client(&server, &clock).timeout(Duration::from_millis(100)).retry(policy().max_attempts(2)).build().unwrap();
+    let http =
+        client(&server, &clock).timeout(Duration::from_millis(100)).retry(policy().max_attempts(2)).build().unwrap();
     let t0 = std::time::Instant::now();
     let err = http.execute(Request::get("slow")).await.unwrap_err();
     assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
@@ -641,10 +664,8 @@ async fn client_side_rate_limit_spaces_requests() {
         })
         .await;
     let clock = ManualClock::new();
-    let http = client(&server, &clock)
-        .rate_limit("writes", Arc::new(RateLimiter::new(Quota::per_minute(2))))
-        .build()
-        .unwrap();
+    let http =
+        client(&server, &clock).rate_limit("writes", Arc::new(RateLimiter::new(Quota::per_minute(2)))).build().unwrap();
     for _ in 0..3 {
         http.execute(Request::post("w").bucket("writes")).await.unwrap();
     }
@@ -662,9 +683,15 @@ async fn client_side_rate_limit_spaces_requests() {
 fn secrets_never_in_debug_or_display() {
     let secret = "tok-9f8e7d6c5b4a";
     let ht = HeaderToken::new("Token", secret.to_string());
-    let lt = LoginToken::new(url::Url::parse("https://h/api-token-auth/").unwrap(), "ann", SecretString::from(secret.to_string()), "Token")
-        .with_token(SecretString::from(secret.to_string()));
-    let b = HttpClient::builder("https://h/api/?token=tok-9f8e7d6c5b4a").auth(HeaderToken::new("Token", secret.to_string()));
+    let lt = LoginToken::new(
+        url::Url::parse("https://h/api-token-auth/").unwrap(),
+        "ann",
+        SecretString::from(secret.to_string()),
+        "Token",
+    )
+    .with_token(SecretString::from(secret.to_string()));
+    let b = HttpClient::builder("https://h/api/?token=tok-9f8e7d6c5b4a")
+        .auth(HeaderToken::new("Token", secret.to_string()));
     let builder_dbg = format!("{b:?}");
     let http = b.build().unwrap();
     let s = SecretString::from(secret.to_string());

@@ -17,7 +17,13 @@ fn http(server: &MockServer) -> HttpClient {
 
 /// Mocks pages 1..=pages of `/items` with `per` items each (the last one `last` items), and
 /// the given totals per page.
-async fn mock_pages<'a>(server: &'a MockServer, per: usize, sizes: &[usize], totals: &[Option<u64>], has_next: bool) -> Vec<httpmock::Mock<'a>> {
+async fn mock_pages<'a>(
+    server: &'a MockServer,
+    per: usize,
+    sizes: &[usize],
+    totals: &[Option<u64>],
+    has_next: bool,
+) -> Vec<httpmock::Mock<'a>> {
     let mut mocks = Vec::new();
     let mut start = 0;
     for (i, &n) in sizes.iter().enumerate() {
@@ -43,7 +49,8 @@ fn page_number(http: HttpClient, per: u64) -> PageNumberPaginator<Value> {
     PageNumberPaginator::new(1, per, move |p| {
         let http = http.clone();
         async move {
-            let v: Value = http.json(Request::get("items").query("page", p.page).query("page_size", p.page_size)).await?;
+            let v: Value =
+                http.json(Request::get("items").query("page", p.page).query("page_size", p.page_size)).await?;
             let items = v["items"].as_array().cloned().unwrap_or_default();
             Ok(Page::new(items).with_total(v["total"].as_u64()).with_has_next(v["has_next"].as_bool()))
         }
@@ -65,7 +72,8 @@ async fn stops_when_total_reached_without_an_extra_request() {
             then.status(200).json_body(json!({"items": [], "total": 9}));
         })
         .await;
-    let stream = page_number(http(&server), 3).stop_rules(StopRules { short_page: false, ..StopRules::default() }).into_stream();
+    let stream =
+        page_number(http(&server), 3).stop_rules(StopRules { short_page: false, ..StopRules::default() }).into_stream();
     let items = stream.collect_all().await.unwrap();
     assert_eq!(ids(&items), (0..9).collect::<Vec<_>>());
     for m in &mocks {
@@ -153,7 +161,8 @@ async fn cursor_pagination_follows_next_urls() {
     let m1 = server
         .mock_async(|when, then| {
             when.path("/queue/").query_param_missing("cursor");
-            then.status(200).json_body(json!({"next": p2, "previous": null, "results": [{"id": 1}, {"id": 2}], "taskcount": 5}));
+            then.status(200)
+                .json_body(json!({"next": p2, "previous": null, "results": [{"id": 1}, {"id": 2}], "taskcount": 5}));
         })
         .await;
     let m2 = server
@@ -220,7 +229,8 @@ async fn id_chunks_in_input_order_each_fetched_once() {
     .await;
     assert_eq!(chunks.iter().map(|c| c.index).collect::<Vec<_>>(), vec![0, 1, 2]);
     assert_eq!(chunks.iter().map(|c| c.ids.len()).collect::<Vec<_>>(), vec![10, 10, 5]);
-    let out: Vec<u64> = chunks.into_iter().flat_map(|c| c.result.unwrap()).map(|v| v["oid"].as_u64().unwrap()).collect();
+    let out: Vec<u64> =
+        chunks.into_iter().flat_map(|c| c.result.unwrap()).map(|v| v["oid"].as_u64().unwrap()).collect();
     assert_eq!(out, input);
     assert_eq!(calls.load(Ordering::SeqCst), 3);
     m.assert_calls_async(3).await;
