@@ -1,2 +1,6 @@
-//! The `astrobrokers` command-line tool (work in progress).
+//! The `astrobrokers` command-line tool.
+
+mod output;
+mod plot;
+
 fn main() {}
