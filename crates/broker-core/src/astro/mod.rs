@@ -1,6 +1,7 @@
 //! Shared astronomy types: sky positions, time, bands, flux and magnitude, light curves.
 
 mod band;
+pub mod binning;
 mod lightcurve;
 mod photometry;
 mod position;
