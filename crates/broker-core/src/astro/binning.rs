@@ -138,7 +138,7 @@ pub fn bin_fluxes(samples: &[FluxSample], opts: &BinOptions) -> Vec<FluxBin> {
                 first = false;
                 let m = mean(&fluxes);
                 let sd = (fluxes.iter().map(|f| (f - m) * (f - m)).sum::<f64>() / (fluxes.len() as f64 - 1.0)).sqrt();
-                if !(sd > 0.0) {
+                if sd.is_nan() || sd <= 0.0 {
                     break;
                 }
                 let before = pts.len();
