@@ -1,0 +1,593 @@
+//! The [`Client`], its [`ClientBuilder`], and the plumbing every endpoint shares: the
+//! `{"status", "data", "message", "version"}` envelope, error mapping, and paging.
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use broker_core::error::excerpt;
+use broker_core::paginate::{ItemStream, Page, PageNumberPaginator, Paginator, StopRules};
+use broker_core::ratelimit::{Quota, limiter_for};
+use broker_core::{
+    Auth, Clock, Error, HeaderToken, HttpClient, HttpError, NoAuth, Request, Response, Result, RetryPolicy,
+    SecretString, redact_url,
+};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+/// Environment variable read by [`ClientBuilder::from_env`] for the base URL.
+pub const ENV_URL: &str = "SKYPORTAL_URL";
+/// Environment variable read by [`ClientBuilder::from_env`] for the API token.
+pub const ENV_TOKEN: &str = "SKYPORTAL_TOKEN";
+/// Default client-side rate: nginx's default `server.rate_limit` of 5 requests per second.
+pub const DEFAULT_RATE_PER_SECOND: f64 = 5.0;
+/// Default client-side burst: nginx's default `server.burst` of 10.
+pub const DEFAULT_BURST: u32 = 10;
+/// Default per-attempt timeout. nginx gives the app 60 s before a 504, so allow a bit more.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// Builds a [`Client`]. A base URL is required: there is no public default deployment
+/// (`https://fritz.science` is one, `http://localhost:5000` a local one).
+pub struct ClientBuilder {
+    base_url: Option<String>,
+    token: Option<SecretString>,
+    retry: RetryPolicy,
+    clock: Option<Arc<dyn Clock>>,
+    quota: Option<Quota>,
+    user_agent: Option<String>,
+    timeout: Duration,
+    allow_insecure_http: bool,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("base_url", &self.base_url.as_deref().map(broker_core::redact::redact_url_str))
+            .field("token", &self.token.as_ref().map(|_| "[REDACTED]"))
+            .field("retry", &self.retry)
+            .field("quota", &self.quota)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        ClientBuilder {
+            base_url: None,
+            token: None,
+            retry: RetryPolicy::default().throttle_floor(Duration::from_secs(1)),
+            clock: None,
+            quota: Some(Quota::rate(DEFAULT_RATE_PER_SECOND, DEFAULT_BURST)),
+            user_agent: None,
+            timeout: DEFAULT_TIMEOUT,
+            allow_insecure_http: false,
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// A builder with no base URL or token yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A builder filled from `SKYPORTAL_URL` and `SKYPORTAL_TOKEN` when they are set.
+    pub fn from_env() -> Self {
+        let mut b = Self::new();
+        if let Ok(u) = std::env::var(ENV_URL) {
+            if !u.trim().is_empty() {
+                b.base_url = Some(u);
+            }
+        }
+        if let Ok(t) = std::env::var(ENV_TOKEN) {
+            if !t.trim().is_empty() {
+                b.token = Some(SecretString::from(t.trim().to_string()));
+            }
+        }
+        b
+    }
+
+    /// The deployment's base URL, e.g. `https://fritz.science` (a trailing `/api` is
+    /// accepted and dropped: every route already starts with `api/`).
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// The API token (from your profile page), sent as `Authorization: token <token>`.
+    pub fn token(mut self, token: impl Into<SecretString>) -> Self {
+        self.token = Some(token.into());
+        self
+    }
+
+    /// The retry policy (default: 5 attempts, at least 1 s after a 429, backoff on 5xx for
+    /// idempotent requests).
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// The clock used for retries and rate limiting (tests inject a
+    /// [`ManualClock`](broker_core::ManualClock)).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// The client-side rate limit, shared by every client using the same deployment and
+    /// token (default 5 requests per second with a burst of 10, nginx's defaults).
+    pub fn rate_limit(mut self, quota: Quota) -> Self {
+        self.quota = Some(quota);
+        self
+    }
+
+    /// Turns the client-side rate limit off.
+    pub fn no_rate_limit(mut self) -> Self {
+        self.quota = None;
+        self
+    }
+
+    /// The user agent (default `astrobrokers/<version>`).
+    pub fn user_agent(mut self, ua: impl Into<String>) -> Self {
+        self.user_agent = Some(ua.into());
+        self
+    }
+
+    /// The time allowed for one attempt (default 90 s).
+    pub fn timeout(mut self, d: Duration) -> Self {
+        self.timeout = d;
+        self
+    }
+
+    /// Allows sending the token over plain `http` to a host that is not loopback.
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+
+    /// Builds the client. Fails with [`Error::Config`] without a base URL, with a bad one,
+    /// or when a token would go over plain http to a remote host.
+    pub fn build(self) -> Result<Client> {
+        let raw = self.base_url.ok_or_else(|| {
+            Error::Config(format!(
+                "a SkyPortal base URL is required (e.g. https://fritz.science or http://localhost:5000); \
+                 set it with ClientBuilder::base_url or {ENV_URL}"
+            ))
+        })?;
+        let base = normalize_base(&raw);
+        let (auth, cred): (Arc<dyn Auth>, String) = match self.token {
+            Some(t) => {
+                let a = HeaderToken::new("token", t);
+                let id = a.credential_id().unwrap_or_default();
+                (Arc::new(a), id)
+            }
+            None => (Arc::new(NoAuth), "anonymous".to_string()),
+        };
+        let (accept, json) = broker_core::http::accept_json();
+        let mut b = HttpClient::builder(base.clone())
+            .auth_arc(auth)
+            .retry(self.retry)
+            .timeout(self.timeout)
+            .allow_insecure_http(self.allow_insecure_http)
+            .default_header(accept, json);
+        if let Some(c) = self.clock {
+            b = b.clock(c);
+        }
+        if let Some(ua) = self.user_agent {
+            b = b.user_agent(ua);
+        }
+        if let Some(q) = self.quota {
+            let key = format!("skyportal:{base}:{cred}");
+            b = b.rate_limit("skyportal", limiter_for(&key, q)).default_bucket("skyportal");
+        }
+        Ok(Client { http: b.build()? })
+    }
+}
+
+fn normalize_base(raw: &str) -> String {
+    let t = raw.trim().trim_end_matches('/');
+    let t = t.strip_suffix("/api").unwrap_or(t);
+    format!("{t}/")
+}
+
+/// A SkyPortal client. Cheap to clone; clones share connections, retry and rate limits.
+///
+/// Every resource group has an accessor returning a small handle:
+/// [`sources`](Client::sources), [`candidates`](Client::candidates),
+/// [`photometry`](Client::photometry), [`spectra`](Client::spectra),
+/// [`classifications`](Client::classifications), [`comments`](Client::comments),
+/// [`annotations`](Client::annotations), [`groups`](Client::groups), ...
+#[derive(Clone, Debug)]
+pub struct Client {
+    pub(crate) http: HttpClient,
+}
+
+/// The success/error envelope's head (the `data` is decoded separately).
+#[derive(Deserialize)]
+struct Head {
+    status: Option<String>,
+    message: Option<Value>,
+    version: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct DataOnly<T> {
+    data: T,
+}
+
+impl Client {
+    /// Starts a builder.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::new()
+    }
+
+    /// A client for `base_url` with `token`, default retry and rate limits.
+    pub fn new(base_url: impl Into<String>, token: impl Into<SecretString>) -> Result<Client> {
+        ClientBuilder::new().base_url(base_url).token(token).build()
+    }
+
+    /// The underlying HTTP client (for routes this crate does not cover).
+    pub fn http(&self) -> &HttpClient {
+        &self.http
+    }
+
+    /// Sends a request and checks the envelope: a 200 whose `status` is not `"success"`
+    /// becomes [`Error::Http`] with status 200 and the server's message; 401 and 403 become
+    /// [`Error::Auth`].
+    pub async fn send(&self, req: Request) -> Result<Response> {
+        let is_head = req.method().as_str() == "HEAD";
+        let resp = self.http.execute(req).await.map_err(map_error)?;
+        if is_head || resp.status == 204 {
+            return Ok(resp);
+        }
+        check_envelope(&resp)?;
+        Ok(resp)
+    }
+
+    /// Sends a request and decodes the envelope's `data`.
+    pub async fn data<T: DeserializeOwned>(&self, req: Request) -> Result<T> {
+        let resp = self.send(req).await?;
+        let d: DataOnly<T> = resp.json()?;
+        Ok(d.data)
+    }
+
+    /// Sends a request and decodes `data` along with the envelope's `version`.
+    pub(crate) async fn data_and_version<T: DeserializeOwned>(&self, req: Request) -> Result<(T, Option<String>)> {
+        let resp = self.send(req).await?;
+        let head: Head = resp.json()?;
+        let d: DataOnly<T> = resp.json()?;
+        Ok((d.data, head.version))
+    }
+
+    /// Sends a request whose `data` is of no interest (updates, deletes).
+    pub async fn ok(&self, req: Request) -> Result<()> {
+        self.send(req).await.map(|_| ())
+    }
+
+    /// One page of a paginated listing.
+    pub(crate) async fn fetch_page<T: DeserializeOwned>(&self, req: Request, key: Option<&str>) -> Result<RawPage<T>> {
+        let resp = self.send(req).await?;
+        let d: DataOnly<Value> = resp.json()?;
+        let url = redact_url(&resp.url);
+        let decode_err = |path: String, message: String| Error::Decode {
+            path,
+            message,
+            excerpt: excerpt(&resp.body),
+            url: url.clone(),
+        };
+        let (list, meta) = match key {
+            None => (d.data, serde_json::Map::new()),
+            Some(k) => match d.data {
+                Value::Object(mut m) => {
+                    let list = m.remove(k).unwrap_or(Value::Null);
+                    (list, m)
+                }
+                other => {
+                    return Err(decode_err(
+                        "data".into(),
+                        format!("expected an object with a `{k}` list, found {}", kind(&other)),
+                    ));
+                }
+            },
+        };
+        let prefix = match key {
+            Some(k) => format!("data.{k}"),
+            None => "data".to_string(),
+        };
+        let items: Vec<T> = match list {
+            Value::Null if meta.get("totalMatches").and_then(lenient_u64) == Some(0) => Vec::new(),
+            Value::Null => {
+                return Err(decode_err(prefix, "the list is missing".to_string()));
+            }
+            other => serde_path_to_error::deserialize(other).map_err(|e| {
+                let p = e.path().to_string();
+                let path = if p == "." {
+                    prefix.clone()
+                } else if p.starts_with('[') {
+                    format!("{prefix}{p}")
+                } else {
+                    format!("{prefix}.{p}")
+                };
+                decode_err(path, e.into_inner().to_string())
+            })?,
+        };
+        Ok(RawPage {
+            items,
+            total: meta.get("totalMatches").and_then(lenient_u64),
+            page_number: meta.get("pageNumber").and_then(lenient_u64),
+            num_per_page: meta.get("numPerPage").and_then(lenient_u64),
+            query_id: meta.get("queryID").and_then(|v| v.as_str()).map(str::to_string),
+        })
+    }
+
+    /// Streams a paginated listing (see [`ListSpec`]).
+    pub(crate) fn stream<T: DeserializeOwned + Send + 'static>(&self, spec: ListSpec) -> ItemStream<T> {
+        let client = self.clone();
+        let query_id: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(spec.query_id.clone()));
+        let first = spec.first_page;
+        let size = spec.page_size;
+        let max_pages = spec.max_pages;
+        let spec = Arc::new(spec);
+        let p = PageNumberPaginator::new(first, size, move |p| {
+            let client = client.clone();
+            let spec = spec.clone();
+            let qid = query_id.clone();
+            async move {
+                let known = qid.lock().ok().and_then(|g| g.clone());
+                let req = spec.request(p.page, p.page_size, known.as_deref());
+                let page: RawPage<T> = client.fetch_page(req, spec.key).await?;
+                if let Some(id) = &page.query_id {
+                    if let Ok(mut g) = qid.lock() {
+                        *g = Some(id.clone());
+                    }
+                }
+                // The server clamps numPerPage: judge a short page by what it says it used.
+                let per_page = page.num_per_page.unwrap_or(p.page_size).min(p.page_size).max(1);
+                let short = (page.items.len() as u64) < per_page;
+                Ok(Page::new(page.items).with_total(page.total).with_has_next(Some(!short)))
+            }
+        })
+        .stop_rules(StopRules { total: true, short_page: false, has_next: true });
+        let p = match max_pages {
+            Some(n) => p.max_pages(n),
+            None => p,
+        };
+        p.into_stream()
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A number or a numeric string as `u64`.
+pub(crate) fn lenient_u64(v: &Value) -> Option<u64> {
+    match v {
+        Value::Number(n) => n.as_u64().or_else(|| n.as_f64().filter(|f| *f >= 0.0 && f.fract() == 0.0).map(|f| f as u64)),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// Maps HTTP errors to SkyPortal's meaning: 401 and 403 are auth/permission errors.
+pub(crate) fn map_error(e: Error) -> Error {
+    match e {
+        Error::Http(h) if h.status == 401 || h.status == 403 => {
+            let message = h.message.clone().unwrap_or_else(|| {
+                if h.status == 401 { "unauthorized".to_string() } else { "forbidden".to_string() }
+            });
+            Error::Auth { status: Some(h.status), message }
+        }
+        other => other,
+    }
+}
+
+fn check_envelope(resp: &Response) -> Result<()> {
+    let head: Head = match serde_json::from_slice(&resp.body) {
+        Ok(h) => h,
+        Err(e) => {
+            return Err(Error::Decode {
+                path: ".".into(),
+                message: format!("expected the SkyPortal JSON envelope: {e}"),
+                excerpt: excerpt(&resp.body),
+                url: redact_url(&resp.url),
+            });
+        }
+    };
+    match head.status.as_deref() {
+        Some("success") => Ok(()),
+        other => {
+            let message = match head.message {
+                Some(Value::String(s)) => Some(s),
+                Some(Value::Null) | None => other.map(|s| format!("status `{s}` without a message")),
+                Some(v) => Some(v.to_string()),
+            };
+            Err(Error::Http(Box::new(HttpError {
+                status: resp.status,
+                message,
+                excerpt: excerpt(&resp.body),
+                url: redact_url(&resp.url),
+                retry_after: None,
+                body: resp.body.clone(),
+            })))
+        }
+    }
+}
+
+/// Whether an error means "no such object". SkyPortal often says so with a 400 (`Invalid
+/// ID`, `Cannot find ...`) rather than a 404.
+pub fn is_not_found(e: &Error) -> bool {
+    let Some(h) = e.as_http() else { return false };
+    if h.status == 404 {
+        return true;
+    }
+    if h.status != 400 {
+        return false;
+    }
+    let m = h.message.as_deref().unwrap_or_default().to_ascii_lowercase();
+    ["not found", "invalid id", "cannot find", "does not exist", "no such", "invalid object id"]
+        .iter()
+        .any(|p| m.contains(p))
+}
+
+/// One page as decoded from `data`.
+#[derive(Debug, Clone)]
+pub(crate) struct RawPage<T> {
+    pub items: Vec<T>,
+    pub total: Option<u64>,
+    pub page_number: Option<u64>,
+    pub num_per_page: Option<u64>,
+    pub query_id: Option<String>,
+}
+
+/// One page of a listing, with the paging metadata the server returned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListPage<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// `totalMatches`, when the endpoint reports it.
+    pub total_matches: Option<u64>,
+    /// `pageNumber` as the server echoed it.
+    pub page_number: Option<u64>,
+    /// `numPerPage` as the server used it (it clamps larger values).
+    pub num_per_page: Option<u64>,
+    /// `queryID` of the cached query, to pass on later pages.
+    pub query_id: Option<String>,
+}
+
+impl<T> From<RawPage<T>> for ListPage<T> {
+    fn from(r: RawPage<T>) -> Self {
+        ListPage {
+            items: r.items,
+            total_matches: r.total,
+            page_number: r.page_number,
+            num_per_page: r.num_per_page,
+            query_id: r.query_id,
+        }
+    }
+}
+
+/// How a listing uses SkyPortal's query cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CacheMode {
+    /// No cache parameters.
+    None,
+    /// `useCache=true`, then `queryID` from the first page (sources).
+    UseCache,
+    /// The server always caches; only carry `queryID` (candidates).
+    QueryIdOnly,
+}
+
+/// Everything needed to request any page of a listing.
+#[derive(Debug, Clone)]
+pub(crate) struct ListSpec {
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub key: Option<&'static str>,
+    pub page_size: u64,
+    pub first_page: u64,
+    pub max_pages: Option<u64>,
+    pub cache: CacheMode,
+    pub query_id: Option<String>,
+}
+
+impl ListSpec {
+    pub(crate) fn new(path: impl Into<String>, key: Option<&'static str>, page_size: u64) -> Self {
+        ListSpec {
+            path: path.into(),
+            query: Vec::new(),
+            key,
+            page_size,
+            first_page: 1,
+            max_pages: None,
+            cache: CacheMode::None,
+            query_id: None,
+        }
+    }
+
+    pub(crate) fn request(&self, page: u64, page_size: u64, query_id: Option<&str>) -> Request {
+        let mut req = Request::get(self.path.clone());
+        for (k, v) in &self.query {
+            req = req.query(k, v);
+        }
+        req = req.query("pageNumber", page).query("numPerPage", page_size);
+        match self.cache {
+            CacheMode::None => {}
+            CacheMode::UseCache => {
+                req = req.query("useCache", "true").query_opt("queryID", query_id);
+            }
+            CacheMode::QueryIdOnly => {
+                req = req.query_opt("queryID", query_id);
+            }
+        }
+        req
+    }
+}
+
+/// Checks a page size against an endpoint's maximum (the server would silently clamp a
+/// larger one).
+pub(crate) fn check_page_size(n: u64, max: u64) -> Result<u64> {
+    if n == 0 || n > max {
+        return Err(Error::invalid("num_per_page", format!("{n} is not a valid page size here: use 1 to {max}")));
+    }
+    Ok(n)
+}
+
+/// Checks a page number (1-based).
+pub(crate) fn check_page_number(n: u64) -> Result<u64> {
+    if n == 0 {
+        return Err(Error::invalid("page_number", "pages are numbered from 1"));
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_are_normalized() {
+        assert_eq!(normalize_base("https://fritz.science"), "https://fritz.science/");
+        assert_eq!(normalize_base("https://fritz.science/"), "https://fritz.science/");
+        assert_eq!(normalize_base("https://fritz.science/api/"), "https://fritz.science/");
+        assert_eq!(normalize_base("http://localhost:5000/sp/api"), "http://localhost:5000/sp/");
+    }
+
+    #[test]
+    fn lenient_numbers() {
+        assert_eq!(lenient_u64(&serde_json::json!(5)), Some(5));
+        assert_eq!(lenient_u64(&serde_json::json!("7")), Some(7));
+        assert_eq!(lenient_u64(&serde_json::json!(2.0)), Some(2));
+        assert_eq!(lenient_u64(&serde_json::json!(-1)), None);
+        assert_eq!(lenient_u64(&serde_json::json!(null)), None);
+    }
+
+    #[test]
+    fn builder_requires_base_url_and_hides_token() {
+        let err = ClientBuilder::new().token("s3cr3t-token".to_string()).build().unwrap_err();
+        assert!(err.to_string().contains("base URL is required"), "{err}");
+        let b = ClientBuilder::new().base_url("https://fritz.science").token("s3cr3t-token".to_string());
+        assert!(!format!("{b:?}").contains("s3cr3t"));
+        let c = b.build().unwrap();
+        assert!(!format!("{c:?}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn page_size_checks() {
+        assert_eq!(check_page_size(500, 500).unwrap(), 500);
+        let e = check_page_size(501, 500).unwrap_err();
+        assert!(e.to_string().contains("use 1 to 500"), "{e}");
+        assert!(check_page_size(0, 500).is_err());
+        assert!(check_page_number(0).is_err());
+    }
+}
