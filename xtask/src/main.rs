@@ -2,6 +2,8 @@
 //!
 //! - `cargo xtask ci`: exactly what `.ci/run` runs (fmt check, clippy, the test command).
 //! - `cargo xtask peer-check`: runs the real Python clients against the sandbox.
+//! - `cargo xtask check-features`: a crate depending on the facade with one service feature
+//!   compiles none of the other services.
 
 use anyhow::{Context, Result, bail};
 use std::process::Command;
@@ -13,8 +15,9 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("ci") => ci(),
         Some("peer-check") => peer_check::run(&args[1..]),
-        Some(other) => bail!("unknown task `{other}`; known tasks: ci, peer-check"),
-        None => bail!("usage: cargo xtask <ci|peer-check>"),
+        Some("check-features") => check_features(),
+        Some(other) => bail!("unknown task `{other}`; known tasks: ci, peer-check, check-features"),
+        None => bail!("usage: cargo xtask <ci|peer-check|check-features>"),
     }
 }
 
@@ -32,4 +35,53 @@ pub(crate) fn run(cmd: &mut Command) -> Result<()> {
 fn ci() -> Result<()> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     run(Command::new("bash").arg(".ci/run").current_dir(root))
+}
+
+const SERVICES: [(&str, &str); 4] = [
+    ("atlas", "atlas-client"),
+    ("alerce", "alerce-client"),
+    ("skyportal", "skyportal-client"),
+    ("forcedphot", "fallingstar-forcedphot"),
+];
+
+/// For each service feature of the facade alone, the dependency tree holds that service's
+/// crate and none of the others (and no polars unless asked for).
+fn check_features() -> Result<()> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for (feature, krate) in SERVICES {
+        let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args([
+                "tree",
+                "-p",
+                "astrobrokers",
+                "--no-default-features",
+                "--features",
+                feature,
+                "-e",
+                "normal",
+                "--prefix",
+                "none",
+            ])
+            .current_dir(&root)
+            .output()
+            .context("could not run cargo tree")?;
+        if !out.status.success() {
+            bail!("cargo tree failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        let tree = String::from_utf8_lossy(&out.stdout);
+        let names: Vec<&str> = tree.lines().filter_map(|l| l.split_whitespace().next()).collect();
+        if !names.contains(&krate) {
+            bail!("feature `{feature}` does not pull in {krate}");
+        }
+        for (_, other) in SERVICES.iter().filter(|(f, _)| *f != feature) {
+            if names.contains(other) {
+                bail!("feature `{feature}` alone also compiles {other}");
+            }
+        }
+        if names.iter().any(|n| n.starts_with("polars")) {
+            bail!("feature `{feature}` alone compiles polars");
+        }
+        println!("ok: --features {feature} compiles {krate} and no other service");
+    }
+    Ok(())
 }
