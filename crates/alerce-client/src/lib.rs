@@ -1,8 +1,13 @@
 //! WIP
+#[cfg(feature = "avro")]
+pub mod avro;
+pub mod catshtm;
 pub mod client;
 mod de;
 pub mod error;
+pub mod fits;
 pub mod lsst;
+pub mod stamps;
 pub mod stream;
 pub mod ztf;
 
