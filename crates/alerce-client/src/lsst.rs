@@ -781,11 +781,12 @@ impl<'a> Lsst<'a> {
         let mut chunks = id_chunks(oids.to_vec(), MAX_OIDS_PER_REQUEST, 2, move |ids: Vec<i64>| {
             let http = http.clone();
             let req = Request::get(route).query("survey_id", &survey).query_list("oid", ids, ListStyle::Repeated);
-            async move { list::<T>(&http, req).await.map_err(core_error) }
+            // This crate's error travels inside the chunk's result, untouched.
+            async move { Ok::<_, broker_core::Error>(list::<T>(&http, req).await) }
         });
         let mut out = Vec::new();
         while let Some(chunk) = chunks.next().await {
-            out.extend(chunk.result.map_err(Error::from)?);
+            out.extend(chunk.result.map_err(Error::from)??);
         }
         Ok(out)
     }
