@@ -4,7 +4,7 @@
 use crate::config::CatsHtmFormat;
 use crate::middleware::canned::{self, json};
 use crate::rng::mix;
-use crate::sky::{LC_CLASSES, Point, STAMP_CLASSES, Sky, SkyObject, Survey, flux_to_mag, round, separation_arcsec};
+use crate::sky::{LC_CLASSES, Point, STAMP_CLASSES, SkyObject, Survey, flux_to_mag, round, separation_arcsec};
 use crate::state::Shared;
 use crate::util::{Pairs, accepts_gzip, gzip, header, jf, parse_bool};
 use axum::Router;
@@ -132,7 +132,7 @@ pub(crate) fn candid(o: &SkyObject, p: &Point) -> u64 {
         + o.index as u64 % 1_000_000
 }
 
-fn top<'a>(probs: &'a [(&'static str, f64)]) -> (&'static str, f64) {
+fn top(probs: &[(&'static str, f64)]) -> (&'static str, f64) {
     probs.iter().copied().max_by(|a, b| a.1.total_cmp(&b.1)).unwrap_or(("", 0.0))
 }
 
@@ -1282,6 +1282,3 @@ async fn cats_xmatch_all(State(sh): S, uri: Uri) -> Response {
         CatsHtmFormat::Current => json(200, Value::Object(current)),
     }
 }
-
-#[allow(dead_code)]
-fn _sky(_: &Sky) {}

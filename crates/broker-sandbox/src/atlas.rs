@@ -1,9 +1,8 @@
 //! ATLAS Transient Server (psweb.mp.qub.ac.uk/sne/atlas4/api/) emulator: Django REST framework.
 
 use crate::clock::{iso_of_mjd, iso_z};
-use crate::config::Service;
 use crate::middleware::canned::{self, json};
-use crate::sky::{Point, SkyObject, Survey, flux_to_mag, round, separation_arcsec};
+use crate::sky::{Point, SkyObject, Survey, flux_to_mag, round};
 use crate::state::Shared;
 use crate::throttle::SlidingWindow;
 use crate::util::{Pairs, header, jf, parse_bool};
@@ -948,9 +947,4 @@ fn objectdetectionlist(a: &Atlas, d: &Pairs) -> Response {
     }
     a.lock().detection_lists.insert(oid as u64, list);
     json(200, json!({"objectid": oid, "info": "Row created."}))
-}
-
-#[allow(dead_code)]
-fn _sep(o: &SkyObject) -> f64 {
-    separation_arcsec(o.ra, o.dec, o.ra, o.dec) + f64::from(u8::from(Service::Atlas == Service::Atlas))
 }

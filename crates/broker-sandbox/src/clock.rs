@@ -38,10 +38,6 @@ impl Clock {
         self.started_wall + chrono::Duration::from_std(at).unwrap_or_else(|_| chrono::Duration::zero())
     }
 
-    pub(crate) fn wall_now(&self) -> DateTime<Utc> {
-        self.wall(self.now())
-    }
-
     /// Real time needed for `sim` of simulated time to pass.
     pub(crate) fn real_for(&self, sim: Duration) -> Duration {
         sim.div_f64(self.scale)

@@ -46,17 +46,6 @@ pub(crate) fn fits_str(s: &str) -> String {
     format!("'{:<8}'", s.replace('\'', "''"))
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn stamp_size_matches_ztf_fixture() {
-        let d = vec![0f32; 63 * 63];
-        let f = super::image_f32(63, 63, &d, &[]);
-        assert_eq!(f.len(), 20160);
-        assert!(f.starts_with(b"SIMPLE  =                    T"));
-    }
-}
-
 fn crc32(data: &[u8]) -> u32 {
     let mut crc = 0xFFFF_FFFFu32;
     for &b in data {
@@ -164,4 +153,15 @@ pub(crate) fn avro_alert(oid: &str, candid: u64, p: &crate::sky::Point, ra: f64,
     out.extend_from_slice(&rec);
     out.extend_from_slice(&sync);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn stamp_size_matches_ztf_fixture() {
+        let d = vec![0f32; 63 * 63];
+        let f = super::image_f32(63, 63, &d, &[]);
+        assert_eq!(f.len(), 20160);
+        assert!(f.starts_with(b"SIMPLE  =                    T"));
+    }
 }

@@ -4,7 +4,7 @@ use crate::clock::{iso_z, mjd_of};
 use crate::config::Service;
 use crate::middleware::canned::{self, json};
 use crate::rng::seed_of;
-use crate::sky::{Sky, SkyObject, Survey, flux_to_mag, separation_arcsec};
+use crate::sky::{SkyObject, Survey, flux_to_mag};
 use crate::state::Shared;
 use crate::throttle::SlidingWindow;
 use crate::util::{Pairs, header, is_json, jf};
@@ -873,9 +873,4 @@ async fn queue_positions(State(fp): State<Fp>, h: HeaderMap) -> Response {
         types.insert(t.id.to_string(), json!("FP"));
     }
     json(200, json!({"queuepositions": pos, "queuedtypes": types, "queueoffset": 0}))
-}
-
-#[allow(dead_code)]
-fn _unused(_: &Sky, _: f64) -> f64 {
-    separation_arcsec(0.0, 0.0, 0.0, 0.0)
 }

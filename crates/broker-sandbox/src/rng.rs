@@ -10,7 +10,7 @@ pub(crate) fn mix(mut z: u64) -> u64 {
 
 /// Hashes a list of words into one seed.
 pub(crate) fn seed_of(parts: &[u64]) -> u64 {
-    parts.iter().fold(0x5EED_0F_5A4D_B0C5_u64, |acc, p| mix(acc ^ mix(*p)))
+    parts.iter().fold(0x5EED_0F5A_4DB0_C5A7_u64, |acc, p| mix(acc ^ mix(*p)))
 }
 
 /// A deterministic generator.

@@ -23,6 +23,7 @@ pub(crate) fn flux_to_mag(f: f64) -> f64 {
 
 /// Physical kind of an object. The names are ALeRCE `lc_classifier` classes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(clippy::upper_case_acronyms)]
 pub(crate) enum Kind {
     SNIa,
     SNII,

@@ -2,7 +2,7 @@
 
 use crate::middleware::canned::{json, skyportal_error};
 use crate::rng::{Rng, mix};
-use crate::sky::{Kind, SkyObject, Survey, flux_to_mag, mag_to_flux, round, separation_arcsec};
+use crate::sky::{Kind, SkyObject, Survey, mag_to_flux, round, separation_arcsec};
 use crate::state::Shared;
 use crate::util::{Pairs, header, jf, parse_bool};
 use axum::Router;
@@ -996,9 +996,4 @@ async fn instruments(State(sp): State<Sp>, h: HeaderMap, uri: Uri) -> Response {
         .map(|(id, name, tel, filters)| json!({"id": id, "name": name, "type": "imager", "band": "optical", "telescope_id": id, "filters": filters, "telescope": {"id": id, "name": tel, "nickname": tel}}))
         .collect();
     ok(Value::Array(out))
-}
-
-#[allow(dead_code)]
-fn _m(x: f64) -> f64 {
-    flux_to_mag(x)
 }

@@ -38,7 +38,7 @@ pub(crate) fn parse_bool(s: &str) -> Option<bool> {
     }
 }
 
-pub(crate) fn header<'a>(h: &'a HeaderMap, name: header::HeaderName) -> Option<&'a str> {
+pub(crate) fn header(h: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     h.get(name).and_then(|v| v.to_str().ok())
 }
 
