@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use broker_core::ratelimit::{credential_id, limiter_for};
 use broker_core::{
-    AvailableInHint, Clock, Error, ExposeSecret, HttpClient, Quota, Request, Response, Result, RetryPolicy,
-    RetrySafety, SecretString, TokioClock,
+    AvailableInHint, Clock, Error, ExposeSecret, HttpClient, Quota, RateLimiter, Request, Response, Result,
+    RetryPolicy, RetrySafety, SecretString, TokioClock,
 };
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 
@@ -55,6 +55,7 @@ pub struct AtlasClientBuilder {
     retry: Option<RetryPolicy>,
     clock: Option<Arc<dyn Clock>>,
     requests_per_hour: Option<u32>,
+    limiter: Option<Arc<RateLimiter>>,
     chunk_size: usize,
     concurrency: usize,
     timeout: Duration,
@@ -88,6 +89,7 @@ impl Default for AtlasClientBuilder {
             retry: None,
             clock: None,
             requests_per_hour: None,
+            limiter: None,
             chunk_size: DEFAULT_CHUNK_SIZE,
             concurrency: DEFAULT_CONCURRENCY,
             timeout: Duration::from_secs(120),
@@ -149,6 +151,13 @@ impl AtlasClientBuilder {
     /// ordinary users; 0 turns it off, e.g. for staff accounts).
     pub fn requests_per_hour(mut self, n: u32) -> Self {
         self.requests_per_hour = Some(n);
+        self
+    }
+    /// Uses this rate limiter instead of the process-wide one for this base URL and
+    /// credential (e.g. one limiter shared by several tokens of one user, or a private one
+    /// in tests). Overrides [`Self::requests_per_hour`].
+    pub fn rate_limiter(mut self, limiter: Arc<RateLimiter>) -> Self {
+        self.limiter = Some(limiter);
         self
     }
     /// Default ids per `objects/` request for bulk reads (default [`DEFAULT_CHUNK_SIZE`]).
@@ -262,7 +271,9 @@ impl AtlasClientBuilder {
             http = http.user_agent(ua);
         }
         let rph = self.requests_per_hour.unwrap_or(DEFAULT_REQUESTS_PER_HOUR);
-        if rph > 0 {
+        if let Some(limiter) = self.limiter {
+            http = http.rate_limit("atlas", limiter).default_bucket("atlas");
+        } else if rph > 0 {
             let limiter = limiter_for(&format!("atlas:{base_url}:{cred}"), Quota::per_hour(rph));
             http = http.rate_limit("atlas", limiter).default_bucket("atlas");
         }

@@ -22,7 +22,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// assert_eq!(id.get(), 1_161_600_211_221_604_900);
 /// assert_eq!(id.to_string(), "1161600211221604900");
 /// let err = "11616002".parse::<AtlasId>().unwrap_err();
-/// assert!(err.to_string().contains("19 digits"));
+/// assert!(err.to_string().contains("19-digit integer"));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct AtlasId(u64);
