@@ -60,8 +60,56 @@
 //! # }
 //! ```
 //!
+//! # Faults, limits and the request log
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), broker_sandbox::SandboxError> {
+//! use broker_sandbox::{Fault, Faults, QueueConfig, RateLimits, Sandbox, Service, WindowLimit};
+//! use std::time::Duration;
+//!
+//! let mut limits = RateLimits::default();
+//! limits.forcedphot_writes = Some(WindowLimit::new(3, Duration::from_secs(60)));
+//! let sandbox = Sandbox::builder()
+//!     .objects(20)
+//!     .limits(limits)
+//!     .queue(QueueConfig { queue_delay: Duration::from_millis(50), ..Default::default() })
+//!     .faults(Service::Alerce, Faults { error_rate: 0.1, latency: Duration::from_millis(5), ..Default::default() })
+//!     .start()
+//!     .await?;
+//! sandbox.inject(Service::SkyPortal, Fault::ResetMidBody); // the next SkyPortal reply is cut
+//! sandbox.throttle_storm(Service::Atlas, Duration::from_secs(30)); // 429s for 30 s (simulated)
+//! sandbox.advance(Duration::from_secs(31)); // simulated time: queue, tokens, windows, expiry
+//! // After a client run:
+//! let posts = sandbox.applied_count(Service::SkyPortal, "POST", "/api/photometry");
+//! assert_eq!(posts, 0);
+//! for r in sandbox.requests_for(Service::ForcedPhot) {
+//!     println!("{} {} -> {} (fault {:?}, handled {})", r.method, r.path, r.status, r.fault, r.handled);
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! Standalone: `cargo run -p broker-sandbox -- --port-base 8600 --seed 42` prints the URLs and
-//! credentials (add `--json` for one machine-readable line).
+//! credentials (add `--json` for one machine-readable line; `--unlimited`,
+//! `--fp-writes-per-min`, `--atlas-per-hour`, `--queue-delay-ms`, `--run-time-ms`,
+//! `--catshtm-current` adjust it).
+//!
+//! # Peer check
+//!
+//! `cargo xtask peer-check` (needs PyPI) creates `target/peer-venv`, installs `alerce==2.3.1`,
+//! `atlasapiclient==1.2.0` and `requests`, starts a standalone sandbox and runs
+//! `xtask/peer/peer_check.py`. `PEER_VENV=<dir>` reuses another venv and
+//! `PEER_SKIP_INSTALL=1` skips the pip step. It is not part of `.ci/run`.
+//!
+//! # Known simplifications
+//!
+//! The sandbox has one user per role, a fixed catalogue of ALeRCE classifiers
+//! (`lc_classifier`/`hierarchical_random_forest_1.1.0`, `stamp_classifier`), no spectra, no
+//! comments or annotations in SkyPortal, no IMGZIP tasks or images in forced photometry (tasks
+//! given by `mpc_name` finish with "No data returned"), and a 19-column forced-photometry table
+//! (no `PA_DEG`). ALeRCE has no documented rate limit; its injected 429 is a load-balancer
+//! HTML page with `Retry-After`.
 
 // Handlers return axum `Response`s as their error type: the error *is* the reply.
 #![allow(clippy::result_large_err)]

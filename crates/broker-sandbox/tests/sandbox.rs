@@ -492,3 +492,74 @@ async fn forced_photometry_write_throttle_and_task_limit() {
     let r = post(vec![("radeclist", "1 2\n3 4\n5 6\n7 8".into())]).await.unwrap();
     assert_eq!(r.status(), 201);
 }
+
+#[tokio::test]
+async fn atlas_token_expiry_and_refresh() {
+    let mut b = Sandbox::builder().objects(10).limits(RateLimits::unlimited());
+    b.config_mut().atlas_token_ttl = Duration::from_secs(600);
+    let sb = b.start().await.unwrap();
+    let c = client();
+    let creds = sb.credentials().atlas.clone();
+    let url = format!("{}vratodolist/", sb.urls().atlas);
+    let tok = format!("Token {}", creds.token);
+    assert_eq!(c.post(&url).header("Authorization", &tok).send().await.unwrap().status(), 200);
+    let login = [("username", creds.username.clone()), ("password", creds.password.clone())];
+    let v: Value =
+        c.post(format!("{}auth-token/", sb.urls().atlas)).form(&login).send().await.unwrap().json().await.unwrap();
+    assert_eq!(v["token"], creds.token.as_str());
+    assert_eq!(v["refreshed"], false);
+    sb.advance(Duration::from_secs(601));
+    let r = c.post(&url).header("Authorization", &tok).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(r.headers()["www-authenticate"], "Token");
+    assert_eq!(r.json::<Value>().await.unwrap()["detail"], "Token has expired.");
+    let v: Value =
+        c.post(format!("{}auth-token/", sb.urls().atlas)).form(&login).send().await.unwrap().json().await.unwrap();
+    assert_eq!(v["refreshed"], true);
+    let new = v["token"].as_str().unwrap().to_string();
+    assert_eq!(new.len(), 40);
+    assert_eq!(c.post(&url).header("Authorization", format!("Token {new}")).send().await.unwrap().status(), 200);
+    let r = c.post(&url).header("Authorization", &tok).send().await.unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap()["detail"], "Invalid token.");
+    let bad = [("username", creds.username.clone()), ("password", "nope".to_string())];
+    let r = c.post(format!("{}auth-token/", sb.urls().atlas)).form(&bad).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.json::<Value>().await.unwrap()["non_field_errors"][0], "Unable to log in with provided credentials.");
+}
+
+#[tokio::test]
+async fn large_configurations() {
+    let sky = broker_sandbox::SkyConfig {
+        objects: 5,
+        points_per_lightcurve: Some(30_000),
+        extra_skyportal_sources: 100_000,
+        ..Default::default()
+    };
+    let sb = Sandbox::builder().sky(sky).limits(RateLimits::unlimited()).start().await.unwrap();
+    let c = client();
+    let tok = format!("token {}", sb.credentials().skyportal.token);
+    let v: Value = c
+        .get(format!("{}/api/sources?numPerPage=1000", sb.urls().skyportal))
+        .header("Authorization", &tok)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["data"]["totalMatches"], 100_005);
+    assert_eq!(v["data"]["numPerPage"], 500); // silently clamped
+    let obj = &sb.objects()[0];
+    let v: Value = c
+        .post(format!("{}objects/", sb.urls().atlas))
+        .header("Authorization", format!("Token {}", sb.credentials().atlas.token))
+        .form(&[("objects", obj.atlas_id.to_string())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let n = v[0]["lc"].as_array().unwrap().len() + v[0]["lcnondets"].as_array().unwrap().len();
+    assert_eq!(n, 30_000);
+}
