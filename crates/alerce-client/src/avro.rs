@@ -89,7 +89,11 @@ pub fn avro_to_json(v: &Avro) -> Value {
         Avro::Map(m) => {
             let mut keys: Vec<&String> = m.keys().collect();
             keys.sort();
-            Value::Object(keys.into_iter().map(|k| (k.clone(), m.get(k).map(avro_to_json).unwrap_or(Value::Null))).collect::<Map<_, _>>())
+            Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), m.get(k).map(avro_to_json).unwrap_or(Value::Null)))
+                    .collect::<Map<_, _>>(),
+            )
         }
         Avro::Record(fields) => Value::Object(fields.iter().map(|(k, v)| (k.clone(), avro_to_json(v))).collect()),
         Avro::Uuid(u) => Value::String(u.to_string()),

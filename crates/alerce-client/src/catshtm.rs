@@ -16,8 +16,8 @@
 //! [`CatalogTable`]: named columns with units and one value per row (a crossmatch
 //! gives a one-row table).
 
-use broker_core::astro::{SkyPosition, validate_radius_arcsec};
 use broker_core::Request;
+use broker_core::astro::{SkyPosition, validate_radius_arcsec};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -40,10 +40,39 @@ pub const CATALOG_ALIASES: [(&str, &str); 5] = [
 /// The catalogs the catsHTM service's README lists (the server's `CATALOGS` setting;
 /// there is no catalog-list endpoint). Other names are passed through.
 pub const KNOWN_CATALOGS: [&str; 33] = [
-    "AAVSO_VSX", "AKARI", "APASS", "CRTS_per_var", "Cosmos", "DECaLS", "FIRST", "GAIADR1", "GAIADR2", "GALEX",
-    "HSCv2", "IPHAS", "IRACgc", "NEDz", "NVSS", "PTFpc", "ROSATfsc", "SAGE", "SDSSDR10", "SDSSoffset", "SWIREz",
-    "SkyMapper", "SpecSDSS", "TMASS", "TMASSxsc", "UCAC4", "UKIDSS", "VISTAviking", "VSTatlas", "VSTkids", "WISE",
-    "XMM", "unWISE",
+    "AAVSO_VSX",
+    "AKARI",
+    "APASS",
+    "CRTS_per_var",
+    "Cosmos",
+    "DECaLS",
+    "FIRST",
+    "GAIADR1",
+    "GAIADR2",
+    "GALEX",
+    "HSCv2",
+    "IPHAS",
+    "IRACgc",
+    "NEDz",
+    "NVSS",
+    "PTFpc",
+    "ROSATfsc",
+    "SAGE",
+    "SDSSDR10",
+    "SDSSoffset",
+    "SWIREz",
+    "SkyMapper",
+    "SpecSDSS",
+    "TMASS",
+    "TMASSxsc",
+    "UCAC4",
+    "UKIDSS",
+    "VISTAviking",
+    "VSTatlas",
+    "VSTkids",
+    "WISE",
+    "XMM",
+    "unWISE",
 ];
 
 /// The catsHTM id of a catalog name (aliases resolved; other names trimmed and kept).
@@ -184,7 +213,12 @@ fn parse_columns(v: &Value) -> Option<Vec<CatsColumn>> {
 
 /// Tables from a body of any known shape; `asked` names a single-catalog result.
 pub fn parse_tables(v: &Value, asked: &str) -> Result<Vec<CatalogTable>> {
-    let bad = || Error::format("catsHTM response", format!("unrecognised shape: {}", broker_core::error::excerpt(v.to_string().as_bytes())));
+    let bad = || {
+        Error::format(
+            "catsHTM response",
+            format!("unrecognised shape: {}", broker_core::error::excerpt(v.to_string().as_bytes())),
+        )
+    };
     match v {
         Value::Null => Ok(Vec::new()),
         Value::Object(map) if map.is_empty() => Ok(Vec::new()),
@@ -255,9 +289,16 @@ impl<'a> CatsHtm<'a> {
         }
         // The Python client sends ra/dec as given for cone searches and with "%f" for
         // crossmatches; the radius always with "%f".
-        let (ra, dec) =
-            if percent { (py_percent_f(pos.ra()), py_percent_f(pos.dec())) } else { (py_float(pos.ra()), py_float(pos.dec())) };
-        let req = Request::get(route).query("catalog", catalog).query("ra", ra).query("dec", dec).query("radius", py_percent_f(radius));
+        let (ra, dec) = if percent {
+            (py_percent_f(pos.ra()), py_percent_f(pos.dec()))
+        } else {
+            (py_float(pos.ra()), py_float(pos.dec()))
+        };
+        let req = Request::get(route)
+            .query("catalog", catalog)
+            .query("ra", ra)
+            .query("dec", dec)
+            .query("radius", py_percent_f(radius));
         let v: Option<Value> = get_json(&self.client.inner.catshtm, req).await?;
         Ok(v.unwrap_or(Value::Null))
     }

@@ -1,7 +1,7 @@
 //! Lenient decoding of ALeRCE's loosely typed JSON.
 
-use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
 use std::fmt;
 
 /// Replaces bare `NaN`, `Infinity` and `-Infinity` tokens (which Python's `json` module
@@ -191,18 +191,18 @@ pub(crate) fn req_i64<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> 
 pub(crate) fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
-    enum B {
-        B(bool),
-        I(i64),
-        F(f64),
-        S(String),
+    enum Loose {
+        Bool(bool),
+        Int(i64),
+        Float(f64),
+        Text(String),
     }
-    Ok(match Option::<B>::deserialize(d)? {
+    Ok(match Option::<Loose>::deserialize(d)? {
         None => None,
-        Some(B::B(b)) => Some(b),
-        Some(B::I(i)) => Some(i != 0),
-        Some(B::F(f)) => Some(f != 0.0),
-        Some(B::S(s)) => match s.trim().to_ascii_lowercase().as_str() {
+        Some(Loose::Bool(b)) => Some(b),
+        Some(Loose::Int(i)) => Some(i != 0),
+        Some(Loose::Float(f)) => Some(f != 0.0),
+        Some(Loose::Text(s)) => match s.trim().to_ascii_lowercase().as_str() {
             "true" | "t" | "yes" | "1" => Some(true),
             "false" | "f" | "no" | "0" => Some(false),
             _ => None,

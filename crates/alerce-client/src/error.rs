@@ -190,7 +190,8 @@ fn parse_error_body(v: Option<&Value>) -> (Option<String>, Vec<(String, String)>
         }
         _ => {}
     }
-    let joined = errors.iter().map(|(k, m)| if k.is_empty() { m.clone() } else { format!("{k}: {m}") }).collect::<Vec<_>>();
+    let joined =
+        errors.iter().map(|(k, m)| if k.is_empty() { m.clone() } else { format!("{k}: {m}") }).collect::<Vec<_>>();
     let message = match (message, joined.is_empty()) {
         (Some(m), true) => Some(m),
         (Some(m), false) => Some(format!("{m} ({})", joined.join("; "))),

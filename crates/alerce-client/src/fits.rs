@@ -96,7 +96,10 @@ pub fn gunzip_fits(body: &[u8]) -> Result<Vec<u8>> {
     let mut dec = flate2::read::MultiGzDecoder::new(body).take(MAX_DECOMPRESSED_BYTES + 1);
     dec.read_to_end(&mut out).map_err(|e| Error::format("gzip stream", e.to_string()))?;
     if out.len() as u64 > MAX_DECOMPRESSED_BYTES {
-        return Err(Error::format("gzip stream", format!("more than {MAX_DECOMPRESSED_BYTES} bytes once decompressed")));
+        return Err(Error::format(
+            "gzip stream",
+            format!("more than {MAX_DECOMPRESSED_BYTES} bytes once decompressed"),
+        ));
     }
     Ok(out)
 }
@@ -117,12 +120,12 @@ pub fn read_images(fits: &[u8]) -> Result<Vec<FitsImage>> {
 }
 
 fn read_images_inner(fits: &[u8]) -> Result<Vec<FitsImage>> {
-    use fitsrs::card::{Card, Value};
     use fitsrs::HDU;
+    use fitsrs::card::{Card, Value};
 
-    let mut hdus = fitsrs::Fits::from_reader(Cursor::new(fits));
+    let hdus = fitsrs::Fits::from_reader(Cursor::new(fits));
     let mut out = Vec::new();
-    while let Some(next) = hdus.next() {
+    for next in hdus {
         let hdu = match next {
             Ok(h) => h,
             Err(e) if out.is_empty() => return Err(Error::format("FITS stamp", e.to_string())),
@@ -170,7 +173,10 @@ fn read_images_inner(fits: &[u8]) -> Result<Vec<FitsImage>> {
         let Some(raw) = fits.get(offset..end) else {
             return Err(Error::format(
                 "FITS stamp",
-                format!("the data unit is truncated: {len} bytes expected at offset {offset}, {} available", fits.len().saturating_sub(offset)),
+                format!(
+                    "the data unit is truncated: {len} bytes expected at offset {offset}, {} available",
+                    fits.len().saturating_sub(offset)
+                ),
             ));
         };
         let mut img = FitsImage {
@@ -203,10 +209,9 @@ fn decode_pixels(raw: &[u8], bitpix: i32) -> Vec<f64> {
             .map(|c| i64::from_be_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f64)
             .collect(),
         -32 => raw.chunks_exact(4).map(|c| f64::from(f32::from_be_bytes([c[0], c[1], c[2], c[3]]))).collect(),
-        _ => raw
-            .chunks_exact(8)
-            .map(|c| f64::from_be_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
-            .collect(),
+        _ => {
+            raw.chunks_exact(8).map(|c| f64::from_be_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]])).collect()
+        }
     }
 }
 

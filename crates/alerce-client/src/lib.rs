@@ -6,6 +6,8 @@ pub mod client;
 mod de;
 pub mod error;
 pub mod fits;
+#[cfg(feature = "polars")]
+pub mod frame;
 pub mod lsst;
 pub mod stamps;
 pub mod stream;

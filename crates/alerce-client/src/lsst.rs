@@ -19,7 +19,9 @@
 
 use std::fmt;
 
-use broker_core::astro::{Band, Lightcurve, PhotometryPoint, SkyPosition, njy_to_ujy, upper_limit_mag, validate_radius_arcsec};
+use broker_core::astro::{
+    Band, Lightcurve, PhotometryPoint, SkyPosition, njy_to_ujy, upper_limit_mag, validate_radius_arcsec,
+};
 use broker_core::paginate::{Page, PageNumberPaginator, Paginator, StopRules, id_chunks};
 use broker_core::{HttpClient, ListStyle, Request};
 use futures::StreamExt;
@@ -166,7 +168,10 @@ impl LsstObjectQuery {
         if self.oids.len() > MAX_OIDS_PER_REQUEST {
             return Err(Error::invalid(
                 "oid",
-                format!("{} object ids given: the multisurvey API takes at most {MAX_OIDS_PER_REQUEST}", self.oids.len()),
+                format!(
+                    "{} object ids given: the multisurvey API takes at most {MAX_OIDS_PER_REQUEST}",
+                    self.oids.len()
+                ),
             ));
         }
         if let Some(p) = self.probability {
@@ -561,7 +566,9 @@ impl LsstClassifier {
             .iter()
             .filter_map(|c| match c {
                 Value::String(s) => Some(s.clone()),
-                Value::Object(m) => m.get("name").or_else(|| m.get("class_name")).and_then(Value::as_str).map(str::to_string),
+                Value::Object(m) => {
+                    m.get("name").or_else(|| m.get("class_name")).and_then(Value::as_str).map(str::to_string)
+                }
                 _ => None,
             })
             .collect()
@@ -612,14 +619,7 @@ pub fn survey_band(survey: Option<&str>, band_name: Option<&str>, band: Option<i
     }
 }
 
-fn flux_point(
-    survey: &str,
-    oid: &str,
-    mjd: f64,
-    band: Band,
-    flux_njy: f64,
-    err_njy: f64,
-) -> Option<PhotometryPoint> {
+fn flux_point(survey: &str, oid: &str, mjd: f64, band: Band, flux_njy: f64, err_njy: f64) -> Option<PhotometryPoint> {
     (flux_njy.is_finite() && err_njy.is_finite()).then(|| {
         PhotometryPoint::from_flux(
             "alerce",
@@ -647,7 +647,8 @@ impl LsstDetection {
             return flux_point(&survey, &oid, mjd, band, f, e);
         }
         let mag = self.magpsf.filter(|m| m.is_finite())?;
-        let mut p = PhotometryPoint::from_mag("alerce", &survey, &oid, mjd, band, mag, self.sigmapsf.filter(|e| e.is_finite()));
+        let mut p =
+            PhotometryPoint::from_mag("alerce", &survey, &oid, mjd, band, mag, self.sigmapsf.filter(|e| e.is_finite()));
         p.limiting_mag = self.diffmaglim.filter(|m| m.is_finite());
         Some(p)
     }
@@ -818,9 +819,11 @@ impl<'a> Lsst<'a> {
         check_oids(oids)?;
         let mut all = LsstLightcurve::default();
         for ids in oids.chunks(MAX_OIDS_PER_REQUEST) {
-            let req = Request::get("lightcurve_api/lightcurve")
-                .query("survey_id", self.survey())
-                .query_list("oid", ids.iter(), ListStyle::Repeated);
+            let req = Request::get("lightcurve_api/lightcurve").query("survey_id", self.survey()).query_list(
+                "oid",
+                ids.iter(),
+                ListStyle::Repeated,
+            );
             let lc: Option<LsstLightcurve> = get_or_empty(self.http(), req).await?;
             if let Some(lc) = lc {
                 all.detections.extend(lc.detections);

@@ -15,8 +15,8 @@
 //! checked first (a 404 is [`Error::NotFound`], not a gzip error), then the body is
 //! decompressed and read (see [`crate::fits`]).
 
-use bytes::Bytes;
 use broker_core::Request;
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use crate::client::{AlerceClient, get_json, get_raw};
@@ -183,11 +183,15 @@ impl<'a> Stamps<'a> {
     /// The raw avro packet of a ZTF alert (`get_avro`). Decode it with
     /// [`crate::avro::AvroPacket::parse`] (feature `avro`).
     pub async fn ztf_avro(&self, oid: &str, candid: &str) -> Result<Bytes> {
-        let req = Request::get("get_avro").query("oid", check_id("oid", oid)?).query("candid", check_id("candid", candid)?);
+        let req =
+            Request::get("get_avro").query("oid", check_id("oid", oid)?).query("candid", check_id("candid", candid)?);
         let resp = get_raw(&self.client.inner.ztf_stamps, req).await?;
         if !resp.body.starts_with(b"Obj\x01") {
             let head = broker_core::error::excerpt(&resp.body[..resp.body.len().min(120)]);
-            return Err(Error::format("avro packet", format!("the body is not an avro object container file (starts: {head:?})")));
+            return Err(Error::format(
+                "avro packet",
+                format!("the body is not an avro object container file (starts: {head:?})"),
+            ));
         }
         Ok(resp.body)
     }

@@ -24,9 +24,9 @@
 
 use std::fmt;
 
+use broker_core::Request;
 use broker_core::astro::{Band, Lightcurve, PhotometryPoint, SkyPosition, validate_radius_arcsec};
 use broker_core::paginate::{Page, PageNumberPaginator, Paginator, StopRules};
-use broker_core::Request;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -933,7 +933,8 @@ impl<'a> Ztf<'a> {
     /// Detections and non-detections (`GET objects/{oid}/lightcurve`).
     pub async fn lightcurve(&self, oid: &str) -> Result<ZtfLightcurve> {
         let oid = path_segment("oid", oid)?;
-        let lc: Option<ZtfLightcurve> = get_or_empty(self.http(), Request::get(format!("objects/{oid}/lightcurve"))).await?;
+        let lc: Option<ZtfLightcurve> =
+            get_or_empty(self.http(), Request::get(format!("objects/{oid}/lightcurve"))).await?;
         Ok(lc.unwrap_or_default())
     }
 

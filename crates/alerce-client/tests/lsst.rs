@@ -75,21 +75,33 @@ async fn stream_objects_follows_has_next_not_total() {
     let (c, _) = client(&server);
     let p1 = server
         .mock_async(|w, t| {
-            w.method(GET).path("/object_api/list_objects").is_true(exact_query(&[("survey", "lsst"), ("page", "1"), ("page_size", "2")]));
+            w.method(GET).path("/object_api/list_objects").is_true(exact_query(&[
+                ("survey", "lsst"),
+                ("page", "1"),
+                ("page_size", "2"),
+            ]));
             t.status(200).json_body(json!({"total": 3, "next": 2, "has_next": true, "current_page": 1,
                 "items": [{"oid": 1}, {"oid": 2}], "info_message": null}));
         })
         .await;
     let p2 = server
         .mock_async(|w, t| {
-            w.method(GET).path("/object_api/list_objects").is_true(exact_query(&[("survey", "lsst"), ("page", "2"), ("page_size", "2")]));
+            w.method(GET).path("/object_api/list_objects").is_true(exact_query(&[
+                ("survey", "lsst"),
+                ("page", "2"),
+                ("page_size", "2"),
+            ]));
             t.status(200).json_body(json!({"total": 3, "next": 3, "has_next": true, "current_page": 2,
                 "items": [{"oid": 3}, {"oid": 4}], "info_message": null}));
         })
         .await;
     let p3 = server
         .mock_async(|w, t| {
-            w.method(GET).path("/object_api/list_objects").is_true(exact_query(&[("survey", "lsst"), ("page", "3"), ("page_size", "2")]));
+            w.method(GET).path("/object_api/list_objects").is_true(exact_query(&[
+                ("survey", "lsst"),
+                ("page", "3"),
+                ("page_size", "2"),
+            ]));
             t.status(200).json_body(json!({"total": 1, "next": null, "has_next": false, "current_page": 3,
                 "items": [{"oid": 5}], "info_message": null}));
         })
@@ -186,7 +198,9 @@ async fn more_than_200_oids_are_split_into_chunks() {
                 .query_param("oid", "1")
                 .query_param("oid", "200")
                 .query_param_missing("unused")
-                .is_true(|r: &httpmock::HttpMockRequest| r.query_params().iter().filter(|(k, _)| k == "oid").count() == 200);
+                .is_true(|r: &httpmock::HttpMockRequest| {
+                    r.query_params().iter().filter(|(k, _)| k == "oid").count() == 200
+                });
             t.status(200).json_body(json!([{"oid": 1, "measurement_id": 11, "mjd": 60800.0, "band": 1,
                 "band_map": {"1": "g"}, "psfFlux": 5000.0, "psfFluxErr": 100.0}]));
         })
@@ -197,7 +211,9 @@ async fn more_than_200_oids_are_split_into_chunks() {
                 .path("/lightcurve_api/forced-photometry")
                 .query_param("survey_id", "lsst")
                 .query_param("oid", "201")
-                .is_true(|r: &httpmock::HttpMockRequest| r.query_params().iter().filter(|(k, _)| k == "oid").count() == 50);
+                .is_true(|r: &httpmock::HttpMockRequest| {
+                    r.query_params().iter().filter(|(k, _)| k == "oid").count() == 50
+                });
             t.status(200).json_body(json!([{"oid": 250, "measurement_id": 12, "mjd": 60801.0, "band": 1,
                 "band_map": {"1": "g"}, "psfFlux": 6000.0, "psfFluxErr": 100.0}]));
         })
@@ -262,13 +278,16 @@ async fn lightcurve_non_detections_probabilities_magstats_classifiers() {
     let clfs = server
         .mock_async(|w, t| {
             w.method(GET).path("/classifier_api/classifiers").is_true(exact_query(&[]));
-            t.status(200).json_body(json!([{"classifier_name": "stamp_classifier_rubin", "classifier_version": "1.0.0",
+            t.status(200)
+                .json_body(json!([{"classifier_name": "stamp_classifier_rubin", "classifier_version": "1.0.0",
                 "classes": ["SN", "AGN", "VS"], "classifier_id": 3}]));
         })
         .await;
     let clf = server
         .mock_async(|w, t| {
-            w.method(GET).path("/classifier_api/classifiers").is_true(exact_query(&[("classifier_name", "stamp_classifier_rubin")]));
+            w.method(GET)
+                .path("/classifier_api/classifiers")
+                .is_true(exact_query(&[("classifier_name", "stamp_classifier_rubin")]));
             t.status(200).json_body(json!({"classifier_name": "stamp_classifier_rubin", "classifier_version": "1.0.0",
                 "classes": [{"name": "SN"}], "classifier_id": 3}));
         })
@@ -307,19 +326,29 @@ async fn validation_errors_and_bad_input() {
     let v = server
         .mock_async(|w, t| {
             w.method(GET).path("/lightcurve_api/detections").query_param("survey_id", "lsst");
-            t.status(422).json_body(json!({"detail":[{"type":"missing","loc":["query","oid"],"msg":"Field required","input":null}]}));
+            t.status(422).json_body(
+                json!({"detail":[{"type":"missing","loc":["query","oid"],"msg":"Field required","input":null}]}),
+            );
         })
         .await;
     let e = c.lsst().detections(&[5]).await.unwrap_err();
     v.assert_async().await;
-    assert!(matches!(&e, Error::Parse { status: 422, errors, .. } if errors[0] == ("query.oid".to_string(), "Field required".to_string())), "{e:?}");
+    assert!(
+        matches!(&e, Error::Parse { status: 422, errors, .. } if errors[0] == ("query.oid".to_string(), "Field required".to_string())),
+        "{e:?}"
+    );
 
-    let before = server.mock_async(|w, t| {
-        w.path("/object_api/list_objects");
-        t.status(200).json_body(json!({"items": []}));
-    }).await;
+    let before = server
+        .mock_async(|w, t| {
+            w.path("/object_api/list_objects");
+            t.status(200).json_body(json!({"items": []}));
+        })
+        .await;
     assert!(c.lsst().detections(&[]).await.is_err());
-    assert!(c.lsst().query_objects(&LsstObjectQuery::new().probability(0.5)).await.is_err(), "probability needs class_name");
+    assert!(
+        c.lsst().query_objects(&LsstObjectQuery::new().probability(0.5)).await.is_err(),
+        "probability needs class_name"
+    );
     assert!(c.lsst().query_objects(&LsstObjectQuery::new().oids(0..201)).await.is_err());
     assert!(c.lsst().query_objects(&LsstObjectQuery::new().n_det_range(9, 1)).await.is_err());
     assert!(c.lsst().classifier(" ").await.is_err());

@@ -25,7 +25,10 @@ async fn ztf_fits_stamp_is_gunzipped_and_read() {
             ]));
             t.status(200)
                 .header("content-type", "application/fits+gzip")
-                .header("content-disposition", "attachment; filename=ZTF18abjpdlh_570448435315010000_difference.fits.gz")
+                .header(
+                    "content-disposition",
+                    "attachment; filename=ZTF18abjpdlh_570448435315010000_difference.fits.gz",
+                )
                 .body(ztf_stamp_gz(0.25));
         })
         .await;
@@ -201,7 +204,9 @@ async fn lsst_avro_calls_the_server_route() {
                 ("measurement_id", "313985346497413306"),
                 ("survey_id", "lsst"),
             ]));
-            t.status(200).header("content-type", "application/json").body(r#"{"diaSourceId": 313985346497413306, "psfFlux": 1523.4}"#);
+            t.status(200)
+                .header("content-type", "application/json")
+                .body(r#"{"diaSourceId": 313985346497413306, "psfFlux": 1523.4}"#);
         })
         .await;
     let v = c.stamps().lsst_avro(313_765_480_543_813_793, 313_985_346_497_413_306).await.unwrap();
@@ -254,7 +259,9 @@ async fn ztf_avro_raw_and_decoded_with_its_cutouts() {
     let (c, _) = client(&server);
     let m = server
         .mock_async(|wh, t| {
-            wh.method(GET).path("/get_avro").is_true(exact_query(&[("oid", "ZTF18abbuksn"), ("candid", "570448435315010000")]));
+            wh.method(GET)
+                .path("/get_avro")
+                .is_true(exact_query(&[("oid", "ZTF18abbuksn"), ("candid", "570448435315010000")]));
             t.status(200).header("content-type", "app/avro+binary").body(file.clone());
         })
         .await;

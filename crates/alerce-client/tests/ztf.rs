@@ -95,9 +95,9 @@ async fn an_empty_query_sends_no_parameters_and_the_raw_url_repeats_keys() {
 
     let raw = server
         .mock_async(|when, then| {
-            when.method(GET)
-                .path("/ztf/v1/objects/")
-                .is_true(|r: &httpmock::HttpMockRequest| r.uri_str().ends_with("/ztf/v1/objects/?oid=ZTF1&oid=ZTF2&ndet=3"));
+            when.method(GET).path("/ztf/v1/objects/").is_true(|r: &httpmock::HttpMockRequest| {
+                r.uri_str().ends_with("/ztf/v1/objects/?oid=ZTF1&oid=ZTF2&ndet=3")
+            });
             then.status(200).json_body(json!({"items": [object_item("ZTF1")]}));
         })
         .await;
@@ -122,8 +122,10 @@ async fn stream_objects_pages_with_count_until_has_next_is_false() {
                         ("page_size", "2"),
                         ("count", "true"),
                     ]));
-                    then.status(200).json_body(json!({"total": 5, "page": null, "next": if has_next { json!(page + 1) } else { json!(null) },
-                        "has_next": has_next, "prev": null, "has_prev": page > 1, "items": items}));
+                    then.status(200).json_body(
+                        json!({"total": 5, "page": null, "next": if has_next { json!(page + 1) } else { json!(null) },
+                        "has_next": has_next, "prev": null, "has_prev": page > 1, "items": items}),
+                    );
                 })
                 .await,
         );
@@ -185,9 +187,11 @@ async fn per_object_routes_decode_realistic_bodies() {
     let ms = server
         .mock_async(|w, t| {
             w.method(GET).path("/ztf/v1/objects/ZTF18abbuksn/magstats");
-            t.status(200).json_body(json!([{"fid": 1, "stellar": false, "corrected": true, "ndet": 25, "ndubious": 0, "magmean": 18.9,
+            t.status(200).json_body(
+                json!([{"fid": 1, "stellar": false, "corrected": true, "ndet": 25, "ndubious": 0, "magmean": 18.9,
                 "magmedian": 18.8, "magmax": 19.9, "magmin": 18.1, "magsigma": 0.4, "maglast": 19.5, "magfirst": 18.7,
-                "firstmjd": 59149.11, "lastmjd": 59200.3, "step_id_corr": "correction_1.0.6", "dmdt_first": -0.05}]));
+                "firstmjd": 59149.11, "lastmjd": 59200.3, "step_id_corr": "correction_1.0.6", "dmdt_first": -0.05}]),
+            );
         })
         .await;
 
@@ -283,14 +287,17 @@ async fn probabilities_features_classifiers_and_classes() {
         .await;
     let feats_f = server
         .mock_async(|w, t| {
-            w.method(GET).path("/ztf/v1/objects/ZTF18abbuksn/features").is_true(exact_query(&[("fid", "1"), ("version", "1.0.0")]));
+            w.method(GET)
+                .path("/ztf/v1/objects/ZTF18abbuksn/features")
+                .is_true(exact_query(&[("fid", "1"), ("version", "1.0.0")]));
             t.status(200).json_body(json!([]));
         })
         .await;
     let feat = server
         .mock_async(|w, t| {
             w.method(GET).path("/ztf/v1/objects/ZTF18abbuksn/features/Multiband_period").is_true(exact_query(&[]));
-            t.status(200).json_body(json!([{"name": "Multiband_period", "value": 0.53, "fid": 12, "version": "1.0.0"}]));
+            t.status(200)
+                .json_body(json!([{"name": "Multiband_period", "value": 0.53, "fid": 12, "version": "1.0.0"}]));
         })
         .await;
     let clf = server
@@ -452,7 +459,8 @@ async fn ids_with_reserved_characters_are_escaped_in_paths() {
     let (c, _) = client(&server);
     let m = server
         .mock_async(|w, t| {
-            w.method(GET).is_true(|r: &httpmock::HttpMockRequest| r.uri_str().contains("/ztf/v1/objects/a%2Fb%3Fc/detections"));
+            w.method(GET)
+                .is_true(|r: &httpmock::HttpMockRequest| r.uri_str().contains("/ztf/v1/objects/a%2Fb%3Fc/detections"));
             t.status(200).json_body(json!([]));
         })
         .await;

@@ -14,7 +14,12 @@ pub fn client(server: &MockServer) -> (AlerceClient, ManualClock) {
     let c = AlerceClient::builder()
         .host(&server.base_url())
         .clock(Arc::new(clock.clone()))
-        .retry(RetryPolicy::default().max_attempts(3).jitter(false).backoff(Duration::from_millis(100), Duration::from_secs(1)))
+        .retry(
+            RetryPolicy::default()
+                .max_attempts(3)
+                .jitter(false)
+                .backoff(Duration::from_millis(100), Duration::from_secs(1)),
+        )
         .build()
         .unwrap();
     (c, clock)
