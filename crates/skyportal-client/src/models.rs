@@ -346,6 +346,13 @@ pub(crate) struct IdReply {
     pub id: i64,
 }
 
+/// An `{"ids": [...]}` reply to a creation.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub(crate) struct IdsReply {
+    #[serde(default)]
+    pub ids: Vec<i64>,
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {

@@ -1,0 +1,234 @@
+//! Comments and annotations on sources, spectra (and GCN events / photometry).
+//!
+//! - Comments: `/api/{sources|spectra|gcn_event}/{id}/comments[/{comment_id}]`; the list is
+//!   paged (`pageNumber`/`numPerPage`, 25 by default, at most 1000) and comes as a bare
+//!   array.
+//! - Annotations: `/api/{sources|spectra|photometry}/{id}/annotations[/{annotation_id}]`;
+//!   one annotation per resource and origin, updated with `PUT`.
+
+use broker_core::paginate::ItemStream;
+use broker_core::{Error, Request, Result};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::client::{Client, ListSpec, check_page_size};
+use crate::models::{Annotation, Comment};
+use crate::sources::failed_stream;
+use crate::validate;
+
+/// Largest `numPerPage` for comment lists.
+pub const MAX_COMMENTS_PER_PAGE: u64 = 1000;
+
+/// What a comment is attached to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommentTarget {
+    /// A source (object id).
+    Source(String),
+    /// A spectrum (id).
+    Spectrum(i64),
+    /// A GCN event (its numeric id).
+    GcnEvent(i64),
+}
+
+impl CommentTarget {
+    fn base(&self) -> Result<String> {
+        Ok(match self {
+            CommentTarget::Source(id) => format!("api/sources/{}/comments", validate::obj_id(id)?),
+            CommentTarget::Spectrum(id) => format!("api/spectra/{id}/comments"),
+            CommentTarget::GcnEvent(id) => format!("api/gcn_event/{id}/comments"),
+        })
+    }
+}
+
+/// What an annotation is attached to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AnnotationTarget {
+    /// A source (object id).
+    Source(String),
+    /// A spectrum (id).
+    Spectrum(i64),
+    /// A photometry point (id).
+    Photometry(i64),
+}
+
+impl AnnotationTarget {
+    fn base(&self) -> Result<String> {
+        Ok(match self {
+            AnnotationTarget::Source(id) => format!("api/sources/{}/annotations", validate::obj_id(id)?),
+            AnnotationTarget::Spectrum(id) => format!("api/spectra/{id}/annotations"),
+            AnnotationTarget::Photometry(id) => format!("api/photometry/{id}/annotations"),
+        })
+    }
+}
+
+/// Comment endpoints; from [`Client::comments`].
+#[derive(Debug, Clone)]
+pub struct Comments {
+    client: Client,
+}
+
+/// Annotation endpoints; from [`Client::annotations`].
+#[derive(Debug, Clone)]
+pub struct Annotations {
+    client: Client,
+}
+
+impl Client {
+    /// Comment endpoints.
+    pub fn comments(&self) -> Comments {
+        Comments { client: self.clone() }
+    }
+    /// Annotation endpoints.
+    pub fn annotations(&self) -> Annotations {
+        Annotations { client: self.clone() }
+    }
+}
+
+#[derive(Deserialize)]
+struct CommentIdReply {
+    comment_id: i64,
+}
+
+#[derive(Deserialize)]
+struct AnnotationIdReply {
+    annotation_id: i64,
+}
+
+/// A file attached to a comment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Attachment {
+    /// The file's bytes, base64-encoded.
+    pub body: String,
+    /// The file name.
+    pub name: String,
+}
+
+/// The body of a new comment.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct NewComment {
+    /// The text.
+    pub text: String,
+    /// Groups that can see it (server default: the public group).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_ids: Option<Vec<i64>>,
+    /// An attachment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<Attachment>,
+}
+
+impl NewComment {
+    /// A text comment.
+    pub fn text(text: impl Into<String>) -> Self {
+        NewComment { text: text.into(), ..Default::default() }
+    }
+    /// Shares with these groups.
+    pub fn group_ids(mut self, ids: impl IntoIterator<Item = i64>) -> Self {
+        self.group_ids = Some(ids.into_iter().collect());
+        self
+    }
+}
+
+impl Comments {
+    /// The comments on a resource, page after page (bare-array pages, stop on a short
+    /// page). `page_size` is 1 to 1000.
+    pub fn list(&self, target: &CommentTarget, page_size: u64) -> ItemStream<Comment> {
+        let base = match target.base().and_then(|b| check_page_size(page_size, MAX_COMMENTS_PER_PAGE).map(|_| b)) {
+            Ok(b) => b,
+            Err(e) => return failed_stream(e),
+        };
+        self.client.stream(ListSpec::new(base, None, page_size))
+    }
+
+    /// One comment.
+    pub async fn get(&self, target: &CommentTarget, comment_id: i64) -> Result<Comment> {
+        let base = target.base()?;
+        self.client.data(Request::get(format!("{base}/{comment_id}"))).await
+    }
+
+    /// Posts a comment → its id.
+    pub async fn create(&self, target: &CommentTarget, comment: &NewComment) -> Result<i64> {
+        let base = target.base()?;
+        validate::non_empty("text", &comment.text)?;
+        let r: CommentIdReply = self.client.data(Request::post(base).json(comment)).await?;
+        Ok(r.comment_id)
+    }
+
+    /// Changes a comment's text (and groups): `PUT .../comments/{comment_id}`.
+    pub async fn update(&self, target: &CommentTarget, comment_id: i64, text: &str, group_ids: Option<&[i64]>) -> Result<()> {
+        let base = target.base()?;
+        validate::non_empty("text", text)?;
+        let mut body = Map::new();
+        body.insert("text".into(), Value::from(text));
+        if let Some(g) = group_ids {
+            body.insert("group_ids".into(), Value::from(g.to_vec()));
+        }
+        self.client.ok(Request::put(format!("{base}/{comment_id}")).json(&body)).await
+    }
+
+    /// Deletes a comment.
+    pub async fn delete(&self, target: &CommentTarget, comment_id: i64) -> Result<()> {
+        let base = target.base()?;
+        self.client.ok(Request::delete(format!("{base}/{comment_id}"))).await
+    }
+}
+
+fn check_origin(origin: &str) -> Result<()> {
+    let ok = origin.chars().next().is_some_and(|c| c.is_alphanumeric() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid("origin", format!("{origin:?} is not allowed: start with a letter, digit or underscore")))
+    }
+}
+
+impl Annotations {
+    /// The annotations on a resource.
+    pub async fn list(&self, target: &AnnotationTarget) -> Result<Vec<Annotation>> {
+        let base = target.base()?;
+        self.client.data(Request::get(base)).await
+    }
+
+    /// One annotation.
+    pub async fn get(&self, target: &AnnotationTarget, annotation_id: i64) -> Result<Annotation> {
+        let base = target.base()?;
+        self.client.data(Request::get(format!("{base}/{annotation_id}"))).await
+    }
+
+    /// Posts an annotation `{origin, data, group_ids?}` → its id. `data` must be a JSON
+    /// object; one annotation per resource and origin.
+    pub async fn create(&self, target: &AnnotationTarget, origin: &str, data: &Value, group_ids: Option<&[i64]>) -> Result<i64> {
+        let base = target.base()?;
+        check_origin(origin)?;
+        if !data.is_object() {
+            return Err(Error::invalid("data", "must be a JSON object of key/value pairs"));
+        }
+        let mut body = Map::new();
+        body.insert("origin".into(), Value::from(origin));
+        body.insert("data".into(), data.clone());
+        if let Some(g) = group_ids {
+            body.insert("group_ids".into(), Value::from(g.to_vec()));
+        }
+        let r: AnnotationIdReply = self.client.data(Request::post(base).json(&body)).await?;
+        Ok(r.annotation_id)
+    }
+
+    /// Replaces an annotation's data (and groups): `PUT .../annotations/{annotation_id}`.
+    pub async fn update(&self, target: &AnnotationTarget, annotation_id: i64, data: &Value, group_ids: Option<&[i64]>) -> Result<()> {
+        let base = target.base()?;
+        if !data.is_object() {
+            return Err(Error::invalid("data", "must be a JSON object of key/value pairs"));
+        }
+        let mut body = Map::new();
+        body.insert("data".into(), data.clone());
+        if let Some(g) = group_ids {
+            body.insert("group_ids".into(), Value::from(g.to_vec()));
+        }
+        self.client.ok(Request::put(format!("{base}/{annotation_id}")).json(&body)).await
+    }
+
+    /// Deletes an annotation.
+    pub async fn delete(&self, target: &AnnotationTarget, annotation_id: i64) -> Result<()> {
+        let base = target.base()?;
+        self.client.ok(Request::delete(format!("{base}/{annotation_id}"))).await
+    }
+}
