@@ -242,13 +242,15 @@ mod tests {
         assert_eq!(df.column("probability").unwrap().null_count(), 1);
 
         let dets: Vec<ZtfDetection> =
-            serde_json::from_value(json!([{"mjd": 1.0, "candid": "1936275461615015015", "fid": 1, "magpsf": 19.0}])).unwrap();
+            serde_json::from_value(json!([{"mjd": 1.0, "candid": "1936275461615015015", "fid": 1, "magpsf": 19.0}]))
+                .unwrap();
         let df = ztf_detections(&dets).unwrap();
         assert_eq!(df.column("candid").unwrap().str().unwrap().get(0), Some("1936275461615015015"));
         assert_eq!(df.column("magpsf").unwrap().f64().unwrap().get(0), Some(19.0));
 
         let lsst: Vec<LsstDetection> =
-            serde_json::from_value(json!([{"oid": 313765480543813793_i64, "measurement_id": 1, "psfFlux": 10.0}])).unwrap();
+            serde_json::from_value(json!([{"oid": 313765480543813793_i64, "measurement_id": 1, "psfFlux": 10.0}]))
+                .unwrap();
         let df = lsst_detections(&lsst).unwrap();
         assert_eq!(df.column("oid").unwrap().i64().unwrap().get(0), Some(313765480543813793));
     }
