@@ -1,0 +1,435 @@
+//! The result text file: parsing by header names, typed rows, and conversion into the core
+//! [`Lightcurve`].
+//!
+//! The file is whitespace-separated with one header line such as
+//! `###MJD m dm uJy duJy F err chi/N RA Dec x y maj min phi apfit mag5sig Sky Obs` (19
+//! columns) or the 20-column form with `PA_DEG` before `Sky`. Every leading `#` of the
+//! header is stripped and columns are found by name, so any order works and unknown columns
+//! are kept in [`Measurement::extra`]. `MJD`, `m`, `dm`, `uJy`, `duJy` and `F` are required;
+//! the other known columns are optional.
+
+use std::collections::BTreeMap;
+
+use broker_core::astro::upper_limit_mag;
+use broker_core::{Band, Lightcurve, PhotometryPoint};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// The columns every result file must have.
+pub const REQUIRED_COLUMNS: [&str; 6] = ["MJD", "m", "dm", "uJy", "duJy", "F"];
+
+/// The known columns, in the order of the 20-column header.
+pub const KNOWN_COLUMNS: [&str; 20] = [
+    "MJD", "m", "dm", "uJy", "duJy", "F", "err", "chi/N", "RA", "Dec", "x", "y", "maj", "min", "phi", "apfit",
+    "mag5sig", "PA_DEG", "Sky", "Obs",
+];
+
+/// One row of a result file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Measurement {
+    /// MJD of the start of the 30 s exposure (not barycentric).
+    pub mjd: f64,
+    /// AB magnitude from the flux; **negative when the flux is negative** (the magnitude of
+    /// −flux with a minus sign). Use [`Measurement::magnitude`] for a plain magnitude.
+    pub m: f64,
+    /// Error on `m`.
+    pub dm: f64,
+    /// Flux in µJy (an integer in the file; may be negative).
+    pub ujy: i64,
+    /// Flux error in µJy.
+    pub dujy: i64,
+    /// The filter: `c` (cyan), `o` (orange), or another letter (`w`, `H`, ...).
+    pub filter: String,
+    /// The tphot error code (normally 0).
+    pub err: Option<i64>,
+    /// Reduced χ² of the PSF fit (`chi/N`).
+    pub chi_n: Option<f64>,
+    /// RA where the PSF was forced (deg).
+    pub ra: Option<f64>,
+    /// Dec where the PSF was forced (deg).
+    pub dec: Option<f64>,
+    /// Pixel x.
+    pub x: Option<f64>,
+    /// Pixel y.
+    pub y: Option<f64>,
+    /// PSF semi-major axis (pixels).
+    pub maj: Option<f64>,
+    /// PSF semi-minor axis (pixels).
+    pub min: Option<f64>,
+    /// PSF orientation (deg).
+    pub phi: Option<f64>,
+    /// Aperture correction (mag).
+    pub apfit: Option<f64>,
+    /// 5σ limiting magnitude of the image.
+    pub mag5sig: Option<f64>,
+    /// Position angle of the detector Y axis (20-column files).
+    pub pa_deg: Option<f64>,
+    /// Sky magnitude per arcsec².
+    pub sky: Option<f64>,
+    /// The exposure name, e.g. `01a59101o0618o`.
+    pub obs: Option<String>,
+    /// Columns this crate does not know, by header name, as text.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra: BTreeMap<String, String>,
+}
+
+impl Measurement {
+    /// The ATLAS band (`atlasc`, `atlaso`, or `atlas<letter>`).
+    pub fn band(&self) -> Band {
+        Band::from_atlas_filter(&self.filter)
+    }
+    /// Signal to noise, `uJy / duJy` (`None` when `duJy` is 0).
+    pub fn snr(&self) -> Option<f64> {
+        (self.dujy > 0).then(|| self.ujy as f64 / self.dujy as f64)
+    }
+    /// The magnitude when the flux is positive (`m` as printed), else `None`.
+    pub fn magnitude(&self) -> Option<f64> {
+        (self.ujy > 0 && self.m.is_finite() && self.m > 0.0).then_some(self.m)
+    }
+    /// The telescope unit from the exposure name (`01a`, `02a`, `03a`, ...).
+    pub fn telescope(&self) -> Option<&str> {
+        self.obs.as_deref().and_then(|o| o.get(..3))
+    }
+
+    /// As a core photometry point: a detection (with the file's `m`/`dm`) when `uJy/duJy >=
+    /// snr_min` and the flux is positive, else a limit at `limit_sigma × duJy`
+    /// (`23.9 − 2.5 log10(limit_sigma · duJy)`), keeping the measured flux.
+    pub fn to_point(&self, object_id: &str, snr_min: f64, limit_sigma: f64) -> PhotometryPoint {
+        let mut p = PhotometryPoint::from_flux(
+            "forcedphot",
+            "atlas",
+            object_id,
+            self.mjd,
+            self.band(),
+            self.ujy as f64,
+            self.dujy as f64,
+            snr_min,
+            limit_sigma,
+        );
+        if p.is_detection() {
+            if let Some(m) = self.magnitude() {
+                p.mag = Some(m);
+                if self.dm.is_finite() && self.dm >= 0.0 {
+                    p.mag_err = Some(self.dm);
+                }
+            }
+        } else {
+            p.limiting_mag = upper_limit_mag(self.dujy as f64, limit_sigma);
+        }
+        p
+    }
+}
+
+/// A parsed result file.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ResultTable {
+    /// The header's column names, in file order, without the leading `#`s.
+    pub columns: Vec<String>,
+    /// The rows, in file order.
+    pub rows: Vec<Measurement>,
+}
+
+enum Col {
+    Mjd,
+    M,
+    Dm,
+    Ujy,
+    Dujy,
+    F,
+    Err,
+    ChiN,
+    Ra,
+    Dec,
+    X,
+    Y,
+    Maj,
+    Min,
+    Phi,
+    Apfit,
+    Mag5sig,
+    PaDeg,
+    Sky,
+    Obs,
+    Extra(String),
+}
+
+fn col_kind(name: &str) -> Col {
+    match name {
+        "MJD" => Col::Mjd,
+        "m" => Col::M,
+        "dm" => Col::Dm,
+        "uJy" => Col::Ujy,
+        "duJy" => Col::Dujy,
+        "F" => Col::F,
+        "err" => Col::Err,
+        "chi/N" => Col::ChiN,
+        "RA" => Col::Ra,
+        "Dec" => Col::Dec,
+        "x" => Col::X,
+        "y" => Col::Y,
+        "maj" => Col::Maj,
+        "min" => Col::Min,
+        "phi" => Col::Phi,
+        "apfit" => Col::Apfit,
+        "mag5sig" => Col::Mag5sig,
+        "PA_DEG" => Col::PaDeg,
+        "Sky" => Col::Sky,
+        "Obs" => Col::Obs,
+        other => Col::Extra(other.to_string()),
+    }
+}
+
+fn float(line: usize, col: &str, s: &str) -> Result<f64> {
+    s.parse::<f64>().map_err(|_| Error::Parse { line, message: format!("column {col}: {s:?} is not a number") })
+}
+
+fn integer(line: usize, col: &str, s: &str) -> Result<i64> {
+    if let Ok(v) = s.parse::<i64>() {
+        return Ok(v);
+    }
+    // Tolerate "12.0"; refuse fractions, NaN and infinities.
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v.fract() == 0.0 && v.abs() < 9.0e15 => Ok(v as i64),
+        _ => Err(Error::Parse { line, message: format!("column {col}: {s:?} is not an integer") }),
+    }
+}
+
+impl ResultTable {
+    /// Parses a result file. A file with only the header is an empty table; an empty file, a
+    /// missing required column, a row with the wrong number of fields or a value that is not a
+    /// number is an [`Error::Parse`] naming the line.
+    pub fn parse(text: &str) -> Result<Self> {
+        let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l));
+        let (header_line, header) = loop {
+            match lines.next() {
+                Some((_, l)) if l.trim().is_empty() => continue,
+                Some((n, l)) => break (n, l),
+                None => {
+                    return Err(Error::Parse { line: 0, message: "the result file is empty (no header line)".into() });
+                }
+            }
+        };
+        let columns: Vec<String> =
+            header.trim().trim_start_matches('#').split_whitespace().map(str::to_string).collect();
+        for (i, c) in columns.iter().enumerate() {
+            if columns[..i].contains(c) {
+                return Err(Error::Parse { line: header_line, message: format!("column {c} appears twice") });
+            }
+        }
+        for req in REQUIRED_COLUMNS {
+            if !columns.iter().any(|c| c == req) {
+                return Err(Error::Parse {
+                    line: header_line,
+                    message: format!(
+                        "the header has no {req} column (found: {}); expected a header like \"###MJD m dm uJy duJy F ...\"",
+                        columns.join(" ")
+                    ),
+                });
+            }
+        }
+        let kinds: Vec<Col> = columns.iter().map(|c| col_kind(c)).collect();
+        let mut rows = Vec::new();
+        for (n, line) in lines {
+            let t = line.trim();
+            if t.is_empty() || t.starts_with('#') {
+                continue;
+            }
+            let fields: Vec<&str> = t.split_whitespace().collect();
+            if fields.len() != columns.len() {
+                return Err(Error::Parse {
+                    line: n,
+                    message: format!("expected {} fields as in the header, found {}", columns.len(), fields.len()),
+                });
+            }
+            rows.push(Self::row(n, &columns, &kinds, &fields)?);
+        }
+        Ok(ResultTable { columns, rows })
+    }
+
+    fn row(n: usize, names: &[String], kinds: &[Col], fields: &[&str]) -> Result<Measurement> {
+        let mut m = Measurement {
+            mjd: f64::NAN,
+            m: f64::NAN,
+            dm: f64::NAN,
+            ujy: 0,
+            dujy: 0,
+            filter: String::new(),
+            err: None,
+            chi_n: None,
+            ra: None,
+            dec: None,
+            x: None,
+            y: None,
+            maj: None,
+            min: None,
+            phi: None,
+            apfit: None,
+            mag5sig: None,
+            pa_deg: None,
+            sky: None,
+            obs: None,
+            extra: BTreeMap::new(),
+        };
+        for ((kind, name), s) in kinds.iter().zip(names).zip(fields) {
+            let s = *s;
+            let f = |s: &str| float(n, name, s);
+            match kind {
+                Col::Mjd => {
+                    let v = f(s)?;
+                    if !v.is_finite() {
+                        return Err(Error::Parse { line: n, message: format!("column MJD: {s:?} is not finite") });
+                    }
+                    m.mjd = v;
+                }
+                Col::M => m.m = f(s)?,
+                Col::Dm => m.dm = f(s)?,
+                Col::Ujy => m.ujy = integer(n, name, s)?,
+                Col::Dujy => m.dujy = integer(n, name, s)?,
+                Col::F => m.filter = s.to_string(),
+                Col::Err => m.err = Some(integer(n, name, s)?),
+                Col::ChiN => m.chi_n = Some(f(s)?),
+                Col::Ra => m.ra = Some(f(s)?),
+                Col::Dec => m.dec = Some(f(s)?),
+                Col::X => m.x = Some(f(s)?),
+                Col::Y => m.y = Some(f(s)?),
+                Col::Maj => m.maj = Some(f(s)?),
+                Col::Min => m.min = Some(f(s)?),
+                Col::Phi => m.phi = Some(f(s)?),
+                Col::Apfit => m.apfit = Some(f(s)?),
+                Col::Mag5sig => m.mag5sig = Some(f(s)?),
+                Col::PaDeg => m.pa_deg = Some(f(s)?),
+                Col::Sky => m.sky = Some(f(s)?),
+                Col::Obs => m.obs = Some(s.to_string()),
+                Col::Extra(c) => {
+                    m.extra.insert(c.clone(), s.to_string());
+                }
+            }
+        }
+        Ok(m)
+    }
+
+    /// The number of rows.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+    /// Whether there are no rows (a header-only file: no data).
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+    /// The distinct filters, sorted.
+    pub fn filters(&self) -> Vec<String> {
+        let mut f: Vec<String> = self.rows.iter().map(|r| r.filter.clone()).collect();
+        f.sort();
+        f.dedup();
+        f
+    }
+
+    /// The rows as a core [`Lightcurve`]: detections where `uJy/duJy >= 3`, otherwise 3σ
+    /// upper limits from `duJy` (the convention of the server's docs, TOM Toolkit and
+    /// SkyPortal). Points carry broker `forcedphot`, survey `atlas` and `object_id`.
+    pub fn to_lightcurve(&self, object_id: &str) -> Lightcurve {
+        self.to_lightcurve_with(object_id, 3.0, 3.0)
+    }
+
+    /// [`Self::to_lightcurve`] with a chosen S/N threshold and limit sigma.
+    pub fn to_lightcurve_with(&self, object_id: &str, snr_min: f64, limit_sigma: f64) -> Lightcurve {
+        Lightcurve::from_points(self.rows.iter().map(|r| r.to_point(object_id, snr_min, limit_sigma)).collect())
+    }
+}
+
+impl std::str::FromStr for ResultTable {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Self::parse(s)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = "\
+###MJD          m      dm   uJy   duJy F err chi/N     RA       Dec        x        y     maj  min   phi  apfit mag5sig Sky   Obs
+59101.519211 -21.740  1.398    -7   10 o  0   7.69  29.86137  30.72672  9408.51  3841.80 2.04 2.02  26.5 -0.421 19.59 20.43 01a59101o0618o
+59101.549941  20.756  0.760    18   14 o  0   4.79  29.86137  30.72672  9463.88  3767.21 2.22 2.12 -32.3 -0.409 19.53 20.39 01a59101o0679o
+59103.552116  16.499  0.011   912   10 o  0 613.69  29.86137  30.72672  6239.87  2027.06 1.95 1.88  39.8 -0.438 19.59 20.81 02a59103o0723o
+";
+
+    #[test]
+    fn parses_the_real_19_column_sample() {
+        let t = ResultTable::parse(SAMPLE).unwrap();
+        assert_eq!(t.columns.len(), 19);
+        assert_eq!(t.columns[0], "MJD");
+        assert_eq!(t.len(), 3);
+        let r = &t.rows[0];
+        assert_eq!(r.mjd, 59101.519211);
+        assert_eq!(r.m, -21.740);
+        assert_eq!((r.ujy, r.dujy), (-7, 10));
+        assert_eq!(r.filter, "o");
+        assert_eq!(r.err, Some(0));
+        assert_eq!(r.chi_n, Some(7.69));
+        assert_eq!(r.pa_deg, None);
+        assert_eq!(r.sky, Some(20.43));
+        assert_eq!(r.obs.as_deref(), Some("01a59101o0618o"));
+        assert_eq!(r.magnitude(), None, "negative m means negative flux");
+        assert_eq!(t.rows[2].magnitude(), Some(16.499));
+        assert_eq!(t.rows[2].telescope(), Some("02a"));
+        assert!(r.extra.is_empty());
+    }
+
+    #[test]
+    fn twenty_columns_with_pa_deg_and_unknown_extras() {
+        let text = "##MJD m dm uJy duJy F err chi/N RA Dec x y maj min phi apfit mag5sig PA_DEG Sky Obs Mask\n\
+59226.235875  16.177  0.012  1228   15 c  0  54.64 342.45960  51.26340  7768.79  7767.00 2.53 2.39 -63.4 -0.375 19.58 179.8 21.54 01a59226o0051c 0\n";
+        let t = ResultTable::parse(text).unwrap();
+        assert_eq!(t.columns.len(), 21);
+        let r = &t.rows[0];
+        assert_eq!(r.pa_deg, Some(179.8));
+        assert_eq!(r.sky, Some(21.54));
+        assert_eq!(r.filter, "c");
+        assert_eq!(r.extra.get("Mask").map(String::as_str), Some("0"));
+    }
+
+    #[test]
+    fn header_only_is_empty_and_bad_lines_name_their_number() {
+        let t = ResultTable::parse("###MJD m dm uJy duJy F err chi/N RA Dec x y maj min phi apfit mag5sig Sky Obs\n")
+            .unwrap();
+        assert!(t.is_empty());
+        let e = ResultTable::parse("").unwrap_err();
+        assert!(matches!(e, Error::Parse { line: 0, .. }));
+        let bad = format!("{SAMPLE}59104.1 16.0 0.01 9x 10 o 0 1 1 1 1 1 1 1 1 1 1 1 x\n");
+        match ResultTable::parse(&bad).unwrap_err() {
+            Error::Parse { line, message } => {
+                assert_eq!(line, 5);
+                assert!(message.contains("uJy"), "{message}");
+            }
+            e => panic!("{e}"),
+        }
+        let short = format!("{SAMPLE}59104.1 16.0\n");
+        assert!(matches!(ResultTable::parse(&short), Err(Error::Parse { line: 5, .. })));
+        let e = ResultTable::parse("###MJD m dm uJy F\n").unwrap_err().to_string();
+        assert!(e.contains("no duJy column"), "{e}");
+    }
+
+    #[test]
+    fn lightcurve_detections_and_limits() {
+        let t = ResultTable::parse(SAMPLE).unwrap();
+        let lc = t.to_lightcurve("AT2020wol");
+        assert_eq!(lc.len(), 3);
+        let p0 = &lc.points[0];
+        assert!(!p0.is_detection());
+        assert_eq!(p0.flux_ujy, Some(-7.0));
+        assert!((p0.limiting_mag.unwrap() - (23.9 - 2.5 * 30f64.log10())).abs() < 1e-12);
+        // S/N 18/14 < 3: a limit too.
+        assert!(!lc.points[1].is_detection());
+        let p2 = &lc.points[2];
+        assert!(p2.is_detection());
+        assert_eq!(p2.mag, Some(16.499));
+        assert_eq!(p2.mag_err, Some(0.011));
+        assert_eq!(p2.band, Band::AtlasO);
+        assert_eq!(p2.broker, "forcedphot");
+        assert_eq!(p2.object_id, "AT2020wol");
+    }
+}
