@@ -467,3 +467,80 @@ async fn ids_with_reserved_characters_are_escaped_in_paths() {
     c.ztf().detections("a/b?c").await.unwrap_or_default();
     m.assert_async().await;
 }
+
+#[tokio::test]
+async fn a_308_from_a_deployment_is_followed_with_the_query() {
+    let server = MockServer::start_async().await;
+    let c = alerce_client::AlerceClient::builder().ztf_url(format!("{}/old/", server.base_url())).build().unwrap();
+    let moved = server
+        .mock_async(|w, t| {
+            w.method(GET).path("/old/objects/").query_param("class", "SN");
+            t.status(308).header("location", "/ztf/v1/objects/");
+        })
+        .await;
+    let target = server
+        .mock_async(|w, t| {
+            w.method(GET).path("/ztf/v1/objects/").is_true(exact_query(&[("class", "SN")]));
+            t.status(200).json_body(json!({"items": [object_item("ZTF1")]}));
+        })
+        .await;
+    let page = c.ztf().query_objects(&ObjectQuery::new().class_name("SN")).await.unwrap();
+    moved.assert_async().await;
+    target.assert_async().await;
+    assert_eq!(page.items[0].oid, "ZTF1");
+}
+
+#[tokio::test]
+async fn unified_lightcurve_merges_detections_limits_and_forced_photometry() {
+    let server = MockServer::start_async().await;
+    let (c, _) = client(&server);
+    server
+        .mock_async(|w, t| {
+            w.path("/ztf/v1/objects/ZTF1/lightcurve");
+            t.status(200).json_body(
+                json!({"detections": [{"mjd": 3.0, "candid": "1", "fid": 1, "magpsf": 18.0, "sigmapsf": 0.1},
+                {"mjd": 4.0, "candid": "2", "fid": 9, "magpsf": 18.5}, {"candid": "3", "fid": 1}],
+                "non_detections": [{"mjd": 1.0, "fid": 2, "diffmaglim": 20.0}]}),
+            );
+        })
+        .await;
+    server
+        .mock_async(|w, t| {
+            w.path("/v2/lightcurve/forced-photometry/ZTF1");
+            t.status(200).json_body(json!([{"mjd": 2.0, "fid": 3, "mag": 19.0, "e_mag": 0.2}]));
+        })
+        .await;
+    let lc = c.ztf().unified_lightcurve("ZTF1", true).await.unwrap();
+    assert_eq!(lc.points.iter().map(|p| p.mjd).collect::<Vec<_>>(), [1.0, 2.0, 3.0, 4.0]);
+    assert_eq!(lc.points[1].band, Band::ZtfI);
+    assert_eq!(lc.points[3].band, Band::Other("ztf_fid9".into()), "unknown filters are kept, not dropped");
+    assert!(lc.points.iter().all(|p| p.broker == "alerce" && p.survey == "ztf"));
+}
+
+mod props {
+    use alerce_client::ztf::ObjectQuery;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn object_queries_never_panic_and_never_send_non_finite_numbers(
+            ra in proptest::num::f64::ANY, dec in proptest::num::f64::ANY, r in proptest::num::f64::ANY,
+            p in proptest::num::f64::ANY, a in proptest::num::f64::ANY, b in proptest::num::f64::ANY,
+        ) {
+            let q = ObjectQuery::new().cone_deg(ra, dec, Some(r)).probability(p).firstmjd_range(a, b);
+            if let Ok(pairs) = q.to_query() {
+                for (_, v) in pairs {
+                    prop_assert!(!v.contains("NaN") && !v.contains("inf"), "{v}");
+                }
+            }
+        }
+
+        #[test]
+        fn the_fits_reader_never_panics(tail in proptest::collection::vec(any::<u8>(), 0..6000)) {
+            let mut bytes = b"SIMPLE  =                    T".to_vec();
+            bytes.extend(tail);
+            let _ = alerce_client::fits::read_images(&bytes);
+            let _ = alerce_client::fits::gunzip_fits(&bytes);
+        }
+    }
+}
