@@ -14,7 +14,7 @@
 //! | [`catalog_table`] | the catalog's columns: f64 when every value is numeric or null, else str |
 
 use broker_core::frame::polars_error;
-use broker_core::polars::prelude::*;
+use polars::prelude::*;
 
 use crate::catshtm::{CatalogTable, CatsValue};
 use crate::error::Result;

@@ -544,3 +544,25 @@ mod props {
         }
     }
 }
+
+#[tokio::test]
+async fn gzip_encoded_forced_photometry_is_decoded() {
+    let server = MockServer::start_async().await;
+    let (c, _) = client(&server);
+    let body =
+        serde_json::to_vec(&json!([{"candid": "1", "oid": "ZTF1", "mjd": 60000.5, "fid": 1, "mag": 19.1, "e_mag": 0.1,
+        "extra_fields": {"diffmaglim": 20.3}}]))
+        .unwrap();
+    let m = server
+        .mock_async(|w, t| {
+            w.path("/v2/lightcurve/forced-photometry/ZTF1");
+            t.status(200)
+                .header("content-type", "application/json")
+                .header("content-encoding", "gzip")
+                .body(common::gzip(&body));
+        })
+        .await;
+    let rows = c.ztf().forced_photometry("ZTF1").await.unwrap();
+    m.assert_async().await;
+    assert_eq!((rows[0].mag, rows[0].diffmaglim()), (Some(19.1), Some(20.3)));
+}
