@@ -77,3 +77,25 @@ pub fn source_json(id: &str, ra: f64) -> Value {
                              "author_id": 2, "author_name": "bot", "obj_id": id}]
     })
 }
+
+/// A catch-all mock: tests of input errors assert it was never hit.
+pub async fn catch_all(server: &MockServer) -> httpmock::Mock<'_> {
+    server
+        .mock_async(|when, then| {
+            when.any_request();
+            then.status(500).body("unexpected request");
+        })
+        .await
+}
+
+/// A realistic photometry point (`format=both`).
+pub fn phot_json(id: i64, mjd: f64, filter: &str, mag: Option<f64>) -> Value {
+    json!({
+        "obj_id": "ZTF21aaqjmps", "ra": 353.36647, "dec": 33.646149, "filter": filter, "mjd": mjd,
+        "snr": mag.map(|_| 11.2), "instrument_id": 1, "instrument_name": "ZTF", "ra_unc": null, "dec_unc": null,
+        "origin": "None", "id": id, "altdata": null, "created_at": "2021-03-04T05:00:12.340000",
+        "groups": [{"id": 1, "name": "Sitewide Group", "nickname": "sitewide", "single_user_group": false}],
+        "annotations": [], "mag": mag, "magerr": mag.map(|_| 0.097), "magsys": "ab", "limiting_mag": 20.5,
+        "flux": mag.map(|m| 10f64.powf((23.9 - m) / 2.5)), "fluxerr": 9.2, "zp": 23.9
+    })
+}
