@@ -12,7 +12,9 @@
 //! | [`Ztf::lightcurve`] | `GET objects/{oid}/lightcurve` | |
 //! | [`Ztf::detections`] | `GET objects/{oid}/detections` | |
 //! | [`Ztf::non_detections`] | `GET objects/{oid}/non_detections` | |
+//! | [`Ztf::lightcurve_of`] | `GET objects/{oid}/lightcurve` | `survey_id` (`ztf`\|`atlas`) |
 //! | [`Ztf::forced_photometry`] | `GET {forced-photometry base}forced-photometry/{oid}` | |
+//! | [`Ztf::forced_photometry_of`] | the same | `survey_id` (`all`\|`ztf`\|`atlas`) |
 //! | [`Ztf::magstats`] | `GET objects/{oid}/magstats` | |
 //! | [`Ztf::probabilities`] | `GET objects/{oid}/probabilities` | `classifier` `classifier_version` |
 //! | [`Ztf::features`] | `GET objects/{oid}/features` | `fid` `version` |
@@ -956,6 +958,26 @@ impl<'a> Ztf<'a> {
         list(&self.client.inner.ztf_fp, Request::get(format!("forced-photometry/{oid}"))).await
     }
 
+    /// The light curve of one survey's photometry: `survey_id` `ztf` or `atlas` (ATLAS
+    /// rows need a token with that permission). The Python client never sends it; the
+    /// server's default is `ztf`.
+    pub async fn lightcurve_of(&self, oid: &str, survey_id: &str) -> Result<ZtfLightcurve> {
+        let survey = check_choice("survey_id", survey_id, &["ztf", "atlas"])?;
+        let oid = path_segment("oid", oid)?;
+        let req = Request::get(format!("objects/{oid}/lightcurve")).query("survey_id", survey);
+        let lc: Option<ZtfLightcurve> = get_or_empty(self.http(), req).await?;
+        Ok(lc.unwrap_or_default())
+    }
+
+    /// Forced photometry of one survey: `survey_id` `all` (the server's default), `ztf`
+    /// or `atlas`.
+    pub async fn forced_photometry_of(&self, oid: &str, survey_id: &str) -> Result<Vec<ZtfForcedPhotometry>> {
+        let survey = check_choice("survey_id", survey_id, &["all", "ztf", "atlas"])?;
+        let oid = path_segment("oid", oid)?;
+        let req = Request::get(format!("forced-photometry/{oid}")).query("survey_id", survey);
+        list(&self.client.inner.ztf_fp, req).await
+    }
+
     /// Magnitude statistics per band (`GET objects/{oid}/magstats`).
     pub async fn magstats(&self, oid: &str) -> Result<Vec<ZtfMagstats>> {
         let oid = path_segment("oid", oid)?;
@@ -1035,6 +1057,15 @@ impl<'a> Ztf<'a> {
         }
         out.sort_by_mjd();
         Ok(out)
+    }
+}
+
+fn check_choice<'s>(field: &str, value: &'s str, allowed: &[&str]) -> Result<&'s str> {
+    let v = value.trim();
+    if allowed.contains(&v) {
+        Ok(v)
+    } else {
+        Err(Error::invalid(field, format!("{value:?} is not accepted: use one of {}", allowed.join(", "))))
     }
 }
 

@@ -566,3 +566,30 @@ async fn gzip_encoded_forced_photometry_is_decoded() {
     m.assert_async().await;
     assert_eq!((rows[0].mag, rows[0].diffmaglim()), (Some(19.1), Some(20.3)));
 }
+
+#[tokio::test]
+async fn survey_id_variants_of_the_light_curve_routes() {
+    let server = MockServer::start_async().await;
+    let (c, _) = client(&server);
+    let lc = server
+        .mock_async(|w, t| {
+            w.path("/ztf/v1/objects/ZTF1/lightcurve").is_true(exact_query(&[("survey_id", "atlas")]));
+            t.status(200).json_body(
+                json!({"detections": [{"tid": "atlas", "mjd": 1.0, "fid": 1, "magpsf": 18.0}], "non_detections": []}),
+            );
+        })
+        .await;
+    let fp = server
+        .mock_async(|w, t| {
+            w.path("/v2/lightcurve/forced-photometry/ZTF1").is_true(exact_query(&[("survey_id", "ztf")]));
+            t.status(200).json_body(json!([]));
+        })
+        .await;
+    let l = c.ztf().lightcurve_of("ZTF1", "atlas").await.unwrap();
+    assert_eq!(l.to_lightcurve("ZTF1").points[0].survey, "atlas");
+    assert!(c.ztf().forced_photometry_of("ZTF1", "ztf").await.unwrap().is_empty());
+    assert!(c.ztf().lightcurve_of("ZTF1", "lsst").await.is_err());
+    assert!(c.ztf().forced_photometry_of("ZTF1", "ZTF ").await.is_err());
+    lc.assert_calls_async(1).await;
+    fp.assert_calls_async(1).await;
+}
