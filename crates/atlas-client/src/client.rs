@@ -392,7 +392,8 @@ pub(crate) fn map_forbidden(e: Error) -> Error {
             Error::Auth {
                 status: Some(403),
                 message: format!(
-                    "{said} (no write permission: writes need a user in the `api_write_access` group; ask the ATLAS team)"
+                    "{said} (no write permission: writes need a user in the `api_write_access` group, \
+                     and every call an approved account; ask the ATLAS team)"
                 ),
             }
         }

@@ -222,25 +222,38 @@ fn match_reply(ids: &[AtlasId], elements: Vec<Result<RawSource>>, resp: &Respons
     if positional {
         return ids.iter().zip(elements).map(|(id, e)| SourceResult { id: *id, outcome: to_outcome(e) }).collect();
     }
+    // By id: found objects carry their id; the server's not-found placeholders do not, but
+    // when there is exactly one placeholder per id left over, they are those ids.
     let n = elements.len();
     let mut by_id: HashMap<AtlasId, SourceOutcome> = HashMap::new();
+    let mut missing: Vec<String> = Vec::new();
+    let mut undecodable = 0usize;
     for e in elements {
-        if let Ok(raw) = &e {
-            if let crate::models::ObjectField::Found(o) = &raw.object {
-                let id = o.id;
-                by_id.entry(id).or_insert_with(|| to_outcome(e));
-            }
+        match &e {
+            Ok(raw) => match &raw.object {
+                crate::models::ObjectField::Found(o) => {
+                    let id = o.id;
+                    by_id.entry(id).or_insert_with(|| to_outcome(e));
+                }
+                crate::models::ObjectField::Missing(m) => missing.push(m.clone()),
+            },
+            Err(_) => undecodable += 1,
         }
     }
+    let left = ids.iter().filter(|id| !by_id.contains_key(id)).count();
+    let placeholders_fit = undecodable == 0 && missing.len() == left;
+    let mut missing = missing.into_iter();
     ids.iter()
-        .map(|id| SourceResult {
-            id: *id,
-            outcome: by_id.remove(id).unwrap_or_else(|| {
-                SourceOutcome::Failed(Arc::new(decode_error(
+        .map(|id| {
+            let outcome = match by_id.remove(id) {
+                Some(o) => o,
+                None if placeholders_fit => SourceOutcome::NotFound(missing.next().unwrap_or_default()),
+                None => SourceOutcome::Failed(Arc::new(decode_error(
                     resp,
                     format!("the reply of objects/ has no entry for id {id} ({n} entries for {} ids)", ids.len()),
-                )))
-            }),
+                ))),
+            };
+            SourceResult { id: *id, outcome }
         })
         .collect()
 }

@@ -301,3 +301,67 @@ async fn secrets_never_in_debug_display_or_errors() {
     let cfg = atlas_client::AtlasConfigFile::load(&path).unwrap();
     assert!(!format!("{cfg:?}").contains(TOKEN));
 }
+
+#[tokio::test]
+async fn concurrent_expired_requests_log_in_once() {
+    let server = MockServer::start_async().await;
+    let expired = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/api/objects/").header("authorization", AUTH);
+            then.status(401).json_body(json!({"detail": "Token has expired."}));
+        })
+        .await;
+    let login = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/api/auth-token/").body(format!("username=bot&password={PASSWORD}"));
+            then.status(200).json_body(json!({"token": NEW_TOKEN, "expires_in": 86400.0, "refreshed": true}));
+        })
+        .await;
+    let ok = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/api/objects/").header("authorization", format!("Token {NEW_TOKEN}"));
+            then.status(200).json_body(json!([unknown_json()]));
+        })
+        .await;
+    let client = AtlasClient::builder()
+        .base_url(base(&server))
+        .token(TOKEN)
+        .credentials("bot", PASSWORD)
+        .clock(Arc::new(ManualClock::new()))
+        .rate_limiter(private_limiter())
+        .build()
+        .unwrap();
+    let ids: Vec<AtlasId> = (1..=4u64).map(|k| AtlasId::new(1_000_000_000_000_000_000 + k).unwrap()).collect();
+    let out = client.sources(ids).chunk_size(1).concurrency(4).collect().await.unwrap();
+    assert!(out.iter().all(|r| r.is_not_found()), "{out:?}");
+    login.assert_calls_async(1).await;
+    ok.assert_calls_async(4).await;
+    assert!(expired.calls_async().await <= 4);
+}
+
+#[tokio::test]
+async fn clients_with_the_same_token_share_the_hourly_limit() {
+    let server = MockServer::start_async().await;
+    let m = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/shared-limit/api/objects/");
+            then.status(200).json_body(json!([unknown_json()]));
+        })
+        .await;
+    let make = |clock: &ManualClock| {
+        AtlasClient::builder()
+            .base_url(server.url("/shared-limit/api/"))
+            .token(TOKEN)
+            .clock(Arc::new(clock.clone()))
+            .requests_per_hour(1)
+            .build()
+            .unwrap()
+    };
+    let (ca, cb) = (ManualClock::new(), ManualClock::new());
+    let (a, b) = (make(&ca), make(&cb));
+    a.source(id()).send().await.unwrap();
+    b.source(id()).send().await.unwrap();
+    m.assert_calls_async(2).await;
+    assert!(ca.sleeps().is_empty());
+    assert_eq!(cb.sleeps(), vec![std::time::Duration::from_secs(3600)], "second client waits for the shared window");
+}

@@ -407,3 +407,56 @@ async fn external_crossmatch_lists_by_name() {
     assert_eq!(out[0].matches[0].kind.as_deref(), Some("SN Ia"));
     assert!(out[1].matches.is_empty());
 }
+
+/// A server that answers `objects/` from the form body: ids ending in 7 are unknown, the
+/// rest found, replied in reverse order; it records every id it was asked for.
+#[tokio::test]
+async fn every_id_exactly_once_in_order_for_any_chunking() {
+    let server = MockServer::start_async().await;
+    let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u64>::new()));
+    let asked2 = asked.clone();
+    server
+        .mock_async(move |when, then| {
+            when.method(POST).path("/api/objects/");
+            then.respond_with(move |req: &httpmock::HttpMockRequest| {
+                let body = String::from_utf8_lossy(req.body().as_ref()).to_string();
+                let list = body.strip_prefix("objects=").unwrap_or("").replace("%2C", ",");
+                let ids: Vec<u64> = list.split(',').map(|s| s.parse().unwrap()).collect();
+                asked2.lock().unwrap().extend(&ids);
+                let reply: Vec<serde_json::Value> =
+                    ids.iter().rev().map(|&i| if i % 10 == 7 { unknown_json() } else { source_json(i) }).collect();
+                httpmock::HttpMockResponse::builder()
+                    .status(200)
+                    .header("content-type", "application/json")
+                    .body(serde_json::Value::Array(reply).to_string())
+                    .build()
+            });
+        })
+        .await;
+    let (client, _) = client(&server);
+    let input: Vec<u64> = [5u64, 1, 17, 3, 3, 8, 2, 6, 4, 5].iter().map(|k| 1_000_000_000_000_000_000 + k).collect();
+    let mut distinct = input.clone();
+    let mut seen = std::collections::HashSet::new();
+    distinct.retain(|x| seen.insert(*x));
+    for chunk in 1..=9 {
+        for conc in 1..=3 {
+            asked.lock().unwrap().clear();
+            let ids = input.iter().map(|n| AtlasId::new(*n).unwrap());
+            let out = client.sources(ids).chunk_size(chunk).concurrency(conc).collect().await.unwrap();
+            let got: Vec<u64> = out.iter().map(|r| r.id.get()).collect();
+            assert_eq!(got, distinct, "chunk {chunk} concurrency {conc}");
+            for r in &out {
+                if r.id.get() % 10 == 7 {
+                    assert!(r.is_not_found(), "{:?}", r.id);
+                } else {
+                    assert_eq!(r.source().map(|s| s.id()), Some(r.id));
+                }
+            }
+            let mut a = asked.lock().unwrap().clone();
+            a.sort();
+            let mut d = distinct.clone();
+            d.sort();
+            assert_eq!(a, d, "each id asked exactly once");
+        }
+    }
+}
