@@ -63,6 +63,8 @@ pub struct ClientBuilder {
     poll: PollIntervals,
     write_quota: Quota,
     read_quota: Quota,
+    write_limiter: Option<Arc<RateLimiter>>,
+    read_limiter: Option<Arc<RateLimiter>>,
     allow_insecure_http: bool,
 }
 
@@ -93,6 +95,8 @@ impl Default for ClientBuilder {
             poll: PollIntervals::default(),
             write_quota: Quota::per_minute(WRITES_PER_MINUTE),
             read_quota: Quota::per_minute(READS_PER_MINUTE),
+            write_limiter: None,
+            read_limiter: None,
             allow_insecure_http: false,
         }
     }
@@ -168,6 +172,17 @@ impl ClientBuilder {
         self.read_quota = quota;
         self
     }
+    /// Uses this write limiter instead of the process-wide one for this credential and base
+    /// URL (e.g. one shared across processes' threads, or a fresh one per test clock).
+    pub fn write_limiter(mut self, limiter: Arc<RateLimiter>) -> Self {
+        self.write_limiter = Some(limiter);
+        self
+    }
+    /// Uses this read limiter instead of the process-wide one.
+    pub fn read_limiter(mut self, limiter: Arc<RateLimiter>) -> Self {
+        self.read_limiter = Some(limiter);
+        self
+    }
     /// Allows credentials over plain http to a host that is not loopback.
     pub fn allow_insecure_http(mut self, yes: bool) -> Self {
         self.allow_insecure_http = yes;
@@ -204,8 +219,12 @@ impl ClientBuilder {
         };
         let http = b.build()?;
         let cred = http.auth().credential_id().unwrap_or_else(|| "anonymous".into());
-        let writes = limiter_for(&format!("forcedphot:writes:{base}:{cred}"), self.write_quota);
-        let reads = limiter_for(&format!("forcedphot:reads:{base}:{cred}"), self.read_quota);
+        let writes = self
+            .write_limiter
+            .unwrap_or_else(|| limiter_for(&format!("forcedphot:writes:{base}:{cred}"), self.write_quota));
+        let reads = self
+            .read_limiter
+            .unwrap_or_else(|| limiter_for(&format!("forcedphot:reads:{base}:{cred}"), self.read_quota));
         Ok(Client { http, writes, reads, poll: self.poll })
     }
 }

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use broker_core::{Clock, ManualClock};
+use broker_core::{Clock, ManualClock, Quota, RateLimiter};
 use fallingstar_forcedphot::{Client, PollIntervals};
 use httpmock::prelude::*;
 use httpmock::{HttpMockRequest, HttpMockResponse};
@@ -136,6 +136,10 @@ pub fn client(server: &MockServer, clock: Arc<dyn Clock>) -> Client {
         .token(TOKEN.to_string())
         .clock(clock)
         .poll_intervals(PollIntervals::default())
+        // httpmock reuses ports across tests: a limiter per client keeps each test's
+        // virtual clock to itself.
+        .write_limiter(Arc::new(RateLimiter::new(Quota::per_minute(60))))
+        .read_limiter(Arc::new(RateLimiter::new(Quota::per_minute(600))))
         .build()
         .unwrap()
 }
