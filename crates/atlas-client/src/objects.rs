@@ -109,9 +109,17 @@ pub struct SourcesRequest {
     mjd: Option<f64>,
     chunk_size: usize,
     concurrency: usize,
+    isolate: bool,
 }
 
 impl SourcesRequest {
+    /// When a chunk of several ids still fails with HTTP 500 after retries, split it in
+    /// halves and fetch those, down to single ids, so that one id the server chokes on
+    /// fails alone. Off by default: each split costs requests from the hourly budget.
+    pub fn isolate_failures(mut self, on: bool) -> Self {
+        self.isolate = on;
+        self
+    }
     /// Only photometry after this MJD (see [`SourceRequest::mjd_threshold`]).
     pub fn mjd_threshold(mut self, mjd: f64) -> Self {
         self.mjd = Some(mjd);
@@ -153,9 +161,17 @@ impl SourcesRequest {
         let (ids, mjd) = self.validate()?;
         let total = ids.len() as u64;
         let client = self.client.clone();
+        let isolate = self.isolate;
         let chunks = id_chunks(ids, self.chunk_size, self.concurrency, move |chunk: Vec<AtlasId>| {
             let client = client.clone();
-            async move { Ok::<_, Error>(client.fetch_chunk_never_fails(chunk, mjd).await) }
+            async move {
+                let out = if isolate {
+                    client.fetch_isolating(chunk, mjd).await
+                } else {
+                    client.fetch_chunk_never_fails(chunk, mjd).await
+                };
+                Ok::<_, Error>(out)
+            }
         });
         let items = chunks.flat_map(|c| {
             let results = match c.result {
@@ -282,7 +298,33 @@ impl AtlasClient {
             mjd: None,
             chunk_size: self.inner.chunk_size,
             concurrency: self.inner.concurrency,
+            isolate: false,
         }
+    }
+
+    /// Fetches a chunk; on a final HTTP 500 for several ids, fetches each half instead.
+    fn fetch_isolating(
+        &self,
+        ids: Vec<AtlasId>,
+        mjd: Option<f64>,
+    ) -> Pin<Box<dyn Future<Output = Vec<SourceResult>> + Send>> {
+        let client = self.clone();
+        Box::pin(async move {
+            match client.fetch_sources(ids.clone(), mjd).await {
+                Ok(v) => v,
+                Err(e) if ids.len() > 1 && e.status() == Some(500) => {
+                    tracing::warn!(ids = ids.len(), "objects/ chunk failed with HTTP 500: splitting it");
+                    let (a, b) = ids.split_at(ids.len() / 2);
+                    let mut out = client.fetch_isolating(a.to_vec(), mjd).await;
+                    out.extend(client.fetch_isolating(b.to_vec(), mjd).await);
+                    out
+                }
+                Err(e) => {
+                    let e = Arc::new(e);
+                    ids.into_iter().map(|id| SourceResult { id, outcome: SourceOutcome::Failed(e.clone()) }).collect()
+                }
+            }
+        })
     }
 
     async fn fetch_chunk_never_fails(&self, ids: Vec<AtlasId>, mjd: Option<f64>) -> Vec<SourceResult> {

@@ -460,3 +460,41 @@ async fn every_id_exactly_once_in_order_for_any_chunking() {
         }
     }
 }
+
+#[tokio::test]
+async fn isolate_failures_splits_a_500_chunk_down_to_the_bad_id() {
+    let server = MockServer::start_async().await;
+    let ids: Vec<u64> = (1..=4u64).map(|k| 1_000_000_000_000_000_000 + k).collect();
+    let bad = ids[2];
+    server
+        .mock_async(move |when, then| {
+            when.method(POST).path("/api/objects/");
+            then.respond_with(move |req: &httpmock::HttpMockRequest| {
+                let body = String::from_utf8_lossy(req.body().as_ref()).to_string();
+                let asked: Vec<u64> =
+                    body.trim_start_matches("objects=").split("%2C").map(|s| s.parse().unwrap()).collect();
+                if asked.contains(&bad) {
+                    return httpmock::HttpMockResponse::builder().status(500).body("Server Error (500)").build();
+                }
+                let reply: Vec<serde_json::Value> = asked.iter().map(|&i| source_json(i)).collect();
+                httpmock::HttpMockResponse::builder()
+                    .status(200)
+                    .header("content-type", "application/json")
+                    .body(serde_json::Value::Array(reply).to_string())
+                    .build()
+            });
+        })
+        .await;
+    let clock = broker_core::ManualClock::new();
+    let client = builder(&server, &clock).retry(RetryPolicy::none()).build().unwrap();
+    let to_ids = || ids.iter().map(|n| AtlasId::new(*n).unwrap()).collect::<Vec<_>>();
+    // Without isolation the whole chunk fails.
+    let out = client.sources(to_ids()).collect().await.unwrap();
+    assert!(out.iter().all(|r| r.error().is_some()));
+    // With it, only the bad id fails.
+    let out = client.sources(to_ids()).isolate_failures(true).collect().await.unwrap();
+    assert_eq!(out.iter().map(|r| r.id.get()).collect::<Vec<_>>(), ids);
+    for r in &out {
+        assert_eq!(r.error().is_some(), r.id.get() == bad, "{:?}", r.id);
+    }
+}
