@@ -2,19 +2,21 @@
 
 use crate::middleware::canned::{json, skyportal_error};
 use crate::rng::{Rng, mix};
-use crate::sky::{Kind, SkyObject, Survey, mag_to_flux, round, separation_arcsec};
+use crate::sky::{SkyObject, Survey, mag_to_flux, round, separation_arcsec};
 use crate::state::Shared;
 use crate::util::{Pairs, header, jf, parse_bool};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, Method, Uri, header};
+use axum::response::Response;
 use axum::routing::{any, get};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+mod more;
 
 /// The `version` SkyPortal puts in every envelope.
 pub(crate) const VERSION: &str = "1.4.0";
@@ -72,6 +74,7 @@ struct SpState {
     posted: BTreeMap<u64, Phot>,
     next_phot: u64,
     queries: HashMap<String, Vec<String>>,
+    more: more::More,
 }
 
 #[derive(Clone)]
@@ -94,10 +97,11 @@ fn err(status: u16, msg: &str) -> Response {
     skyportal_error(status, msg)
 }
 
-const INSTRUMENTS: [(i64, &str, &str, &[&str]); 3] = [
+const INSTRUMENTS: [(i64, &str, &str, &[&str]); 4] = [
     (1, "ZTF", "P48", &["ztfg", "ztfr", "ztfi"]),
     (2, "ATLAS", "ATLAS", &["atlasc", "atlaso"]),
     (3, "LSST", "Rubin", &["lsstu", "lsstg", "lsstr", "lssti", "lsstz", "lssty"]),
+    (more::SPECTROGRAPH, "SEDM", "P60", &[]),
 ];
 
 fn groups_json(ids: &[i64]) -> Value {
@@ -146,23 +150,21 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             tns: None,
         });
     }
+    st.more = more::seed(&shared);
     let sp = Sp { shared, state: Arc::new(Mutex::new(st)) };
-    Router::new()
+    let r = Router::new()
         .route("/api/sysinfo", get(sysinfo))
         .route("/api/config", any(config))
         .route("/api/sources", any(sources))
         .route("/api/sources/{obj_id}", any(source))
         .route("/api/sources/{obj_id}/photometry", any(source_photometry))
-        .route("/api/sources/{obj_id}/spectra", any(source_spectra))
-        .route("/api/sources/{obj_id}/classifications", any(source_classifications))
         .route("/api/photometry", any(photometry))
         .route("/api/photometry/{id}", any(photometry_one))
         .route("/api/candidates", any(candidates))
         .route("/api/groups", any(groups))
         .route("/api/instrument", any(instruments))
-        .route("/api/{*rest}", any(invalid))
-        .fallback(not_found)
-        .with_state(sp)
+        .route("/api/instrument/{id}", any(instrument));
+    more::routes(r).route("/api/{*rest}", any(invalid)).fallback(not_found).with_state(sp)
 }
 
 async fn not_found() -> Response {
@@ -236,24 +238,6 @@ async fn config(State(sp): State<Sp>, h: HeaderMap) -> Response {
     )
 }
 
-fn classification_of(o: &SkyObject) -> Value {
-    let name = match o.kind {
-        Kind::SNIa => "Ia",
-        Kind::SNII => "II",
-        Kind::SNIbc => "Ib/c",
-        Kind::SLSN => "SLSN",
-        Kind::AGN => "AGN",
-        Kind::QSO => "QSO",
-        Kind::RRL => "RR Lyrae",
-        Kind::E => "Eclipsing",
-        Kind::LPV => "LPV",
-        Kind::CVNova => "Cataclysmic",
-    };
-    let p = o.lc_probs.iter().find(|c| c.0 == o.kind.class_name()).map(|c| c.1).unwrap_or(0.5);
-    json!([{"id": 1000 + o.index, "classification": name, "probability": p, "taxonomy_id": 1, "obj_id": obj_id(o),
-            "origin": "sandbox", "author_name": "provisioned_admin", "ml": true, "groups": groups_json(&[PUBLIC_GROUP])}])
-}
-
 fn source_json(sp: &Sp, s: &Source, include_phot: bool) -> Value {
     let o = s.sky.and_then(|i| sp.shared.sky.objects.get(i));
     let created = crate::clock::iso_z(sp.shared.clock.wall(Duration::ZERO)).trim_end_matches('Z').to_string();
@@ -279,9 +263,9 @@ fn source_json(sp: &Sp, s: &Source, include_phot: bool) -> Value {
     m.insert("created_at".into(), json!(created));
     m.insert("internal_key".into(), json!(format!("{:016x}", mix(s.ra.to_bits()))));
     m.insert("altdata".into(), Value::Null);
-    m.insert("classifications".into(), o.map(classification_of).unwrap_or(json!([])));
+    m.insert("classifications".into(), Value::Array(more::classifications_of(sp, &s.id)));
     m.insert("groups".into(), groups_json(&s.groups));
-    m.insert("annotations".into(), json!([]));
+    m.insert("annotations".into(), Value::Array(more::annotations_of(sp, &s.id)));
     m.insert("thumbnails".into(), json!([]));
     if include_phot {
         m.insert("photometry".into(), Value::Array(points_of(sp, s).iter().map(|p| phot_json(sp, p, "mag")).collect()));
@@ -365,23 +349,25 @@ fn phot_json(sp: &Sp, p: &Phot, format: &str) -> Value {
     Value::Object(m)
 }
 
-fn page_params(q: &Pairs, default: usize) -> Result<(usize, usize), Response> {
+/// `utils/parse.py` `get_page_and_n_per_page`: 1-based pages, `numPerPage` silently clamped.
+fn page_params(q: &Pairs, default: usize, max: usize) -> Result<(usize, usize), Response> {
     let page = match q.last("pageNumber") {
         None => 1,
-        Some(v) => match v.parse::<i64>() {
+        Some(v) => match v.trim().parse::<i64>() {
             Ok(n) if n >= 1 => n as usize,
-            Ok(_) => return Err(err(400, "Invalid page number value.")),
+            Ok(_) => return Err(err(400, "Page number must be greater than 0.")),
             Err(_) => return Err(err(400, "Invalid page number value.")),
         },
     };
     let n = match q.last("numPerPage") {
         None => default,
-        Some(v) => match v.parse::<i64>() {
-            Ok(n) if n >= 1 => (n as usize).min(MAX_PER_PAGE),
-            _ => return Err(err(400, "Invalid numPerPage value.")),
+        Some(v) => match v.trim().parse::<i64>() {
+            Ok(n) if n >= 1 => (n as usize).min(max),
+            Ok(_) => return Err(err(400, "Number per page must be greater than 0.")),
+            Err(_) => return Err(err(400, "Invalid numPerPage value.")),
         },
     };
-    Ok((page, n))
+    Ok((page, n.min(max)))
 }
 
 fn query_id(ids: &[String]) -> String {
@@ -412,7 +398,7 @@ async fn sources(State(sp): State<Sp>, method: Method, h: HeaderMap, uri: Uri, b
         return r;
     }
     let q = Pairs::from_query(&uri);
-    let (page, n) = match page_params(&q, 100) {
+    let (page, n) = match page_params(&q, 100, MAX_PER_PAGE) {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -577,12 +563,18 @@ async fn source(
     match method {
         Method::HEAD => match found {
             Some(_) => ok(json!({})),
-            None => StatusCode::NOT_FOUND.into_response(),
+            None => more::empty_404(),
         },
         Method::GET => match found {
             Some(s) => {
                 let q = Pairs::from_query(&uri);
-                ok(source_json(&sp, &s, q.last("includePhotometry").and_then(parse_bool).unwrap_or(false)))
+                let mut v = source_json(&sp, &s, q.last("includePhotometry").and_then(parse_bool).unwrap_or(false));
+                if let (true, Value::Object(m)) =
+                    (q.last("includeComments").and_then(parse_bool).unwrap_or(false), &mut v)
+                {
+                    m.insert("comments".into(), Value::Array(more::comments_of(&sp, &s.id)));
+                }
+                ok(v)
             }
             None => err(404, "Source not found"),
         },
@@ -651,24 +643,6 @@ async fn source_photometry(
         return err(400, "Invalid output format.");
     }
     ok(Value::Array(points_of(&sp, &s).iter().map(|p| phot_json(&sp, p, format)).collect()))
-}
-
-async fn source_spectra(State(sp): State<Sp>, h: HeaderMap, Path(id): Path<String>) -> Response {
-    if let Err(r) = auth(&sp, &h, false) {
-        return r;
-    }
-    ok(json!({"obj_id": id, "spectra": []}))
-}
-
-async fn source_classifications(State(sp): State<Sp>, h: HeaderMap, Path(id): Path<String>) -> Response {
-    if let Err(r) = auth(&sp, &h, false) {
-        return r;
-    }
-    let idx = {
-        let st = sp.lock();
-        st.index.get(&id).and_then(|i| st.sources.get(*i)).and_then(|s| s.sky)
-    };
-    ok(idx.and_then(|i| sp.shared.sky.objects.get(i)).map(classification_of).unwrap_or(json!([])))
 }
 
 /// Column-oriented body → rows (scalars broadcast to the longest list).
@@ -931,22 +905,25 @@ async fn photometry_one(
     }
 }
 
-async fn candidates(State(sp): State<Sp>, method: Method, h: HeaderMap, uri: Uri) -> Response {
-    if method != Method::GET {
-        return method_not_allowed();
+async fn candidates(State(sp): State<Sp>, method: Method, h: HeaderMap, uri: Uri, body: Bytes) -> Response {
+    match method {
+        Method::GET => {}
+        Method::POST => return more::post_candidate(&sp, &h, &body),
+        _ => return method_not_allowed(),
     }
     if let Err(r) = auth(&sp, &h, false) {
         return r;
     }
     let q = Pairs::from_query(&uri);
-    let (page, n) = match page_params(&q, 25) {
+    let (page, n) = match page_params(&q, 25, MAX_PER_PAGE) {
         Ok(x) => x,
         Err(r) => return r,
     };
+    let all = more::candidate_ids(&sp);
     let mut st = sp.lock();
     let ids: Vec<String> = match q.last("queryID").and_then(|id| st.queries.get(id).cloned()) {
         Some(v) => v,
-        None => st.sources.iter().filter(|s| s.sky.is_some()).map(|s| s.id.clone()).collect(),
+        None => all,
     };
     let qid = query_id(&ids);
     st.queries.insert(qid.clone(), ids.clone());
@@ -966,9 +943,9 @@ async fn candidates(State(sp): State<Sp>, method: Method, h: HeaderMap, uri: Uri
         .map(|s| {
             let mut v = source_json(&sp, s, false);
             if let Value::Object(m) = &mut v {
-                m.insert("is_source".into(), json!(true));
+                m.insert("is_source".into(), json!(!s.groups.is_empty()));
                 m.insert("passing_alerts".into(), json!([]));
-                m.insert("filter_ids".into(), json!([1]));
+                m.insert("filter_ids".into(), json!(more::candidate_filters(&sp, &s.id)));
             }
             v
         })
@@ -990,10 +967,43 @@ async fn instruments(State(sp): State<Sp>, h: HeaderMap, uri: Uri) -> Response {
     }
     let q = Pairs::from_query(&uri);
     let name = q.last("name");
-    let out: Vec<Value> = INSTRUMENTS
-        .iter()
-        .filter(|i| name.is_none_or(|n| n == i.1))
-        .map(|(id, name, tel, filters)| json!({"id": id, "name": name, "type": "imager", "band": "optical", "telescope_id": id, "filters": filters, "telescope": {"id": id, "name": tel, "nickname": tel}}))
-        .collect();
+    let out: Vec<Value> = INSTRUMENTS.iter().filter(|i| name.is_none_or(|n| n == i.1)).map(instrument_json).collect();
     ok(Value::Array(out))
+}
+
+fn instrument_json(i: &(i64, &str, &str, &[&str])) -> Value {
+    let (id, name, tel, filters) = *i;
+    let kind = if filters.is_empty() { "spectrograph" } else { "imager" };
+    json!({"id": id, "name": name, "type": kind, "band": "optical", "telescope_id": id, "filters": filters,
+           "telescope": {"id": id, "name": tel, "nickname": tel}})
+}
+
+async fn instrument(State(sp): State<Sp>, method: Method, h: HeaderMap, Path(id): Path<String>) -> Response {
+    if let Err(r) = auth(&sp, &h, method != Method::GET) {
+        return r;
+    }
+    if !id.bytes().all(|b| b.is_ascii_digit()) || id.is_empty() {
+        return err(400, "Invalid API endpoint");
+    }
+    if method != Method::GET {
+        return method_not_allowed();
+    }
+    match INSTRUMENTS.iter().find(|i| i.0.to_string() == id) {
+        Some(i) => ok(instrument_json(i)),
+        None => err(400, &format!("Could not load instrument with ID {id}")),
+    }
+}
+
+/// The obj id of a photometry point (posted or from the sky model), if it exists.
+fn photometry_obj(sp: &Sp, pid: u64) -> Option<String> {
+    if let Some(p) = sp.lock().posted.get(&pid) {
+        return Some(p.obj_id.clone());
+    }
+    let idx = (pid / 10_000_000).checked_sub(1).map(|x| x as usize)?;
+    let id = sp.shared.sky.objects.get(idx).map(obj_id)?;
+    let s = {
+        let st = sp.lock();
+        st.index.get(&id).and_then(|i| st.sources.get(*i)).cloned()
+    }?;
+    points_of(sp, &s).iter().any(|p| p.id == pid).then_some(id)
 }
