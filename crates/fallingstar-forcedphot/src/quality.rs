@@ -174,3 +174,60 @@ impl QualityCuts {
         rows.iter().cloned().partition(|r| self.passes(r))
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::ResultTable;
+
+    fn row(fields: &str) -> Measurement {
+        let text = format!("###MJD m dm uJy duJy F err chi/N RA Dec x y maj min phi apfit mag5sig Sky Obs\n{fields}\n");
+        ResultTable::parse(&text).unwrap().rows.remove(0)
+    }
+
+    const GOOD: &str = "59103.55 16.499 0.011 912 10 o 0 3.1 29.86 30.72 6239.87 2027.06 1.95 1.88 39.8 -0.438 19.59 20.81 02a59103o0723o";
+
+    #[test]
+    fn each_faq_cut_by_name_with_strict_bounds() {
+        let cuts = QualityCuts::official();
+        assert!(cuts.passes(&row(GOOD)));
+        let base: Vec<&str> = GOOD.split_whitespace().collect();
+        // (column index, failing value, cut name)
+        let cases = [
+            (4, "10000", "duJy"),
+            (4, "0", "duJy == 0"),
+            (6, "1", "err"),
+            (10, "100", "x"),
+            (10, "10460", "x"),
+            (11, "99.9", "y"),
+            (12, "5", "maj"),
+            (13, "1.6", "min"),
+            (15, "-0.1", "apfit"),
+            (15, "-1", "apfit"),
+            (16, "17", "mag5sig"),
+            (17, "16.9", "Sky"),
+        ];
+        for (i, v, name) in cases {
+            let mut f = base.clone();
+            f[i] = v;
+            let r = row(&f.join(" "));
+            assert_eq!(cuts.reasons(&r), vec![name], "{name} = {v}");
+            assert!(QualityCuts::none().passes(&r));
+        }
+    }
+
+    #[test]
+    fn chi_n_is_optional_and_missing_columns_fail() {
+        let mut f: Vec<&str> = GOOD.split_whitespace().collect();
+        f[7] = "150.0";
+        let r = row(&f.join(" "));
+        assert!(QualityCuts::official().passes(&r), "chi/N is not an FAQ cut");
+        assert_eq!(QualityCuts::official().max_chi_n(100.0).reasons(&r), vec!["chi/N"]);
+        let bare = ResultTable::parse("###MJD m dm uJy duJy F\n59000 16 0.01 900 10 o\n").unwrap();
+        let reasons = QualityCuts::official().reasons(&bare.rows[0]);
+        assert!(reasons.contains(&"err") && reasons.contains(&"Sky"), "{reasons:?}");
+        let (good, bad) = QualityCuts::official().split(&[row(GOOD), bare.rows[0].clone()]);
+        assert_eq!((good.len(), bad.len()), (1, 1));
+    }
+}

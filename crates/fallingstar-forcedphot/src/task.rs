@@ -52,8 +52,10 @@ impl Target {
     /// `"10:00:24.0 +02:12:00"` / `"10 00 24.0 +02 12 00"` (RA in hours).
     pub fn parse(s: &str) -> Result<Self> {
         let t = s.trim();
-        if t.len() >= 4 && matches!(&t[..4], "mpc " | "MPC " | "mpc_" | "MPC_") {
-            return Self::mpc(&t[4..]);
+        if let (Some(prefix), Some(rest)) = (t.get(..4), t.get(4..)) {
+            if matches!(prefix, "mpc " | "MPC " | "mpc_" | "MPC_") {
+                return Self::mpc(rest);
+            }
         }
         Ok(Target::Position(SkyPosition::parse(t)?))
     }
@@ -561,6 +563,7 @@ mod tests {
         let t = Target::parse("10:00:24.0 +02:12:00").unwrap();
         assert!(matches!(t, Target::Position(p) if (p.ra() - 150.1).abs() < 1e-9));
         assert!(Target::parse("mpc  ").unwrap_err().is_invalid_input());
+        assert!(Target::parse("abc€def").unwrap_err().is_invalid_input(), "no panic on a non-ASCII prefix");
         assert!(Target::mpc("a;b").unwrap_err().to_string().contains("semicolons"));
         assert!(Target::position(10.0, 91.0).is_err());
         assert!(Target::position(f64::NAN, 1.0).is_err());

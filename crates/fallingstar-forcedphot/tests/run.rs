@@ -470,3 +470,24 @@ async fn run_many_cancelled_reports_every_target() {
     assert_eq!(s.deletes.len(), 100);
     assert!(s.tasks.is_empty(), "nothing left on the server");
 }
+
+#[tokio::test]
+async fn dropping_the_future_stops_all_requests() {
+    let server = MockServer::start_async().await;
+    let base = server.base_url();
+    submit_mock(&server).await;
+    let t = task_json(&base, 1088, 29.86137, 30.72672);
+    let poll = server
+        .mock_async(|when, then| {
+            when.method(GET).path("/queue/1088/");
+            then.status(200).json_body(queued(t.clone(), 5));
+        })
+        .await;
+    let client = client(&server, Arc::new(ManualClock::new()));
+    let r = tokio::time::timeout(Duration::from_millis(150), client.run(&request(), &RunOptions::new())).await;
+    assert!(r.is_err(), "still queued: the run was still waiting");
+    let polled = poll.calls_async().await;
+    assert!(polled >= 1);
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert_eq!(poll.calls_async().await, polled, "no request after the future was dropped");
+}
