@@ -561,10 +561,21 @@ impl Client {
                             break 'outer;
                         }
                     }
+                    Err(Error::Rejected { status, messages, url }) if !rejected_lines(&messages, n).is_empty() => {
+                        // "Error on line k": only that target fails; the rest of the batch is
+                        // sent again (the server stops at the first bad line).
+                        let bad = rejected_lines(&messages, n);
+                        for (k, message) in bad.iter().rev() {
+                            if let Some(i) = pending.remove(k - 1) {
+                                let err = Error::Rejected { status, messages: vec![message.clone()], url: url.clone() };
+                                slots[i] = Some(fail(i, None, err, Cleanup::NotSubmitted));
+                            }
+                        }
+                    }
                     Err(e) => {
-                        // The whole batch failed; the error (a 400 names the line) goes to
-                        // each of its targets. A transport failure after sending may have
-                        // created tasks we cannot see: the reason says so.
+                        // The whole batch failed; the error goes to each of its targets. A
+                        // transport failure after sending may have created tasks we cannot
+                        // see: the reason says so.
                         let e = Arc::new(e);
                         for i in pending.drain(..n) {
                             slots[i] = Some(TargetOutcome {
@@ -764,6 +775,24 @@ impl Client {
         }
         Ok(in_flight.keys().copied().filter(|id| known.get(id).is_some_and(Task::is_finished)).collect())
     }
+}
+
+/// The 1-based batch lines named by `Error on line k` messages (within `1..=n`), with
+/// their message, in increasing order.
+fn rejected_lines(messages: &[String], n: usize) -> Vec<(usize, String)> {
+    let mut out: Vec<(usize, String)> = Vec::new();
+    for m in messages {
+        let Some(at) = m.find("Error on line ") else { continue };
+        let rest = &m[at + "Error on line ".len()..];
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        if let Ok(k) = digits.parse::<usize>() {
+            if (1..=n).contains(&k) && !out.iter().any(|(j, _)| *j == k) {
+                out.push((k, m.clone()));
+            }
+        }
+    }
+    out.sort_by_key(|(k, _)| *k);
+    out
 }
 
 /// Pairs the tasks of a batch reply with the batch's targets: in order when they match,

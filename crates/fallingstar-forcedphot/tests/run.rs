@@ -491,3 +491,31 @@ async fn dropping_the_future_stops_all_requests() {
     tokio::time::sleep(Duration::from_millis(150)).await;
     assert_eq!(poll.calls_async().await, polled, "no request after the future was dropped");
 }
+
+#[tokio::test]
+async fn run_many_a_refused_line_fails_only_its_target() {
+    let server = MockServer::start_async().await;
+    let clock = ManualClock::new();
+    let fake = Fake::start(&server, clock.clone(), 500).await;
+    let targets: Vec<Target> = (0..150).map(|i| Target::position(i as f64 + 0.5, -5.0).unwrap()).collect();
+    fake.state.lock().unwrap().reject.push(targets[70].radeclist_line());
+    let client = client(&server, Arc::new(clock.clone()));
+    let out = client.run_many(targets, &TaskOptions::new().mjd_min(60000.0), &RunOptions::new()).await.unwrap();
+    assert_eq!(out.len(), 150);
+    for o in &out {
+        if o.index == 70 {
+            assert_eq!(o.cleanup, Cleanup::NotSubmitted);
+            assert!(
+                matches!(&o.outcome, Outcome::Failed { reason } if reason.contains("Error on line 71: Could not parse RA/Dec")),
+                "{o:?}"
+            );
+            assert!(matches!(o.error.as_deref(), Some(Error::Rejected { .. })));
+        } else {
+            assert_eq!(o.outcome.data().map(|t| t.len()), Some(3), "{o:?}");
+        }
+    }
+    let s = fake.state.lock().unwrap();
+    assert_eq!(s.rejected_posts, 1);
+    assert_eq!(s.posts.iter().sum::<usize>(), 149);
+    assert_eq!(s.deletes.len(), 149);
+}

@@ -164,6 +164,9 @@ pub struct FakeState {
     pub posts: Vec<usize>,
     pub queue_full_answers: u32,
     pub foreign: Vec<Value>,
+    /// Lines the server refuses with "Error on line k: ...".
+    pub reject: Vec<String>,
+    pub rejected_posts: u32,
 }
 
 pub struct Fake {
@@ -214,6 +217,17 @@ impl Fake {
                                 Some(format!(
                                     r#"{{"radeclist":"Number of lines ({}) is above the limit of 100"}}"#,
                                     lines.len()
+                                )),
+                                "application/json",
+                            );
+                        }
+                        if let Some(k) = lines.iter().position(|l| s.reject.contains(l)) {
+                            s.rejected_posts += 1;
+                            return resp(
+                                400,
+                                Some(format!(
+                                    r#"{{"radeclist":"Error on line {}: Could not parse RA/Dec: bad value"}}"#,
+                                    k + 1
                                 )),
                                 "application/json",
                             );
