@@ -303,6 +303,10 @@ impl Control {
     }
 }
 
+/// How many polls (or task-list reads) in a row may fail with a retryable error before the
+/// job gives up on following its tasks.
+const MAX_ROUND_FAILURES: u32 = 20;
+
 fn is_stop(e: &Error) -> bool {
     matches!(e, Error::Cancelled { .. } | Error::DeadlineExceeded { .. })
 }
@@ -382,9 +386,29 @@ impl Client {
         let mut last = known;
         let mut etag: Option<String> = None;
         let mut last_stage: Option<Stage> = None;
+        let mut failures = 0u32;
         loop {
             if last.as_ref().is_none_or(|t| !t.is_finished()) {
-                match ctl.guard(self.poll(task_id, etag.as_deref())).await? {
+                let polled = match ctl.guard(self.poll(task_id, etag.as_deref())).await {
+                    Ok(p) => {
+                        failures = 0;
+                        p
+                    }
+                    // Throttling or network trouble that outlasted the HTTP layer's retries:
+                    // keep following the task, up to a limit.
+                    Err(e) if e.is_retryable() && !is_stop(&e) && failures < MAX_ROUND_FAILURES => {
+                        failures += 1;
+                        tracing::warn!(error = %e, task_id, "could not poll the task; trying again");
+                        let wait = match &e {
+                            Error::Core(broker_core::Error::RateLimited { retry_after: Some(w), .. }) => *w,
+                            _ => poll.queued,
+                        };
+                        ctl.sleep(wait.max(poll.running)).await?;
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
+                match polled {
                     Poll::Changed { task, etag: e } => {
                         etag = e;
                         last = Some(*task);
@@ -486,6 +510,7 @@ impl Client {
         let mut known: HashMap<u64, Task> = HashMap::new();
         let mut reported: HashMap<u64, Stage> = HashMap::new();
         let mut queue_full_waits = 0u32;
+        let mut list_failures = 0u32;
         let mut stop: Option<Error> = None;
 
         let fail = |index: usize, task_id: Option<u64>, err: Error, cleanup: Cleanup| TargetOutcome {
@@ -612,12 +637,16 @@ impl Client {
 
             // 2. Read the state of our tasks from the task list.
             let finished = match self.refresh(&ctl, &in_flight, &mut known).await {
-                Ok(f) => f,
+                Ok(f) => {
+                    list_failures = 0;
+                    f
+                }
                 Err(e) if is_stop(&e) => {
                     stop = Some(e);
                     break;
                 }
-                Err(e) if e.is_retryable() => {
+                Err(e) if e.is_retryable() && list_failures < MAX_ROUND_FAILURES => {
+                    list_failures += 1;
                     tracing::warn!(error = %e, "could not read the task list; trying again");
                     Vec::new()
                 }

@@ -519,3 +519,37 @@ async fn run_many_a_refused_line_fails_only_its_target() {
     assert_eq!(s.posts.iter().sum::<usize>(), 149);
     assert_eq!(s.deletes.len(), 149);
 }
+
+#[tokio::test]
+async fn a_long_throttle_while_polling_is_waited_out_not_fatal() {
+    let server = MockServer::start_async().await;
+    let base = server.base_url();
+    let clock = PhaseClock::default();
+    submit_mock(&server).await;
+    let t = task_json(&base, 1088, 29.86137, 30.72672);
+    let throttled = server
+        .mock_async(|when, then| {
+            when.method(GET).path("/queue/1088/").is_true(clock.phase_is(0));
+            then.status(429)
+                .header("Retry-After", "600")
+                .json_body(json!({"detail": "Request was throttled. Expected available in 600 seconds."}));
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.method(GET).path("/queue/1088/").is_true(clock.phase_at_least(1));
+            then.status(200).json_body(finished(t.clone(), None, Some("No data returned")));
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.method(DELETE).path("/queue/1088/");
+            then.status(204);
+        })
+        .await;
+    let client = client(&server, Arc::new(clock.clone()));
+    let run = client.run(&request(), &RunOptions::new()).await.unwrap();
+    assert!(matches!(run.outcome, Outcome::NoData { .. }));
+    assert_eq!(clock.sleeps(), secs(&[600]), "the server's long wait is honoured once, outside the HTTP retries");
+    throttled.assert_calls_async(1).await;
+}
