@@ -36,7 +36,11 @@ impl Classifications {
     /// All classifications, paged (`pageNumber`/`numPerPage`, list key
     /// `classifications`, `totalMatches`); see [`ClassificationList`].
     pub fn list(&self) -> ClassificationList {
-        ClassificationList { client: self.client.clone(), q: QueryParams::default(), page_size: MAX_CLASSIFICATIONS_PER_PAGE }
+        ClassificationList {
+            client: self.client.clone(),
+            q: QueryParams::default(),
+            page_size: MAX_CLASSIFICATIONS_PER_PAGE,
+        }
     }
 
     /// A source's classifications: `GET /api/sources/{obj_id}/classifications`.
@@ -62,7 +66,8 @@ impl Classifications {
         if let Some(p) = changes.probability {
             check_probability(p)?;
         }
-        let empty = serde_json::to_value(changes).ok().and_then(|v| v.as_object().map(|m| m.is_empty())).unwrap_or(true);
+        let empty =
+            serde_json::to_value(changes).ok().and_then(|v| v.as_object().map(|m| m.is_empty())).unwrap_or(true);
         if empty {
             return Err(Error::invalid("changes", "nothing to update: set at least one field"));
         }
@@ -155,7 +160,12 @@ pub struct NewClassification {
 
 impl NewClassification {
     /// A classification with a probability.
-    pub fn new(obj_id: impl Into<String>, classification: impl Into<String>, taxonomy_id: i64, probability: Option<f64>) -> Self {
+    pub fn new(
+        obj_id: impl Into<String>,
+        classification: impl Into<String>,
+        taxonomy_id: i64,
+        probability: Option<f64>,
+    ) -> Self {
         NewClassification {
             obj_id: obj_id.into(),
             classification: classification.into(),

@@ -372,7 +372,9 @@ fn kind(v: &Value) -> &'static str {
 /// A number or a numeric string as `u64`.
 pub(crate) fn lenient_u64(v: &Value) -> Option<u64> {
     match v {
-        Value::Number(n) => n.as_u64().or_else(|| n.as_f64().filter(|f| *f >= 0.0 && f.fract() == 0.0).map(|f| f as u64)),
+        Value::Number(n) => {
+            n.as_u64().or_else(|| n.as_f64().filter(|f| *f >= 0.0 && f.fract() == 0.0).map(|f| f as u64))
+        }
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
     }
@@ -382,9 +384,10 @@ pub(crate) fn lenient_u64(v: &Value) -> Option<u64> {
 pub(crate) fn map_error(e: Error) -> Error {
     match e {
         Error::Http(h) if h.status == 401 || h.status == 403 => {
-            let message = h.message.clone().unwrap_or_else(|| {
-                if h.status == 401 { "unauthorized".to_string() } else { "forbidden".to_string() }
-            });
+            let message = h
+                .message
+                .clone()
+                .unwrap_or_else(|| if h.status == 401 { "unauthorized".to_string() } else { "forbidden".to_string() });
             Error::Auth { status: Some(h.status), message }
         }
         other => other,

@@ -154,7 +154,13 @@ impl Comments {
     }
 
     /// Changes a comment's text (and groups): `PUT .../comments/{comment_id}`.
-    pub async fn update(&self, target: &CommentTarget, comment_id: i64, text: &str, group_ids: Option<&[i64]>) -> Result<()> {
+    pub async fn update(
+        &self,
+        target: &CommentTarget,
+        comment_id: i64,
+        text: &str,
+        group_ids: Option<&[i64]>,
+    ) -> Result<()> {
         let base = target.base()?;
         validate::non_empty("text", text)?;
         let mut body = Map::new();
@@ -196,7 +202,13 @@ impl Annotations {
 
     /// Posts an annotation `{origin, data, group_ids?}` → its id. `data` must be a JSON
     /// object; one annotation per resource and origin.
-    pub async fn create(&self, target: &AnnotationTarget, origin: &str, data: &Value, group_ids: Option<&[i64]>) -> Result<i64> {
+    pub async fn create(
+        &self,
+        target: &AnnotationTarget,
+        origin: &str,
+        data: &Value,
+        group_ids: Option<&[i64]>,
+    ) -> Result<i64> {
         let base = target.base()?;
         check_origin(origin)?;
         if !data.is_object() {
@@ -213,7 +225,13 @@ impl Annotations {
     }
 
     /// Replaces an annotation's data (and groups): `PUT .../annotations/{annotation_id}`.
-    pub async fn update(&self, target: &AnnotationTarget, annotation_id: i64, data: &Value, group_ids: Option<&[i64]>) -> Result<()> {
+    pub async fn update(
+        &self,
+        target: &AnnotationTarget,
+        annotation_id: i64,
+        data: &Value,
+        group_ids: Option<&[i64]>,
+    ) -> Result<()> {
         let base = target.base()?;
         if !data.is_object() {
             return Err(Error::invalid("data", "must be a JSON object of key/value pairs"));

@@ -115,7 +115,11 @@ impl Client {
 impl FollowupRequests {
     /// Lists requests, paged (list key `followup_requests`); see [`FollowupRequestList`].
     pub fn list(&self) -> FollowupRequestList {
-        FollowupRequestList { client: self.client.clone(), q: QueryParams::default(), page_size: MAX_FOLLOWUP_REQUESTS_PER_PAGE }
+        FollowupRequestList {
+            client: self.client.clone(),
+            q: QueryParams::default(),
+            page_size: MAX_FOLLOWUP_REQUESTS_PER_PAGE,
+        }
     }
 
     /// One request: `GET /api/followup_request/{id}`.

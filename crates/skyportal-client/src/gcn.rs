@@ -183,7 +183,12 @@ impl Gcn {
     }
 
     /// One localization: `GET /api/localization/{dateobs}/name/{localization_name}`.
-    pub async fn localization(&self, dateobs: &str, localization_name: &str, include_2d_map: bool) -> Result<Localization> {
+    pub async fn localization(
+        &self,
+        dateobs: &str,
+        localization_name: &str,
+        include_2d_map: bool,
+    ) -> Result<Localization> {
         let d = validate::dateobs(dateobs)?;
         let n = validate::non_empty("localization_name", localization_name)?;
         let mut req = Request::get(format!("api/localization/{d}/name/{}", validate::segment(n)));

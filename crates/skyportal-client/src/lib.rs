@@ -89,9 +89,9 @@
 //!
 //! See the `examples/` directory for complete programs.
 
-mod client;
 pub mod candidates;
 pub mod classifications;
+mod client;
 pub mod comments;
 pub mod followup;
 pub mod gcn;

@@ -53,7 +53,9 @@ impl QueryParams {
         if let Some(bad) = items.iter().find(|i| i.is_empty() || i.contains(',')) {
             self.fail(Error::invalid(
                 key,
-                format!("{bad:?} cannot be sent in a comma-separated list: values must be non-empty and have no commas"),
+                format!(
+                    "{bad:?} cannot be sent in a comma-separated list: values must be non-empty and have no commas"
+                ),
             ));
             return;
         }

@@ -135,7 +135,10 @@ impl PhotometryRecord {
             return (None, None);
         }
         let scale = 10f64.powf((AB_ZERO_POINT_UJY - zp) / 2.5);
-        (self.flux.filter(|f| f.is_finite()).map(|f| f * scale), self.fluxerr.filter(|f| f.is_finite()).map(|f| f * scale))
+        (
+            self.flux.filter(|f| f.is_finite()).map(|f| f * scale),
+            self.fluxerr.filter(|f| f.is_finite()).map(|f| f * scale),
+        )
     }
 
     /// The point in the core model, or `None` when it cannot be placed on a light curve
@@ -161,7 +164,17 @@ impl PhotometryRecord {
             PhotometryPoint::from_mag("skyportal", &survey, id, mjd, band, mag, self.magerr.filter(|e| e.is_finite()))
         } else if let Some(f) = flux {
             let e = fluxerr.unwrap_or(0.0);
-            let mut p = PhotometryPoint::from_flux("skyportal", &survey, id, mjd, band, f, e, f64::NEG_INFINITY, DEFAULT_LIMIT_NSIGMA);
+            let mut p = PhotometryPoint::from_flux(
+                "skyportal",
+                &survey,
+                id,
+                mjd,
+                band,
+                f,
+                e,
+                f64::NEG_INFINITY,
+                DEFAULT_LIMIT_NSIGMA,
+            );
             if p.mag.is_none() {
                 // A negative flux the server still calls a detection: keep it as a limit.
                 p.limiting_mag = limiting.or_else(|| upper_limit_mag(e, DEFAULT_LIMIT_NSIGMA));
@@ -277,8 +290,13 @@ impl Photometry {
         self.send_upload(upload, true).await
     }
 
-    async fn send_upload(&self, upload: &PhotometryUpload, put: bool) -> std::result::Result<UploadResult, UploadFailure> {
-        let fail_early = |error: Error| UploadFailure { stored: UploadResult::default(), failed_rows: 0..upload.len(), error };
+    async fn send_upload(
+        &self,
+        upload: &PhotometryUpload,
+        put: bool,
+    ) -> std::result::Result<UploadResult, UploadFailure> {
+        let fail_early =
+            |error: Error| UploadFailure { stored: UploadResult::default(), failed_rows: 0..upload.len(), error };
         upload.validate().map_err(fail_early)?;
         let mut result = UploadResult::default();
         let n = upload.len();
@@ -306,7 +324,11 @@ impl Photometry {
             match self.client.data::<UploadReply>(req).await {
                 Ok(reply) => {
                     if reply.ids.len() != end - start {
-                        tracing::warn!(sent = end - start, ids = reply.ids.len(), "photometry reply has an unexpected number of ids");
+                        tracing::warn!(
+                            sent = end - start,
+                            ids = reply.ids.len(),
+                            "photometry reply has an unexpected number of ids"
+                        );
                     }
                     result.ids.extend(reply.ids);
                     if let Some(u) = reply.upload_id {
@@ -325,7 +347,7 @@ impl Photometry {
     /// Changes one point: `PATCH /api/photometry/{id}` with the fields given (e.g.
     /// `{"mag": 18.1, "magerr": 0.05, "filter": "ztfg", "magsys": "ab", ...}`).
     pub async fn patch(&self, id: i64, changes: &Value) -> Result<()> {
-        if !changes.as_object().is_some_and(|m| !m.is_empty()) {
+        if changes.as_object().is_none_or(|m| m.is_empty()) {
             return Err(Error::invalid("changes", "give a JSON object with at least one field to change"));
         }
         let req = Request::patch(format!("api/photometry/{id}")).json(changes).retry_safety(RetrySafety::Safe);
@@ -566,7 +588,12 @@ impl MagRow {
                     return Err(Error::invalid(f("limiting_mag"), "a non-detection (no mag) needs a limiting_mag"));
                 }
             }
-            _ => return Err(Error::invalid(f("magerr"), "give mag and magerr together, or neither for a non-detection")),
+            _ => {
+                return Err(Error::invalid(
+                    f("magerr"),
+                    "give mag and magerr together, or neither for a non-detection",
+                ));
+            }
         }
         position_checks(i, self.ra, self.dec)
     }
@@ -637,7 +664,10 @@ impl FluxRow {
         validate::finite_opt(&f("flux"), self.flux)?;
         validate::finite(&f("zp"), self.zp)?;
         if !(self.fluxerr.is_finite() && self.fluxerr > 0.0) {
-            return Err(Error::invalid(f("fluxerr"), format!("{} is not allowed: use a finite value > 0", self.fluxerr)));
+            return Err(Error::invalid(
+                f("fluxerr"),
+                format!("{} is not allowed: use a finite value > 0", self.fluxerr),
+            ));
         }
         position_checks(i, self.ra, self.dec)
     }
@@ -788,7 +818,10 @@ impl PhotometryUpload {
             ));
         }
         if matches!(&self.group_ids, Some(GroupIds::Ids(g)) if g.is_empty()) {
-            return Err(Error::invalid("group_ids", "an empty list shares with no group: leave it unset or use public()"));
+            return Err(Error::invalid(
+                "group_ids",
+                "an empty list shares with no group: leave it unset or use public()",
+            ));
         }
         match &self.rows {
             PhotometryRows::Mag(rows) => rows.iter().enumerate().try_for_each(|(i, r)| r.validate(i)),
@@ -935,15 +968,22 @@ mod tests {
         let p = det.to_point("x").unwrap();
         assert!(p.is_detection());
         assert_eq!((p.band.clone(), p.survey.as_str(), p.object_id.as_str()), (Band::ZtfG, "ztf", "ZTF1"));
-        assert_eq!((p.mag, p.flux_ujy, p.flux_err_ujy, p.limiting_mag), (Some(18.9), Some(100.0), Some(9.2), Some(20.5)));
+        assert_eq!(
+            (p.mag, p.flux_ujy, p.flux_err_ujy, p.limiting_mag),
+            (Some(18.9), Some(100.0), Some(9.2), Some(20.5))
+        );
 
-        let lim = rec(json!({"mjd": 59001.0, "filter": "atlaso", "mag": null, "magerr": null, "limiting_mag": 19.4, "magsys": "ab"}));
+        let lim = rec(
+            json!({"mjd": 59001.0, "filter": "atlaso", "mag": null, "magerr": null, "limiting_mag": 19.4, "magsys": "ab"}),
+        );
         let p = lim.to_point("obj").unwrap();
         assert!(!p.is_detection());
         assert_eq!((p.limiting_mag, p.survey.as_str(), p.object_id.as_str()), (Some(19.4), "atlas", "obj"));
 
         // format=flux with zp 25: flux 100 in zp 25 = 100 * 10^((23.9-25)/2.5) µJy.
-        let fl = rec(json!({"mjd": 1.0, "filter": "sdssr", "flux": 100.0, "fluxerr": 10.0, "zp": 25.0, "magsys": "ab", "instrument_name": "SEDM"}));
+        let fl = rec(
+            json!({"mjd": 1.0, "filter": "sdssr", "flux": 100.0, "fluxerr": 10.0, "zp": 25.0, "magsys": "ab", "instrument_name": "SEDM"}),
+        );
         let p = fl.to_point("o").unwrap();
         let scale = 10f64.powf((23.9 - 25.0) / 2.5);
         assert!((p.flux_ujy.unwrap() - 100.0 * scale).abs() < 1e-9);
@@ -976,22 +1016,52 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn chunks_cover_every_row_once(n in 1usize..60, chunk in 1usize..25) {
+            let rows: Vec<MagRow> = (0..n).map(|i| MagRow::detection("Z", 1, i as f64, "ztfg", 18.0, 0.1)).collect();
+            let up = PhotometryUpload::mags(rows).chunk_size(chunk);
+            let mut seen = Vec::new();
+            let mut start = 0;
+            while start < n {
+                let end = (start + chunk).min(n);
+                let body = up.body(start..end);
+                let mjds = body["mjd"].as_array().unwrap();
+                proptest::prop_assert!(mjds.len() <= chunk);
+                proptest::prop_assert_eq!(body["mag"].as_array().unwrap().len(), mjds.len());
+                seen.extend(mjds.iter().map(|v| v.as_f64().unwrap() as usize));
+                start = end;
+            }
+            proptest::prop_assert_eq!(seen, (0..n).collect::<Vec<_>>());
+        }
+    }
+
     #[test]
     fn bad_rows_are_named() {
         let mut r = MagRow::detection("ZTF1", 1, 59410.0, "ztfr", 19.2, 0.05);
         r.magerr = None;
-        let e = PhotometryUpload::mags(vec![MagRow::detection("ZTF1", 1, 1.0, "ztfr", 19.0, 0.1), r]).validate().unwrap_err();
-        assert!(e.to_string().contains("rows[1].magerr"), "{e}");
-        let e = PhotometryUpload::mags(vec![MagRow { limiting_mag: None, ..MagRow::non_detection("Z", 1, 1.0, "ztfr", 1.0) }])
+        let e = PhotometryUpload::mags(vec![MagRow::detection("ZTF1", 1, 1.0, "ztfr", 19.0, 0.1), r])
             .validate()
             .unwrap_err();
+        assert!(e.to_string().contains("rows[1].magerr"), "{e}");
+        let e = PhotometryUpload::mags(vec![MagRow {
+            limiting_mag: None,
+            ..MagRow::non_detection("Z", 1, 1.0, "ztfr", 1.0)
+        }])
+        .validate()
+        .unwrap_err();
         assert!(e.to_string().contains("needs a limiting_mag"), "{e}");
-        let e = PhotometryUpload::fluxes(vec![FluxRow::ujy("Z", 1, 1.0, "ztfr", Some(5.0), 0.0)]).validate().unwrap_err();
+        let e =
+            PhotometryUpload::fluxes(vec![FluxRow::ujy("Z", 1, 1.0, "ztfr", Some(5.0), 0.0)]).validate().unwrap_err();
         assert!(e.to_string().contains("rows[0].fluxerr"), "{e}");
-        let e = PhotometryUpload::mags(vec![MagRow::detection("Z", 1, f64::NAN, "ztfr", 1.0, 0.1)]).validate().unwrap_err();
+        let e =
+            PhotometryUpload::mags(vec![MagRow::detection("Z", 1, f64::NAN, "ztfr", 1.0, 0.1)]).validate().unwrap_err();
         assert!(e.to_string().contains("rows[0].mjd"), "{e}");
         assert!(PhotometryUpload::mags(vec![]).validate().is_err());
-        let e = PhotometryUpload::mags(vec![MagRow::detection("Z", 1, 1.0, "ztfr", 1.0, 0.1)]).chunk_size(10_001).validate().unwrap_err();
+        let e = PhotometryUpload::mags(vec![MagRow::detection("Z", 1, 1.0, "ztfr", 1.0, 0.1)])
+            .chunk_size(10_001)
+            .validate()
+            .unwrap_err();
         assert!(e.to_string().contains("1 to 10000"), "{e}");
     }
 }

@@ -328,7 +328,10 @@ impl Resources {
     pub async fn create_assignment(&self, a: &NewAssignment) -> Result<i64> {
         validate::obj_id(&a.obj_id)?;
         if !matches!(a.priority.as_str(), "1" | "2" | "3" | "4" | "5") {
-            return Err(Error::invalid("priority", format!("{:?} is not a priority: use \"1\" (lowest) to \"5\"", a.priority)));
+            return Err(Error::invalid(
+                "priority",
+                format!("{:?} is not a priority: use \"1\" (lowest) to \"5\"", a.priority),
+            ));
         }
         let r: IdReply = self.client.data(Request::post("api/assignment").json(a)).await?;
         Ok(r.id)

@@ -82,18 +82,14 @@ impl Sources {
     pub async fn save_to_groups(&self, obj_id: &str, invite_group_ids: &[i64], unsave_group_ids: &[i64]) -> Result<()> {
         let id = validate::obj_id(obj_id)?;
         if invite_group_ids.is_empty() && unsave_group_ids.is_empty() {
-            return Err(Error::invalid(
-                "group_ids",
-                "give at least one group to save to (invite) or to unsave from",
-            ));
+            return Err(Error::invalid("group_ids", "give at least one group to save to (invite) or to unsave from"));
         }
         let body = serde_json::json!({
             "objId": id,
             "inviteGroupIds": invite_group_ids,
             "unsaveGroupIds": unsave_group_ids,
         });
-        // Saving twice is harmless; allow retries on 5xx.
-        let req = Request::post("api/source_groups").json(&body).retry_safety(RetrySafety::Safe);
+        let req = Request::post("api/source_groups").json(&body);
         self.client.ok(req).await
     }
 

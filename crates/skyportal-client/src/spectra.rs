@@ -71,7 +71,8 @@ impl Spectra {
     }
 
     /// Parses an ASCII spectrum on the server without storing it:
-    /// `POST /api/spectra/parse/ascii`.
+    /// `POST /api/spectra/parse/ascii`. It changes nothing on the server, so unlike other
+    /// POSTs it is also retried after a 5xx.
     pub async fn parse_ascii(&self, ascii: &AsciiSpectrum) -> Result<Spectrum> {
         ascii.validate()?;
         let req = Request::post("api/spectra/parse/ascii").json(ascii).retry_safety(RetrySafety::Safe);
@@ -193,7 +194,11 @@ impl NewSpectrum {
         if self.fluxes.len() != self.wavelengths.len() {
             return Err(Error::invalid(
                 "fluxes",
-                format!("{} fluxes for {} wavelengths: give one flux per wavelength", self.fluxes.len(), self.wavelengths.len()),
+                format!(
+                    "{} fluxes for {} wavelengths: give one flux per wavelength",
+                    self.fluxes.len(),
+                    self.wavelengths.len()
+                ),
             ));
         }
         if let Some(e) = &self.errors {

@@ -20,11 +20,16 @@ pub(crate) fn obj_id(id: &str) -> Result<&str> {
 
 /// Checks a GCN event's `dateobs` (`2019-04-25T08:18:05`).
 pub(crate) fn dateobs(d: &str) -> Result<&str> {
-    let ok = !d.is_empty() && d.len() <= 64 && d.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'T' | b':' | b'.' | b'-'));
+    let ok = !d.is_empty()
+        && d.len() <= 64
+        && d.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'T' | b':' | b'.' | b'-'));
     if ok {
         Ok(d)
     } else {
-        Err(Error::invalid("dateobs", format!("{d:?} is not a valid dateobs: use ISO 8601 UTC, e.g. 2019-04-25T08:18:05")))
+        Err(Error::invalid(
+            "dateobs",
+            format!("{d:?} is not a valid dateobs: use ISO 8601 UTC, e.g. 2019-04-25T08:18:05"),
+        ))
     }
 }
 

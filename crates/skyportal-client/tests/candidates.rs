@@ -132,7 +132,8 @@ async fn bad_candidate_input_sends_nothing() {
     let server = MockServer::start_async().await;
     let any = catch_all(&server).await;
     let (c, _) = client(&server);
-    let new = NewCandidate { id: "ZTF1".into(), ra: 1.0, dec: 1.0, passed_at: "2021-01-01".into(), ..Default::default() };
+    let new =
+        NewCandidate { id: "ZTF1".into(), ra: 1.0, dec: 1.0, passed_at: "2021-01-01".into(), ..Default::default() };
     let e = c.candidates().create(&new).await.unwrap_err();
     assert!(e.to_string().contains("filter_ids"), "{e}");
     assert!(c.candidates().list().page_size(501).stream().collect_all().await.is_err());

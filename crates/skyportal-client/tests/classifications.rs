@@ -35,7 +35,16 @@ async fn list_is_paged_under_classifications() {
         })
         .await;
     let (c, _) = client(&server);
-    let all = c.classifications().list().start_date("2024-01-01").include_taxonomy(true).page_size(2).stream().collect_all().await.unwrap();
+    let all = c
+        .classifications()
+        .list()
+        .start_date("2024-01-01")
+        .include_taxonomy(true)
+        .page_size(2)
+        .stream()
+        .collect_all()
+        .await
+        .unwrap();
     assert_eq!(all.iter().map(|c| c.id.unwrap()).collect::<Vec<_>>(), [1, 2, 3, 4]);
     assert_eq!(all[0].extra["ml"], true);
     p1.assert_async().await;
@@ -81,7 +90,10 @@ async fn for_source_get_create_update_delete() {
     let mut n = NewClassification::new("ZTF1", "Ia", 1, Some(0.92));
     n.group_ids = Some(vec![4]);
     assert_eq!(c.classifications().create(&n).await.unwrap(), 17);
-    c.classifications().update(17, &ClassificationUpdate { probability: Some(0.5), ..Default::default() }).await.unwrap();
+    c.classifications()
+        .update(17, &ClassificationUpdate { probability: Some(0.5), ..Default::default() })
+        .await
+        .unwrap();
     c.classifications().delete(17).await.unwrap();
     for m in [&s, &g, &p, &u, &d] {
         m.assert_async().await;
@@ -104,7 +116,9 @@ async fn comments_on_sources_and_spectra() {
         .await;
     let l2 = server
         .mock_async(|when, then| {
-            when.method(GET).path("/api/sources/ZTF1/comments").is_true(exact_query(&[("pageNumber", "2"), ("numPerPage", "2")]));
+            when.method(GET)
+                .path("/api/sources/ZTF1/comments")
+                .is_true(exact_query(&[("pageNumber", "2"), ("numPerPage", "2")]));
             then.json_body(ok(json!([{"id": 3, "text": "spectrum soon", "author_id": 2, "obj_id": "ZTF1"}])));
         })
         .await;
@@ -116,7 +130,9 @@ async fn comments_on_sources_and_spectra() {
         .await;
     let p = server
         .mock_async(|when, then| {
-            when.method(POST).path("/api/sources/ZTF1/comments").json_body(json!({"text": "Classified by bot", "group_ids": [4]}));
+            when.method(POST)
+                .path("/api/sources/ZTF1/comments")
+                .json_body(json!({"text": "Classified by bot", "group_ids": [4]}));
             then.json_body(ok(json!({"comment_id": 77})));
         })
         .await;
@@ -163,13 +179,17 @@ async fn annotations_on_sources_spectra_photometry() {
         .await;
     let p = server
         .mock_async(|when, then| {
-            when.method(POST).path("/api/photometry/42/annotations").json_body(json!({"origin": "fp_check", "data": {"ok": true}}));
+            when.method(POST)
+                .path("/api/photometry/42/annotations")
+                .json_body(json!({"origin": "fp_check", "data": {"ok": true}}));
             then.json_body(ok(json!({"annotation_id": 8})));
         })
         .await;
     let u = server
         .mock_async(|when, then| {
-            when.method(PUT).path("/api/sources/ZTF1/annotations/1").json_body(json!({"data": {"Mag_G": 17.4}, "group_ids": [4]}));
+            when.method(PUT)
+                .path("/api/sources/ZTF1/annotations/1")
+                .json_body(json!({"data": {"Mag_G": 17.4}, "group_ids": [4]}));
             then.json_body(ok(json!({})));
         })
         .await;
@@ -184,7 +204,13 @@ async fn annotations_on_sources_spectra_photometry() {
     let a = c.annotations().list(&src).await.unwrap();
     assert_eq!(a[0].data.as_ref().unwrap()["Mag_G"], 17.3);
     assert_eq!(c.annotations().get(&AnnotationTarget::Spectrum(9), 3).await.unwrap().origin.as_deref(), Some("snid"));
-    assert_eq!(c.annotations().create(&AnnotationTarget::Photometry(42), "fp_check", &json!({"ok": true}), None).await.unwrap(), 8);
+    assert_eq!(
+        c.annotations()
+            .create(&AnnotationTarget::Photometry(42), "fp_check", &json!({"ok": true}), None)
+            .await
+            .unwrap(),
+        8
+    );
     c.annotations().update(&src, 1, &json!({"Mag_G": 17.4}), Some(&[4])).await.unwrap();
     c.annotations().delete(&src, 1).await.unwrap();
     for m in [&l, &g, &p, &u, &d] {

@@ -64,7 +64,10 @@ async fn unauthorized_and_forbidden_are_auth_errors() {
     let e = c.sources().get("ZTF1").send().await.unwrap_err();
     assert!(matches!(&e, Error::Auth { status: Some(401), .. }), "{e:?}");
     let e = c.photometry().for_source("ZTF2").send().await.unwrap_err();
-    assert!(matches!(&e, Error::Auth { status: Some(403), message } if message.contains("Insufficient permissions")), "{e:?}");
+    assert!(
+        matches!(&e, Error::Auth { status: Some(403), message } if message.contains("Insufficient permissions")),
+        "{e:?}"
+    );
 }
 
 #[tokio::test]
@@ -73,7 +76,9 @@ async fn html_error_pages_are_typed_with_an_excerpt() {
     server
         .mock_async(|when, then| {
             when.method(POST).path("/api/photometry");
-            then.status(413).header("content-type", "text/html").body("<html><head><title>413 Request Entity Too Large</title></head><body>nginx</body></html>");
+            then.status(413)
+                .header("content-type", "text/html")
+                .body("<html><head><title>413 Request Entity Too Large</title></head><body>nginx</body></html>");
         })
         .await;
     let (c, clock) = client(&server);
@@ -107,7 +112,9 @@ async fn decode_errors_name_the_field() {
     server
         .mock_async(|when, then| {
             when.path("/api/sources");
-            then.json_body(ok(json!({"sources": [source_json("A", 1.0), {"id": "B", "ra": "not a number"}], "totalMatches": 2})));
+            then.json_body(ok(
+                json!({"sources": [source_json("A", 1.0), {"id": "B", "ra": "not a number"}], "totalMatches": 2}),
+            ));
         })
         .await;
     let (c, _) = client(&server);
@@ -290,4 +297,29 @@ async fn sysinfo_needs_no_token_and_reports_version() {
     assert_eq!(s.version.as_deref(), Some("1.4.0+fritz.3a7b641"));
     assert_eq!(s.gitlog[0]["sha"], "8bd346c");
     m.assert_async().await;
+}
+
+#[tokio::test]
+async fn put_and_patch_are_retried_on_503() {
+    let server = MockServer::start_async().await;
+    let put = server
+        .mock_async(|when, then| {
+            when.method(PUT).path("/api/photometry");
+            then.status(503).json_body(json!({"status": "error", "message": "System provisioning"}));
+        })
+        .await;
+    let patch = server
+        .mock_async(|when, then| {
+            when.method(PATCH).path("/api/sources/ZTF1");
+            then.status(503).json_body(json!({"status": "error", "message": "System provisioning"}));
+        })
+        .await;
+    let (c, _) = client(&server);
+    let up = PhotometryUpload::mags(vec![MagRow::detection("ZTF1", 1, 59000.0, "ztfg", 18.0, 0.1)]);
+    let f = c.photometry().upsert(&up).await.unwrap_err();
+    assert_eq!(f.error.as_http().unwrap().message.as_deref(), Some("System provisioning"));
+    assert_eq!(put.calls_async().await, 5);
+    let u = skyportal_client::sources::SourceUpdate { redshift: Some(0.1), ..Default::default() };
+    assert_eq!(c.sources().update("ZTF1", &u).await.unwrap_err().status(), Some(503));
+    assert_eq!(patch.calls_async().await, 5);
 }

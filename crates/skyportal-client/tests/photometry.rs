@@ -13,12 +13,14 @@ async fn source_photometry_with_format_both() {
     let server = MockServer::start_async().await;
     let m = server
         .mock_async(|when, then| {
-            when.method(GET).path("/api/sources/ZTF21aaqjmps/photometry").header("Authorization", AUTH).is_true(exact_query(&[
-                ("format", "both"),
-                ("magsys", "ab"),
-                ("individualOrSeries", "individual"),
-                ("deduplicatePhotometry", "true"),
-            ]));
+            when.method(GET).path("/api/sources/ZTF21aaqjmps/photometry").header("Authorization", AUTH).is_true(
+                exact_query(&[
+                    ("format", "both"),
+                    ("magsys", "ab"),
+                    ("individualOrSeries", "individual"),
+                    ("deduplicatePhotometry", "true"),
+                ]),
+            );
             then.json_body(ok(json!([
                 phot_json(1, 59410.3, "ztfr", Some(19.2)),
                 phot_json(2, 59411.3, "ztfg", None),
@@ -130,19 +132,23 @@ async fn post_sends_the_column_oriented_mag_body() {
     let server = MockServer::start_async().await;
     let m = server
         .mock_async(|when, then| {
-            when.method(POST).path("/api/photometry").header("Authorization", AUTH).is_true(exact_query(&[("refresh", "false")])).json_body(json!({
-                "obj_id": ["ZTF21aaqjmps", "ZTF21aaqjmps", "ZTF21aaqjmps"],
-                "instrument_id": [1, 1, 1],
-                "mjd": [59410.0, 59411.0, 59412.0],
-                "filter": ["ztfr", "ztfg", "ztfr"],
-                "magsys": ["ab", "ab", "ab"],
-                "mag": [19.2, 19.3, null],
-                "magerr": [0.05, 0.06, null],
-                "limiting_mag": [20.0, 20.1, 20.2],
-                "origin": [null, "lol", "lol"],
-                "group_ids": [1],
-                "stream_ids": [2]
-            }));
+            when.method(POST)
+                .path("/api/photometry")
+                .header("Authorization", AUTH)
+                .is_true(exact_query(&[("refresh", "false")]))
+                .json_body(json!({
+                    "obj_id": ["ZTF21aaqjmps", "ZTF21aaqjmps", "ZTF21aaqjmps"],
+                    "instrument_id": [1, 1, 1],
+                    "mjd": [59410.0, 59411.0, 59412.0],
+                    "filter": ["ztfr", "ztfg", "ztfr"],
+                    "magsys": ["ab", "ab", "ab"],
+                    "mag": [19.2, 19.3, null],
+                    "magerr": [0.05, 0.06, null],
+                    "limiting_mag": [20.0, 20.1, 20.2],
+                    "origin": [null, "lol", "lol"],
+                    "group_ids": [1],
+                    "stream_ids": [2]
+                }));
             then.json_body(ok(json!({"ids": [101, 102, 103], "upload_id": "7d2f2b0e-upload"})));
         })
         .await;
@@ -152,7 +158,8 @@ async fn post_sends_the_column_oriented_mag_body() {
         MagRow::detection("ZTF21aaqjmps", 1, 59411.0, "ztfg", 19.3, 0.06).limiting_mag(20.1).origin("lol"),
         MagRow::non_detection("ZTF21aaqjmps", 1, 59412.0, "ztfr", 20.2).origin("lol"),
     ];
-    let r = c.photometry().post(&PhotometryUpload::mags(rows).group_ids([1]).stream_ids([2]).refresh(false)).await.unwrap();
+    let r =
+        c.photometry().post(&PhotometryUpload::mags(rows).group_ids([1]).stream_ids([2]).refresh(false)).await.unwrap();
     assert_eq!(r.ids, vec![101, 102, 103]);
     assert_eq!(r.upload_ids, vec!["7d2f2b0e-upload".to_string()]);
     assert_eq!((r.requests, r.rows_stored), (1, 3));
@@ -173,7 +180,10 @@ async fn put_flux_form_public() {
         })
         .await;
     let (c, _) = client(&server);
-    let rows = vec![FluxRow::ujy("ZTF1", 2, 60000.1, "atlaso", Some(153.2), 12.1), FluxRow::ujy("ZTF1", 2, 60001.1, "atlasc", None, 11.0)];
+    let rows = vec![
+        FluxRow::ujy("ZTF1", 2, 60000.1, "atlaso", Some(153.2), 12.1),
+        FluxRow::ujy("ZTF1", 2, 60001.1, "atlasc", None, 11.0),
+    ];
     let r = c.photometry().upsert(&PhotometryUpload::fluxes(rows).public()).await.unwrap();
     assert_eq!(r.ids, vec![5, 6]);
     assert!(r.upload_ids.is_empty());
@@ -192,11 +202,17 @@ async fn twelve_thousand_rows_become_two_requests() {
         .mock_async(|when, then| {
             when.method(PUT).path("/api/photometry").is_true(|req| {
                 let b: Value = serde_json::from_slice(req.body().as_ref()).unwrap();
-                b["mjd"].as_array().map(|a| a.len()) == Some(10_000) && b["mjd"][0] == 0.0 && b["obj_id"].as_array().map(|a| a.len()) == Some(10_000)
+                b["mjd"].as_array().map(|a| a.len()) == Some(10_000)
+                    && b["mjd"][0] == 0.0
+                    && b["obj_id"].as_array().map(|a| a.len()) == Some(10_000)
             });
             then.respond_with(|req: &httpmock::HttpMockRequest| {
                 let ids = ids_reply(req);
-                httpmock::HttpMockResponse::builder().status(200).header("content-type", "application/json").body(ok(json!({"ids": ids})).to_string()).build()
+                httpmock::HttpMockResponse::builder()
+                    .status(200)
+                    .header("content-type", "application/json")
+                    .body(ok(json!({"ids": ids})).to_string())
+                    .build()
             });
         })
         .await;
@@ -204,11 +220,17 @@ async fn twelve_thousand_rows_become_two_requests() {
         .mock_async(|when, then| {
             when.method(PUT).path("/api/photometry").is_true(|req| {
                 let b: Value = serde_json::from_slice(req.body().as_ref()).unwrap();
-                b["mjd"].as_array().map(|a| a.len()) == Some(2_000) && b["mjd"][0] == 10_000.0 && b["magerr"].as_array().map(|a| a.len()) == Some(2_000)
+                b["mjd"].as_array().map(|a| a.len()) == Some(2_000)
+                    && b["mjd"][0] == 10_000.0
+                    && b["magerr"].as_array().map(|a| a.len()) == Some(2_000)
             });
             then.respond_with(|req: &httpmock::HttpMockRequest| {
                 let ids = ids_reply(req);
-                httpmock::HttpMockResponse::builder().status(200).header("content-type", "application/json").body(ok(json!({"ids": ids})).to_string()).build()
+                httpmock::HttpMockResponse::builder()
+                    .status(200)
+                    .header("content-type", "application/json")
+                    .body(ok(json!({"ids": ids})).to_string())
+                    .build()
             });
         })
         .await;
@@ -257,11 +279,38 @@ async fn invalid_rows_send_nothing() {
     let (c, _) = client(&server);
     let mut bad = MagRow::detection("ZTF1", 1, 59000.0, "ztfg", 18.0, 0.1);
     bad.magerr = None;
-    let f = c.photometry().post(&PhotometryUpload::mags(vec![MagRow::detection("ZTF1", 1, 1.0, "ztfg", 18.0, 0.1), bad])).await.unwrap_err();
+    let f = c
+        .photometry()
+        .post(&PhotometryUpload::mags(vec![MagRow::detection("ZTF1", 1, 1.0, "ztfg", 18.0, 0.1), bad]))
+        .await
+        .unwrap_err();
     assert!(matches!(&f.error, Error::InvalidInput { field, .. } if field == "rows[1].magerr"), "{f}");
     assert_eq!(f.failed_rows, 0..2);
-    let f = c.photometry().upsert(&PhotometryUpload::fluxes(vec![FluxRow::ujy("ZTF1", 1, 1.0, "ztfg", Some(1.0), -1.0)])).await.unwrap_err();
+    let f = c
+        .photometry()
+        .upsert(&PhotometryUpload::fluxes(vec![FluxRow::ujy("ZTF1", 1, 1.0, "ztfg", Some(1.0), -1.0)]))
+        .await
+        .unwrap_err();
     assert!(f.to_string().contains("fluxerr"), "{f}");
     assert!(c.photometry().for_source("bad id").send().await.is_err());
     assert_eq!(any.calls_async().await, 0);
+}
+
+#[cfg(feature = "polars")]
+#[tokio::test]
+async fn dataframes_of_records_and_lightcurves() {
+    use skyportal_client::photometry::frame::{PHOTOMETRY_COLUMNS, records_to_dataframe};
+    let recs: Vec<skyportal_client::PhotometryRecord> =
+        serde_json::from_value(json!([phot_json(1, 59410.3, "ztfr", Some(19.2)), phot_json(2, 59411.3, "ztfg", None)]))
+            .unwrap();
+    let df = records_to_dataframe(&recs).unwrap();
+    let names: Vec<&str> = df.get_column_names().iter().map(|s| s.as_str()).collect();
+    assert_eq!(names, PHOTOMETRY_COLUMNS);
+    assert_eq!(df.height(), 2);
+    assert_eq!(df.column("mag").unwrap().null_count(), 1);
+    assert_eq!(df.column("filter").unwrap().str().unwrap().get(1), Some("ztfg"));
+    assert_eq!(df.column("id").unwrap().i64().unwrap().get(0), Some(1));
+    let lc = skyportal_client::to_lightcurve("ZTF21aaqjmps", &recs);
+    let lf = lc.to_dataframe().unwrap();
+    assert_eq!(lf.column("is_detection").unwrap().bool().unwrap().get(1), Some(false));
 }

@@ -36,7 +36,9 @@ async fn groups_streams_filters() {
     let sl = server
         .mock_async(|when, then| {
             when.method(GET).path("/api/streams");
-            then.json_body(ok(json!([{"id": 2, "name": "ZTF Public", "altdata": {"collection": "ZTF_alerts", "selector": [1]}}])));
+            then.json_body(ok(
+                json!([{"id": 2, "name": "ZTF Public", "altdata": {"collection": "ZTF_alerts", "selector": [1]}}]),
+            ));
         })
         .await;
     let s = server
@@ -54,13 +56,18 @@ async fn groups_streams_filters() {
     let f = server
         .mock_async(|when, then| {
             when.method(GET).path("/api/filters/3");
-            then.json_body(ok(json!({"id": 3, "name": "bright transients", "stream_id": 2, "group_id": 4, "altdata": null})));
+            then.json_body(ok(
+                json!({"id": 3, "name": "bright transients", "stream_id": 2, "group_id": 4, "altdata": null}),
+            ));
         })
         .await;
     let (c, _) = client(&server);
     let r = c.resources();
     let listing = r.groups(true).await.unwrap();
-    assert_eq!((listing.user_groups.len(), listing.user_accessible_groups.len(), listing.all_groups.is_none()), (1, 2, true));
+    assert_eq!(
+        (listing.user_groups.len(), listing.user_accessible_groups.len(), listing.all_groups.is_none()),
+        (1, 2, true)
+    );
     assert_eq!(r.groups_named("Program A").await.unwrap()[0].id, Some(4));
     assert_eq!(r.group(4, false).await.unwrap().extra["streams"][0]["id"], 2);
     assert_eq!(r.streams().await.unwrap()[0].altdata.as_ref().unwrap()["collection"], "ZTF_alerts");
@@ -91,8 +98,10 @@ async fn instruments_telescopes_taxonomies_allocations() {
     let tl = server
         .mock_async(|when, then| {
             when.method(GET).path("/api/telescope").is_true(exact_query(&[]));
-            then.json_body(ok(json!([{"id": 1, "name": "Palomar 48 inch", "nickname": "P48", "lat": 33.3563, "lon": -116.8594,
-                "elevation": 1712.0, "diameter": 1.2, "robotic": true, "fixed_location": true}])));
+            then.json_body(ok(
+                json!([{"id": 1, "name": "Palomar 48 inch", "nickname": "P48", "lat": 33.3563, "lon": -116.8594,
+                "elevation": 1712.0, "diameter": 1.2, "robotic": true, "fixed_location": true}]),
+            ));
         })
         .await;
     let t = server
@@ -162,7 +171,9 @@ async fn observing_run_assignments() {
         .await;
     let p = server
         .mock_async(|when, then| {
-            when.method(POST).path("/api/assignment").json_body(json!({"obj_id": "ZTF1", "run_id": 3, "priority": "3", "comment": "classify"}));
+            when.method(POST)
+                .path("/api/assignment")
+                .json_body(json!({"obj_id": "ZTF1", "run_id": 3, "priority": "3", "comment": "classify"}));
             then.json_body(ok(json!({"id": 2})));
         })
         .await;
@@ -176,7 +187,13 @@ async fn observing_run_assignments() {
     let r = c.resources();
     assert_eq!(r.assignments().await.unwrap()[0].status.as_deref(), Some("pending"));
     assert_eq!(r.assignment(1).await.unwrap().run_id, Some(3));
-    let n = NewAssignment { obj_id: "ZTF1".into(), run_id: 3, priority: "3".into(), comment: Some("classify".into()), status: None };
+    let n = NewAssignment {
+        obj_id: "ZTF1".into(),
+        run_id: 3,
+        priority: "3".into(),
+        comment: Some("classify".into()),
+        status: None,
+    };
     assert_eq!(r.create_assignment(&n).await.unwrap(), 2);
     r.delete_assignment(2).await.unwrap();
     for m in [&l, &g, &p, &d] {
@@ -230,7 +247,16 @@ async fn followup_requests() {
         .await;
     let (c, _) = client(&server);
     let f = c.followup_requests();
-    let list = f.list().source_id("ZTF1").status("submitted").allocation_id(5).requesters([2, 3]).stream().collect_all().await.unwrap();
+    let list = f
+        .list()
+        .source_id("ZTF1")
+        .status("submitted")
+        .allocation_id(5)
+        .requesters([2, 3])
+        .stream()
+        .collect_all()
+        .await
+        .unwrap();
     assert_eq!((list[0].id, list[0].payload.as_ref().unwrap()["observation_type"].as_str()), (Some(9), Some("IFU")));
     assert_eq!(f.get(9).await.unwrap().status.as_deref(), Some("submitted"));
     let req = NewFollowupRequest {
@@ -275,9 +301,13 @@ async fn gcn_events_localizations_galaxies() {
         .await;
     let l = server
         .mock_async(|when, then| {
-            when.method(GET).path("/api/localization/2019-04-25T08:18:05/name/bayestar.fits.gz%2C1").is_true(exact_query(&[("include2DMap", "true")]));
-            then.json_body(ok(json!({"id": 3, "dateobs": "2019-04-25T08:18:05", "localization_name": "bayestar.fits.gz,1",
-                "contour": {"type": "FeatureCollection", "features": []}, "flat_2d": [0.1, 0.2]})));
+            when.method(GET)
+                .path("/api/localization/2019-04-25T08:18:05/name/bayestar.fits.gz%2C1")
+                .is_true(exact_query(&[("include2DMap", "true")]));
+            then.json_body(ok(
+                json!({"id": 3, "dateobs": "2019-04-25T08:18:05", "localization_name": "bayestar.fits.gz,1",
+                "contour": {"type": "FeatureCollection", "features": []}, "flat_2d": [0.1, 0.2]}),
+            ));
         })
         .await;
     let gl = server
@@ -305,12 +335,28 @@ async fn gcn_events_localizations_galaxies() {
         .await;
     let (c, _) = client(&server);
     let g = c.gcn();
-    let events = g.events().start_date("2019-04-01").group_ids([4, 5]).gcn_tag_keep(["GW", "BNS"]).stream().collect_all().await.unwrap();
+    let events = g
+        .events()
+        .start_date("2019-04-01")
+        .group_ids([4, 5])
+        .gcn_tag_keep(["GW", "BNS"])
+        .stream()
+        .collect_all()
+        .await
+        .unwrap();
     assert_eq!(events[0].aliases.as_deref(), Some(&["LVC#S190425z".to_string()][..]));
     assert_eq!(g.event("2019-04-25T08:18:05").await.unwrap().notices.as_ref().unwrap().len(), 1);
     let loc = g.localization("2019-04-25T08:18:05", "bayestar.fits.gz,1", true).await.unwrap();
     assert_eq!(loc.extra["flat_2d"][1], 0.2);
-    let gal = g.galaxies().catalog_name("GLADE").cone(197.45, -23.38, 0.5).max_distance(50.0).stream().collect_all().await.unwrap();
+    let gal = g
+        .galaxies()
+        .catalog_name("GLADE")
+        .cone(197.45, -23.38, 0.5)
+        .max_distance(50.0)
+        .stream()
+        .collect_all()
+        .await
+        .unwrap();
     assert_eq!((gal[0].name.as_deref(), gal[0].distmpc), (Some("NGC 4993"), Some(40.4)));
     let conf = c.config().await.unwrap();
     assert_eq!(conf.bandpasses_wavelengths.as_ref().unwrap()["atlaso"], 6629.8);

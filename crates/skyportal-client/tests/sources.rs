@@ -14,7 +14,9 @@ async fn list_streams_three_pages_carrying_query_id() {
     let server = MockServer::start_async().await;
     let page = |ids: &[&str]| ids.iter().map(|i| source_json(i, 10.0)).collect::<Vec<_>>();
     let mut mocks = Vec::new();
-    for (n, ids, qid) in [(1, vec!["ZTF1", "ZTF2"], None), (2, vec!["ZTF3", "ZTF4"], Some("q-abc")), (3, vec!["ZTF5"], Some("q-abc"))] {
+    for (n, ids, qid) in
+        [(1, vec!["ZTF1", "ZTF2"], None), (2, vec!["ZTF3", "ZTF4"], Some("q-abc")), (3, vec!["ZTF5"], Some("q-abc"))]
+    {
         let n_s = n.to_string();
         let mut want = vec![
             ("group_ids", "4,71"),
@@ -78,7 +80,8 @@ async fn list_filters_use_server_names_and_never_total_matches() {
                 ("pageNumber", "1"),
                 ("numPerPage", "500"),
             ]));
-            then.status(200).json_body(ok(json!({"sources": [], "totalMatches": 0, "pageNumber": 1, "numPerPage": 500})));
+            then.status(200)
+                .json_body(ok(json!({"sources": [], "totalMatches": 0, "pageNumber": 1, "numPerPage": 500})));
         })
         .await;
     let (c, _) = client(&server);
@@ -114,7 +117,9 @@ async fn list_stops_on_short_page_when_server_clamps() {
     let p2 = server
         .mock_async(|when, then| {
             when.path("/api/sources").query_param("pageNumber", "2").query_param("queryID", "q");
-            then.json_body(ok(json!({"sources": [source_json("C", 1.0)], "pageNumber": 2, "numPerPage": 2, "queryID": "q"})));
+            then.json_body(ok(
+                json!({"sources": [source_json("C", 1.0)], "pageNumber": 2, "numPerPage": 2, "queryID": "q"}),
+            ));
         })
         .await;
     let (c, _) = client(&server);
@@ -141,7 +146,10 @@ async fn one_page_reports_metadata() {
         .await;
     let (c, _) = client(&server);
     let p = c.sources().list().group_ids([4]).page_size(100).query_id("abc").page(3).await.unwrap();
-    assert_eq!((p.total_matches, p.page_number, p.num_per_page, p.query_id.as_deref()), (Some(201), Some(3), Some(100), Some("abc")));
+    assert_eq!(
+        (p.total_matches, p.page_number, p.num_per_page, p.query_id.as_deref()),
+        (Some(201), Some(3), Some(100), Some("abc"))
+    );
     assert_eq!(p.items[0].id, "ZTF9");
     m.assert_async().await;
 }
@@ -152,7 +160,10 @@ async fn bad_filters_fail_before_any_request() {
     let any = catch_all(&server).await;
     let (c, _) = client(&server);
     let e = c.sources().list().page_size(1000).collect_all().await.unwrap_err();
-    assert!(matches!(&e, Error::InvalidInput { field, message } if field == "num_per_page" && message.contains("1 to 500")), "{e}");
+    assert!(
+        matches!(&e, Error::InvalidInput { field, message } if field == "num_per_page" && message.contains("1 to 500")),
+        "{e}"
+    );
     let e = c.sources().list().cone(10.0, 95.0, 0.1).collect_all().await.unwrap_err();
     assert!(e.to_string().contains("[-90, 90]"), "{e}");
     let e = c.sources().list().param("totalMatches", 5).collect_all().await.unwrap_err();
@@ -171,20 +182,19 @@ async fn bad_filters_fail_before_any_request() {
 #[tokio::test]
 async fn get_with_options() {
     let server = MockServer::start_async().await;
-    let m = server
-        .mock_async(|when, then| {
-            when.method(GET).path("/api/sources/ZTF21aaqjmps").header("Authorization", AUTH).is_true(exact_query(&[
-                ("includePhotometry", "true"),
-                ("includeComments", "true"),
-                ("includeThumbnails", "false"),
-            ]));
-            let mut s = source_json("ZTF21aaqjmps", 353.36647);
-            s["photometry"] = json!([phot_json(7, 59410.3, "ztfr", Some(19.2))]);
-            s["comments"] = json!([{"id": 3, "text": "nice", "author_id": 2, "obj_id": "ZTF21aaqjmps", "bot": true,
+    let m =
+        server
+            .mock_async(|when, then| {
+                when.method(GET).path("/api/sources/ZTF21aaqjmps").header("Authorization", AUTH).is_true(exact_query(
+                    &[("includePhotometry", "true"), ("includeComments", "true"), ("includeThumbnails", "false")],
+                ));
+                let mut s = source_json("ZTF21aaqjmps", 353.36647);
+                s["photometry"] = json!([phot_json(7, 59410.3, "ztfr", Some(19.2))]);
+                s["comments"] = json!([{"id": 3, "text": "nice", "author_id": 2, "obj_id": "ZTF21aaqjmps", "bot": true,
                                     "author": {"username": "bot"}}]);
-            then.status(200).json_body(ok(s));
-        })
-        .await;
+                then.status(200).json_body(ok(s));
+            })
+            .await;
     let (c, _) = client(&server);
     let s = c
         .sources()
@@ -244,9 +254,13 @@ async fn create_posts_obj_with_groups() {
     let server = MockServer::start_async().await;
     let m = server
         .mock_async(|when, then| {
-            when.method(POST).path("/api/sources").header("Authorization", AUTH).header("content-type", "application/json").json_body(json!({
-                "id": "14gqr", "ra": 353.36647, "dec": 33.646149, "group_ids": [52, 97]
-            }));
+            when.method(POST)
+                .path("/api/sources")
+                .header("Authorization", AUTH)
+                .header("content-type", "application/json")
+                .json_body(json!({
+                    "id": "14gqr", "ra": 353.36647, "dec": 33.646149, "group_ids": [52, 97]
+                }));
             then.json_body(ok(json!({"id": "14gqr", "saved_to_groups": [52, 97]})));
         })
         .await;
@@ -262,7 +276,9 @@ async fn update_patches_only_given_fields() {
     let server = MockServer::start_async().await;
     let m = server
         .mock_async(|when, then| {
-            when.method(PATCH).path("/api/sources/ZTF1").json_body(json!({"redshift": 0.05, "redshift_origin": "host"}));
+            when.method(PATCH)
+                .path("/api/sources/ZTF1")
+                .json_body(json!({"redshift": 0.05, "redshift_origin": "host"}));
             then.json_body(ok(json!({})));
         })
         .await;
@@ -291,7 +307,9 @@ async fn save_and_unsave_via_source_groups() {
     let server = MockServer::start_async().await;
     let m = server
         .mock_async(|when, then| {
-            when.method(POST).path("/api/source_groups").json_body(json!({"objId": "ZTF1", "inviteGroupIds": [4, 71], "unsaveGroupIds": [3]}));
+            when.method(POST)
+                .path("/api/source_groups")
+                .json_body(json!({"objId": "ZTF1", "inviteGroupIds": [4, 71], "unsaveGroupIds": [3]}));
             then.json_body(ok(json!({})));
         })
         .await;

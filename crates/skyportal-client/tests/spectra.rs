@@ -48,13 +48,26 @@ async fn list_for_source_get_delete() {
         })
         .await;
     let (c, _) = client(&server);
-    let list = c.spectra().list().obj_id("ZTF1").instrument_ids([7, 8]).group_ids([4]).observed_after("2021-01-01").minimal_payload(true).send().await.unwrap();
+    let list = c
+        .spectra()
+        .list()
+        .obj_id("ZTF1")
+        .instrument_ids([7, 8])
+        .group_ids([4])
+        .observed_after("2021-01-01")
+        .minimal_payload(true)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(list[0].spectrum_type.as_deref(), Some("source"));
     let ss = c.spectra().for_source("ZTF1", Some("median")).await.unwrap();
     assert_eq!((ss.obj_id.as_str(), ss.spectra.len()), ("ZTF1", 2));
     assert_eq!(ss.spectra[0].fluxes.as_ref().unwrap()[2], None);
     let one = c.spectra().get(2).await.unwrap();
-    assert_eq!((one.id, one.instrument_id, one.altdata.as_ref().unwrap()["exptime"].as_i64()), (Some(2), Some(7), Some(1800)));
+    assert_eq!(
+        (one.id, one.instrument_id, one.altdata.as_ref().unwrap()["exptime"].as_i64()),
+        (Some(2), Some(7), Some(1800))
+    );
     c.spectra().delete(2).await.unwrap();
     for m in [&l, &s, &g, &d] {
         m.assert_async().await;
