@@ -256,6 +256,10 @@ pub struct SandboxConfig {
     pub faults: [Faults; 4],
     /// catsHTM response format.
     pub catshtm_format: CatsHtmFormat,
+    /// Forced-photometry result tables with 20 columns: `PA_DEG` between `mag5sig` and `Sky`, as
+    /// the server's output description lists them since 2022. Default false: the 19-column
+    /// header of the known real files and of the server's test fixture.
+    pub forcedphot_pa_deg: bool,
     /// Status SkyPortal uses for a valid token lacking the endpoint's ACL: 401 (HEAD before
     /// 2026-09-11) or 403 (after baselayer #468). Default 401.
     pub skyportal_acl_status: u16,
@@ -278,6 +282,7 @@ impl Default for SandboxConfig {
             queue: QueueConfig::default(),
             faults: Default::default(),
             catshtm_format: CatsHtmFormat::Legacy,
+            forcedphot_pa_deg: false,
             skyportal_acl_status: 401,
             atlas_token_ttl: Duration::from_secs(86400),
             ports: None,

@@ -300,9 +300,12 @@ fn compute_result(fp: &Fp, t: &Task) -> Option<String> {
     if rows.is_empty() {
         return None;
     }
-    let mut s = String::from(
-        "###MJD          m      dm   uJy   duJy F err chi/N     RA       Dec        x        y     maj  min   phi  apfit mag5sig Sky   Obs\n",
-    );
+    let pa_deg = fp.shared.config.forcedphot_pa_deg;
+    let mut s = String::from(if pa_deg {
+        "###MJD          m      dm   uJy   duJy F err chi/N     RA       Dec        x        y     maj  min   phi  apfit mag5sig PA_DEG Sky   Obs\n"
+    } else {
+        "###MJD          m      dm   uJy   duJy F err chi/N     RA       Dec        x        y     maj  min   phi  apfit mag5sig Sky   Obs\n"
+    });
     for p in rows {
         let flux = if t.use_reduced { p.flux + p.ref_flux } else { p.flux };
         let ujy = flux.round() as i64;
@@ -319,9 +322,16 @@ fn compute_result(fp: &Fp, t: &Task) -> Option<String> {
         let sky_mag = 19.8 + ((a >> 30) % 150) as f64 / 100.0;
         let unit = ["01a", "02a", "03a", "04a"][(a % 4) as usize];
         let obs = format!("{unit}{}o{:04}{}", p.night, p.seq % 10000, p.band);
+        // PA_DEG: angle between North and the detector Y axis, near 0 or 180 depending on the unit.
+        let pa_col = if pa_deg {
+            let pa = if a % 4 < 2 { 0.0 } else { 180.0 } + ((a >> 44) % 200) as f64 / 100.0 - 1.0;
+            format!(" {pa:>6.2}")
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             s,
-            "{:.6} {:>7.3} {:>6.3} {:>5} {:>4} {} {:>2} {:>6.2} {:>9.5} {:>9.5} {:>8.2} {:>8.2} {:.2} {:.2} {:>5.1} {:>6.3} {:>5.2} {:>5.2} {}",
+            "{:.6} {:>7.3} {:>6.3} {:>5} {:>4} {} {:>2} {:>6.2} {:>9.5} {:>9.5} {:>8.2} {:>8.2} {:.2} {:.2} {:>5.1} {:>6.3} {:>5.2}{} {:>5.2} {}",
             p.mjd,
             m,
             dm,
@@ -339,6 +349,7 @@ fn compute_result(fp: &Fp, t: &Task) -> Option<String> {
             phi,
             -0.35 - ((a >> 52) % 10) as f64 / 100.0,
             p.limit,
+            pa_col,
             sky_mag,
             obs
         );

@@ -12,13 +12,37 @@
 //!   `Authorization: Token <40 hex>`, expiring tokens and `auth-token/`, 100 requests/hour with
 //!   `Retry-After`, 2xx replies whose `info` reports a logical failure, 204 deletes).
 //! * **SkyPortal** — `/api/...` with `Authorization: token <uuid>`, the `{status, data, version}`
-//!   envelope, sources with `pageNumber`/`numPerPage`/`totalMatches`/`queryID`, photometry
-//!   read/write, candidates, groups, instruments; nginx's 5 r/s burst 10 limit answered with
-//!   an HTML 429 and no `Retry-After`.
+//!   envelope, the 401/403 token matrix, nginx's 5 r/s burst 10 limit answered with an HTML 429
+//!   and no `Retry-After`, and these routes:
+//!   - sources: list (`pageNumber`/`numPerPage`/`totalMatches`/`queryID`), get, `HEAD` (empty
+//!     404), post, patch, delete from a group (JSON body `{"group_id"}`), `…/groups`,
+//!     `source_groups` (save/unsave), `source_exists` (by name or cone);
+//!   - photometry: `sources/{id}/photometry`, post/put (dedup), get/delete one,
+//!     `photometry/{id}/annotations`;
+//!   - spectra (`/api/spectra…` and the `/api/spectrum…` aliases): list with filters, get, post,
+//!     put, delete, `parse/ascii`, `ascii` upload, `sources/{id}/spectra` (with
+//!     `normalization=median`); one synthetic classification spectrum per transient with a
+//!     redshift (SEDM, instrument 4), shaped by its class and redshift;
+//!   - classifications: `/api/classification` (paged, `classifications` + `totalMatches`,
+//!     100/500), post (one or `{"classifications": [...]}`), get/put/delete by id,
+//!     `sources/{id}/classifications` get/delete; checked against the taxonomy hierarchy;
+//!   - comments on `sources`, `spectra`, `gcn_event` and annotations on `sources`, `spectra`,
+//!     `photometry` (`…/comments[/{id}]`, `…/annotations[/{id}]`: list, get, post, put,
+//!     delete; comments paged 25/1000; one annotation per origin);
+//!   - streams and filters (patch), telescopes, taxonomies, allocations (with their paged
+//!     follow-up requests), observing-run assignments (`/api/assignment`), follow-up requests
+//!     (`followup_requests` + `totalMatches`/`pageNumber`/`numPerPage`, 100/1000, put merges
+//!     the payload);
+//!   - candidates: list, get (`400 "Invalid ID"`), `HEAD`, post, delete per filter;
+//!   - galaxies (`galaxy_catalog`, one host per transient), GCN events (list 10/1000, get by
+//!     `dateobs`) and localizations (`localization/{dateobs}/name/{name}`), groups,
+//!     instruments, `config`, `sysinfo`.
 //! * **ATLAS forced photometry** — `/forcedphot/api-token-auth/`, `/forcedphot/queue/`
 //!   (tasks move queued → running → finished in simulated time, `error_msg`, expiry, DELETE,
 //!   cursor pagination, `radeclist` batches, the 500-task limit), result text tables, and 60
 //!   writes/min with `Retry-After` and "Expected available in N seconds.".
+//!   Result tables have the 19-column header of the known real files, or the documented
+//!   20 columns with `PA_DEG` when [`SandboxConfig::forcedphot_pa_deg`] is set.
 //!
 //! All four serve one deterministic synthetic sky (see [`SkyConfig`]): a few hundred transients
 //! and variables, each with one physical model (a Bazin rise and decline per band for
@@ -93,7 +117,20 @@
 //! Standalone: `cargo run -p broker-sandbox -- --port-base 8600 --seed 42` prints the URLs and
 //! credentials (add `--json` for one machine-readable line; `--unlimited`,
 //! `--fp-writes-per-min`, `--atlas-per-hour`, `--queue-delay-ms`, `--run-time-ms`,
-//! `--catshtm-current` adjust it).
+//! `--catshtm-current`, `--fp-pa-deg` adjust it).
+//!
+//! # Request log over HTTP
+//!
+//! Every service's port also serves [`ADMIN_REQUESTS_PATH`] (`/__sandbox/requests`), a path no
+//! emulated service uses, so standalone users can inspect what their client sent:
+//!
+//! * `GET /__sandbox/requests` → `{"service", "count", "requests": [{seq, service, method, path,
+//!   query, content_type, authorization, body, at_ms, status, handled, applied, fault}]}` for
+//!   the service on that port; `?service=<alerce|atlas|skyportal|forcedphot|all>` picks
+//!   another or all, `?since=<seq>` skips older entries;
+//! * `DELETE /__sandbox/requests` clears the whole log.
+//!
+//! Admin requests are neither logged nor faulted, and need no credentials.
 //!
 //! # Peer check
 //!
@@ -105,11 +142,16 @@
 //! # Known simplifications
 //!
 //! The sandbox has one user per role, a fixed catalogue of ALeRCE classifiers
-//! (`lc_classifier`/`hierarchical_random_forest_1.1.0`, `stamp_classifier`), no spectra, no
-//! comments or annotations in SkyPortal, no IMGZIP tasks or images in forced photometry (tasks
-//! given by `mpc_name` finish with "No data returned"), and a 19-column forced-photometry table
-//! (no `PA_DEG`). ALeRCE has no documented rate limit; its injected 429 is a load-balancer
-//! HTML page with `Retry-After`.
+//! (`lc_classifier`/`hierarchical_random_forest_1.1.0`, `stamp_classifier`), and no IMGZIP
+//! tasks or images in forced photometry (tasks given by `mpc_name` finish with "No data
+//! returned"). ALeRCE has no documented rate limit; its injected 429 is a load-balancer HTML
+//! page with `Retry-After`. In SkyPortal, every write is authored by the admin user and groups
+//! are the three fixed ones (row-level visibility is not modelled: every token sees every
+//! row); follow-up requests are stored, never submitted to a facility; comment attachments are
+//! stored but not served (`…/attachment` is not emulated); spectra bulk upload, `synthphot`,
+//! `range`, classification votes and skymap upload are not emulated and answer
+//! `400 "Invalid API endpoint"` like any unknown route; GCN events and localizations are
+//! read-only (writes answer 405).
 
 // Handlers return axum `Response`s as their error type: the error *is* the reply.
 #![allow(clippy::result_large_err)]
@@ -133,7 +175,7 @@ mod util;
 pub use config::{
     BucketLimit, CatsHtmFormat, Fault, Faults, QueueConfig, RateLimits, SandboxConfig, Service, SkyConfig, WindowLimit,
 };
-pub use log::LoggedRequest;
+pub use log::{ADMIN_REQUESTS_PATH, LoggedRequest};
 pub use sandbox::{
     AlerceUrls, AtlasCredentials, Credentials, ForcedPhotCredentials, ObjectInfo, Sandbox, SandboxBuilder,
     SandboxError, SandboxUrls, SkyPortalCredentials,

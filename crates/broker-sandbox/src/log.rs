@@ -60,3 +60,79 @@ impl LoggedRequest {
         self.handled && (200..300).contains(&self.status)
     }
 }
+
+/// Path of the request-log admin route served on every service's port. The `__sandbox` prefix
+/// matches no route of the emulated services.
+pub const ADMIN_REQUESTS_PATH: &str = "/__sandbox/requests";
+
+impl LoggedRequest {
+    /// The entry as the admin route renders it.
+    pub(crate) fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "seq": self.seq,
+            "service": self.service.name(),
+            "method": self.method,
+            "path": self.path,
+            "query": self.query,
+            "content_type": self.content_type,
+            "authorization": self.authorization,
+            "body": self.body_text(),
+            "at_ms": self.at.as_millis() as u64,
+            "status": self.status,
+            "handled": self.handled,
+            "applied": self.applied(),
+            "fault": self.fault,
+        })
+    }
+}
+
+/// `GET /__sandbox/requests[?service=<name>|all][&since=<seq>]` lists the log (this port's
+/// service by default); `DELETE` clears the whole log. Not logged, never faulted.
+pub(crate) fn admin_router(shared: std::sync::Arc<crate::state::Shared>, service: Service) -> axum::Router {
+    use axum::http::{Method, Uri};
+    use axum::response::Response;
+    let handler = move |method: Method, uri: Uri| {
+        let shared = shared.clone();
+        async move {
+            let reply = |status: u16, v: serde_json::Value| -> Response { crate::middleware::canned::json(status, v) };
+            match method {
+                Method::GET => {}
+                Method::DELETE => {
+                    shared.log().clear();
+                    return reply(200, serde_json::json!({"cleared": true}));
+                }
+                _ => return reply(405, serde_json::json!({"error": "use GET or DELETE"})),
+            }
+            let q = crate::util::Pairs::from_query(&uri);
+            let filter: Option<Service> = match q.last("service") {
+                None => Some(service),
+                Some("all") => None,
+                Some(name) => match Service::ALL.into_iter().find(|s| s.name() == name) {
+                    Some(s) => Some(s),
+                    None => {
+                        return reply(
+                            400,
+                            serde_json::json!({"error": format!("unknown service {name:?}: use alerce, atlas, skyportal, forcedphot or all")}),
+                        );
+                    }
+                },
+            };
+            let since = match q.last("since").map(str::parse::<u64>) {
+                None => 0,
+                Some(Ok(n)) => n,
+                Some(Err(_)) => return reply(400, serde_json::json!({"error": "since must be a sequence number"})),
+            };
+            let log = shared.log();
+            let rows: Vec<serde_json::Value> = log
+                .iter()
+                .filter(|r| filter.is_none_or(|s| r.service == s) && r.seq >= since)
+                .map(LoggedRequest::to_json)
+                .collect();
+            reply(
+                200,
+                serde_json::json!({"service": filter.map(Service::name).unwrap_or("all"), "count": rows.len(), "requests": rows}),
+            )
+        }
+    };
+    axum::Router::new().route(ADMIN_REQUESTS_PATH, axum::routing::any(handler))
+}

@@ -224,6 +224,12 @@ impl SandboxBuilder {
         self.config.catshtm_format = f;
         self
     }
+    /// Forced-photometry result tables with the 20th column `PA_DEG` (see
+    /// [`SandboxConfig::forcedphot_pa_deg`]).
+    pub fn forcedphot_pa_deg(mut self, on: bool) -> Self {
+        self.config.forcedphot_pa_deg = on;
+        self
+    }
     /// Fixed ports `[alerce, atlas, skyportal, forcedphot]`.
     pub fn ports(mut self, ports: [u16; 4]) -> Self {
         self.config.ports = Some(ports);
@@ -295,7 +301,9 @@ impl Sandbox {
                 Service::ForcedPhot => crate::forcedphot::router(shared.clone()),
             };
             let ctx = Ctx { shared: shared.clone(), service };
-            let app = router.layer(axum::middleware::from_fn_with_state(ctx, middleware::layer));
+            let app = router
+                .layer(axum::middleware::from_fn_with_state(ctx, middleware::layer))
+                .merge(crate::log::admin_router(shared.clone(), service));
             tasks.push(tokio::spawn(async move {
                 if let Err(e) = axum::serve(listener, app).await {
                     tracing::warn!("sandbox {service} server stopped: {e}");

@@ -36,6 +36,9 @@ struct Args {
     /// Serve the current (FastAPI, list-of-attributes) catsHTM format instead of the legacy one.
     #[arg(long)]
     catshtm_current: bool,
+    /// Forced-photometry result tables with 20 columns (`PA_DEG` between `mag5sig` and `Sky`).
+    #[arg(long)]
+    fp_pa_deg: bool,
     /// Print one JSON line with URLs, credentials and a few sample objects instead of text.
     #[arg(long)]
     json: bool,
@@ -64,6 +67,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         if let Some(ms) = args.run_time_ms {
             cfg.queue.run_time = Duration::from_millis(ms);
         }
+        cfg.forcedphot_pa_deg = args.fp_pa_deg;
         if args.catshtm_current {
             cfg.catshtm_format = broker_sandbox::CatsHtmFormat::Current;
         }
