@@ -3,6 +3,7 @@
 mod common;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use common::*;
@@ -122,37 +123,45 @@ async fn decode_errors_name_the_field() {
     assert!(matches!(&e, Error::Decode { path, .. } if path == "data.sources[1].ra"), "{e:?}");
 }
 
+/// Answers 429 (nginx HTML, no `Retry-After`) `n` times, then `ok_body`.
+fn throttled_then(
+    n: usize,
+    ok_body: serde_json::Value,
+) -> impl Fn(&httpmock::HttpMockRequest) -> httpmock::HttpMockResponse + Send + Sync + 'static {
+    let count = Arc::new(AtomicUsize::new(0));
+    move |_req| {
+        if count.fetch_add(1, Ordering::SeqCst) < n {
+            httpmock::HttpMockResponse::builder()
+                .status(429)
+                .header("content-type", "text/html")
+                .body(NGINX_429)
+                .build()
+        } else {
+            httpmock::HttpMockResponse::builder()
+                .status(200)
+                .header("content-type", "application/json")
+                .body(ok_body.to_string())
+                .build()
+        }
+    }
+}
+
 #[tokio::test]
 async fn nginx_429_without_retry_after_waits_at_least_a_second() {
     let server = MockServer::start_async().await;
-    let throttled = server
+    let m = server
         .mock_async(|when, then| {
             when.path("/api/sources/ZTF1");
-            then.status(429).header("content-type", "text/html").body(NGINX_429);
+            then.respond_with(throttled_then(2, ok(source_json("ZTF1", 1.0))));
         })
         .await;
     let (c, clock) = client(&server);
-    let task = tokio::spawn({
-        let c = c.clone();
-        async move { c.sources().get("ZTF1").send().await }
-    });
-    // Let two throttled attempts happen, then the server recovers.
-    while throttled.calls_async().await < 2 {
-        tokio::task::yield_now().await;
-    }
-    throttled.delete_async().await;
-    let good = server
-        .mock_async(|when, then| {
-            when.path("/api/sources/ZTF1");
-            then.json_body(ok(source_json("ZTF1", 1.0)));
-        })
-        .await;
-    let s = task.await.unwrap().unwrap();
+    let s = c.sources().get("ZTF1").send().await.unwrap();
     assert_eq!(s.id, "ZTF1");
+    assert_eq!(m.calls_async().await, 3);
     let sleeps = clock.sleeps();
-    assert!(sleeps.len() >= 2, "{sleeps:?}");
+    assert_eq!(sleeps.len(), 2, "{sleeps:?}");
     assert!(sleeps.iter().all(|d| *d >= Duration::from_secs(1)), "{sleeps:?}");
-    good.assert_async().await;
 }
 
 #[tokio::test]
@@ -202,30 +211,17 @@ async fn get_is_retried_on_502_and_post_is_not() {
 #[tokio::test]
 async fn post_is_retried_after_429() {
     let server = MockServer::start_async().await;
-    let throttled = server
+    let m = server
         .mock_async(|when, then| {
             when.method(POST).path("/api/photometry");
-            then.status(429).body(NGINX_429);
+            then.respond_with(throttled_then(1, ok(json!({"ids": [11], "upload_id": "u-1"}))));
         })
         .await;
     let (c, clock) = client(&server);
     let up = PhotometryUpload::mags(vec![MagRow::detection("ZTF1", 1, 59000.0, "ztfg", 18.0, 0.1)]);
-    let task = tokio::spawn({
-        let c = c.clone();
-        async move { c.photometry().post(&up).await }
-    });
-    while throttled.calls_async().await < 1 {
-        tokio::task::yield_now().await;
-    }
-    throttled.delete_async().await;
-    server
-        .mock_async(|when, then| {
-            when.method(POST).path("/api/photometry");
-            then.json_body(ok(json!({"ids": [11], "upload_id": "u-1"})));
-        })
-        .await;
-    let r = task.await.unwrap().unwrap();
+    let r = c.photometry().post(&up).await.unwrap();
     assert_eq!(r.ids, vec![11]);
+    assert_eq!(m.calls_async().await, 2);
     assert!(clock.sleeps()[0] >= Duration::from_secs(1));
 }
 
