@@ -32,6 +32,12 @@ struct ClassificationIdReply {
     classification_id: i64,
 }
 
+#[derive(Deserialize)]
+struct ClassificationIdsReply {
+    #[serde(default)]
+    classification_ids: Vec<i64>,
+}
+
 impl Classifications {
     /// All classifications, paged (`pageNumber`/`numPerPage`, list key
     /// `classifications`, `totalMatches`); see [`ClassificationList`].
@@ -59,6 +65,25 @@ impl Classifications {
         c.validate()?;
         let r: ClassificationIdReply = self.client.data(Request::post("api/classification").json(c)).await?;
         Ok(r.classification_id)
+    }
+
+    /// Classifies several objects in one request: `POST /api/classification` with
+    /// `{"classifications": [...]}` → the ids, in order.
+    pub async fn create_many(&self, cs: &[NewClassification]) -> Result<Vec<i64>> {
+        if cs.is_empty() {
+            return Err(Error::invalid("classifications", "give at least one classification"));
+        }
+        for (i, c) in cs.iter().enumerate() {
+            c.validate().map_err(|e| match e {
+                Error::InvalidInput { field, message } => {
+                    Error::invalid(format!("classifications[{i}].{field}"), message)
+                }
+                other => other,
+            })?;
+        }
+        let body = serde_json::json!({ "classifications": cs });
+        let r: ClassificationIdsReply = self.client.data(Request::post("api/classification").json(&body)).await?;
+        Ok(r.classification_ids)
     }
 
     /// Changes a classification: `PUT /api/classification/{id}` with the fields set.

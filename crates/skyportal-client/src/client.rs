@@ -409,11 +409,13 @@ fn check_envelope(resp: &Response) -> Result<()> {
     match head.status.as_deref() {
         Some("success") => Ok(()),
         other => {
-            let message = match head.message {
-                Some(Value::String(s)) => Some(s),
-                Some(Value::Null) | None => other.map(|s| format!("status `{s}` without a message")),
-                Some(v) => Some(v.to_string()),
+            let message = match (head.message, other) {
+                (Some(Value::String(s)), _) => s,
+                (Some(Value::Null) | None, Some(s)) => format!("status `{s}` without a message"),
+                (Some(Value::Null) | None, None) => "the reply is not a SkyPortal envelope (no `status`)".to_string(),
+                (Some(v), _) => v.to_string(),
             };
+            let message = Some(message);
             Err(Error::Http(Box::new(HttpError {
                 status: resp.status,
                 message,

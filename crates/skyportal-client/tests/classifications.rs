@@ -100,6 +100,16 @@ async fn for_source_get_create_update_delete() {
     }
     let e = c.classifications().create(&NewClassification::new("ZTF1", "Ia", 1, Some(1.5))).await.unwrap_err();
     assert!(e.to_string().contains("[0, 1]"), "{e}");
+    let e = c
+        .classifications()
+        .create_many(&[
+            NewClassification::new("ZTF1", "Ia", 1, None),
+            NewClassification::new("ZTF2", "II", 1, Some(-0.1)),
+        ])
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("classifications[1].probability"), "{e}");
+    assert!(e.to_string().contains("[0, 1]"), "{e}");
 }
 
 #[tokio::test]
@@ -218,4 +228,25 @@ async fn annotations_on_sources_spectra_photometry() {
     }
     assert!(c.annotations().create(&src, "-bad", &json!({}), None).await.is_err());
     assert!(c.annotations().create(&src, "ok", &json!([1]), None).await.is_err());
+}
+
+#[tokio::test]
+async fn several_classifications_in_one_request() {
+    let server = MockServer::start_async().await;
+    let m = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/api/classification").json_body(json!({"classifications": [
+                {"obj_id": "ZTF1", "classification": "Ia", "taxonomy_id": 1, "probability": 0.9},
+                {"obj_id": "ZTF2", "classification": "AGN", "taxonomy_id": 1, "ml": true}
+            ]}));
+            then.json_body(ok(json!({"classification_ids": [31, 32]})));
+        })
+        .await;
+    let (c, _) = client(&server);
+    let mut agn = NewClassification::new("ZTF2", "AGN", 1, None);
+    agn.ml = Some(true);
+    let ids =
+        c.classifications().create_many(&[NewClassification::new("ZTF1", "Ia", 1, Some(0.9)), agn]).await.unwrap();
+    assert_eq!(ids, vec![31, 32]);
+    m.assert_async().await;
 }

@@ -319,3 +319,17 @@ async fn put_and_patch_are_retried_on_503() {
     assert_eq!(c.sources().update("ZTF1", &u).await.unwrap_err().status(), Some(503));
     assert_eq!(patch.calls_async().await, 5);
 }
+
+#[tokio::test]
+async fn json_without_envelope_is_an_error() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.path("/api/config");
+            then.json_body(json!({"allowedSpectrumTypes": ["source"]}));
+        })
+        .await;
+    let (c, _) = client(&server);
+    let e = c.config().await.unwrap_err();
+    assert!(e.to_string().contains("not a SkyPortal envelope"), "{e}");
+}
