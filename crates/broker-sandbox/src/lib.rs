@@ -17,7 +17,8 @@
 //!   - sources: list (`pageNumber`/`numPerPage`/`totalMatches`/`queryID`), get, `HEAD` (empty
 //!     404), post, patch, delete from a group (JSON body `{"group_id"}`), `…/groups`,
 //!     `source_groups` (save/unsave), `source_exists` (by name or cone);
-//!   - photometry: `sources/{id}/photometry`, post/put (dedup), get/delete one,
+//!   - photometry: `sources/{id}/photometry` (get; delete all of an obj), post/put (dedup,
+//!     `upload_id`), get/patch/delete one, `photometry/bulk_delete/{upload_id}`,
 //!     `photometry/{id}/annotations`;
 //!   - spectra (`/api/spectra…` and the `/api/spectrum…` aliases): list with filters, get, post,
 //!     put, delete, `parse/ascii`, `ascii` upload, `sources/{id}/spectra` (with
@@ -35,8 +36,8 @@
 //!     the payload);
 //!   - candidates: list, get (`400 "Invalid ID"`), `HEAD`, post, delete per filter;
 //!   - galaxies (`galaxy_catalog`, one host per transient), GCN events (list 10/1000, get by
-//!     `dateobs`) and localizations (`localization/{dateobs}/name/{name}`), groups,
-//!     instruments, `config`, `sysinfo`.
+//!     `dateobs`) and localizations (`localization/{dateobs}/name/{name}`), groups (list and
+//!     by id), instruments (list and by id), `config`, `sysinfo`.
 //! * **ATLAS forced photometry** — `/forcedphot/api-token-auth/`, `/forcedphot/queue/`
 //!   (tasks move queued → running → finished in simulated time, `error_msg`, expiry, DELETE,
 //!   cursor pagination, `radeclist` batches, the 500-task limit), result text tables, and 60

@@ -65,6 +65,8 @@ struct Phot {
     altdata: Value,
     groups: Vec<i64>,
     created: Duration,
+    /// `upload_id` of the POST/PUT that inserted it (posted points only).
+    upload_id: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -72,6 +74,8 @@ struct SpState {
     sources: Vec<Source>,
     index: HashMap<String, usize>,
     posted: BTreeMap<u64, Phot>,
+    /// Sky-model points that were patched (`Some`) or deleted (`None`).
+    sky_overrides: HashMap<u64, Option<Phot>>,
     next_phot: u64,
     queries: HashMap<String, Vec<String>>,
     more: more::More,
@@ -160,8 +164,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/sources/{obj_id}/photometry", any(source_photometry))
         .route("/api/photometry", any(photometry))
         .route("/api/photometry/{id}", any(photometry_one))
+        .route("/api/photometry/bulk_delete/{upload_id}", any(bulk_delete))
         .route("/api/candidates", any(candidates))
         .route("/api/groups", any(groups))
+        .route("/api/groups/{id}", any(group_one))
         .route("/api/instrument", any(instruments))
         .route("/api/instrument/{id}", any(instrument));
     more::routes(r).route("/api/{*rest}", any(invalid)).fallback(not_found).with_state(sp)
@@ -302,11 +308,21 @@ fn points_of(sp: &Sp, s: &Source) -> Vec<Phot> {
                     altdata: Value::Null,
                     groups: vec![PUBLIC_GROUP],
                     created: Duration::ZERO,
+                    upload_id: None,
                 });
             }
         }
     }
     let st = sp.lock();
+    if !st.sky_overrides.is_empty() {
+        out = out
+            .into_iter()
+            .filter_map(|p| match st.sky_overrides.get(&p.id) {
+                Some(o) => o.clone(),
+                None => Some(p),
+            })
+            .collect();
+    }
     out.extend(st.posted.values().filter(|p| p.obj_id == s.id).cloned());
     out.sort_by(|a, b| a.mjd.total_cmp(&b.mjd));
     out
@@ -624,6 +640,9 @@ async fn source_photometry(
     uri: Uri,
     Path(id): Path<String>,
 ) -> Response {
+    if method == Method::DELETE {
+        return delete_source_photometry(&sp, &h, &id);
+    }
     if method != Method::GET {
         return method_not_allowed();
     }
@@ -643,6 +662,27 @@ async fn source_photometry(
         return err(400, "Invalid output format.");
     }
     ok(Value::Array(points_of(&sp, &s).iter().map(|p| phot_json(&sp, p, format)).collect()))
+}
+
+/// `DELETE /api/sources/{obj_id}/photometry` (`Delete bulk photometry`): every point of the obj.
+fn delete_source_photometry(sp: &Sp, h: &HeaderMap, id: &str) -> Response {
+    if let Err(r) = auth(sp, h, true) {
+        return r;
+    }
+    let found = {
+        let st = sp.lock();
+        st.index.get(id).and_then(|i| st.sources.get(*i)).cloned()
+    };
+    let Some(s) = found else { return err(400, "Invalid object id.") };
+    let points = points_of(sp, &s);
+    let n = points.len();
+    let mut st = sp.lock();
+    for p in points {
+        if st.posted.remove(&p.id).is_none() {
+            st.sky_overrides.insert(p.id, None);
+        }
+    }
+    ok(json!(format!("Deleted {n} photometry point(s) of {id}.")))
 }
 
 /// Column-oriented body → rows (scalars broadcast to the longest list).
@@ -791,6 +831,7 @@ fn parse_rows(sp: &Sp, body: &Value) -> Result<Vec<Phot>, Response> {
             altdata: r.get("altdata").cloned().unwrap_or(Value::Null),
             groups: groups.clone(),
             created: now,
+            upload_id: None,
         });
     }
     if !bad_filters.is_empty() {
@@ -847,6 +888,9 @@ async fn photometry(State(sp): State<Sp>, method: Method, h: HeaderMap, body: By
             return err(400, &format!("The following photometry already exists in the database: {}", dups.join(", ")));
         }
     }
+    let mut r = Rng::new(&[sp.shared.config.seed, st.next_phot, 0x0701]);
+    let h = r.hex(32);
+    let upload_id = format!("{}-{}-4{}-a{}-{}", &h[0..8], &h[8..12], &h[13..16], &h[17..20], &h[20..32]);
     for mut p in rows {
         if let Some(id) = existing.get(&dedup_key(&p)) {
             ids.push(*id);
@@ -854,12 +898,10 @@ async fn photometry(State(sp): State<Sp>, method: Method, h: HeaderMap, body: By
         }
         st.next_phot += 1;
         p.id = st.next_phot;
+        p.upload_id = Some(upload_id.clone());
         ids.push(p.id);
         st.posted.insert(p.id, p);
     }
-    let mut r = Rng::new(&[sp.shared.config.seed, st.next_phot, 0x0701]);
-    let h = r.hex(32);
-    let upload_id = format!("{}-{}-4{}-a{}-{}", &h[0..8], &h[8..12], &h[13..16], &h[17..20], &h[20..32]);
     if method == Method::PUT { ok(json!({"ids": ids})) } else { ok(json!({"ids": ids, "upload_id": upload_id})) }
 }
 
@@ -869,6 +911,7 @@ async fn photometry_one(
     h: HeaderMap,
     uri: Uri,
     Path(id): Path<String>,
+    body: Bytes,
 ) -> Response {
     let needs = method != Method::GET;
     if let Err(r) = auth(&sp, &h, needs) {
@@ -878,29 +921,26 @@ async fn photometry_one(
     match method {
         Method::GET => {
             let p = sp.lock().posted.get(&pid).cloned();
-            let p = match p {
-                Some(p) => Some(p),
-                None => {
-                    // A sky point: id = (index + 1) * 1e7 + instrument * 1e6 + seq.
-                    let idx = (pid / 10_000_000).checked_sub(1).map(|x| x as usize);
-                    let src = idx.and_then(|i| sp.shared.sky.objects.get(i)).map(obj_id);
-                    let s = src.and_then(|id| {
-                        let st = sp.lock();
-                        st.index.get(&id).and_then(|i| st.sources.get(*i)).cloned()
-                    });
-                    s.and_then(|s| points_of(&sp, &s).into_iter().find(|p| p.id == pid))
-                }
-            };
+            let p = p.or_else(|| sky_point(&sp, pid));
             let q = Pairs::from_query(&uri);
             match p {
                 Some(p) => ok(phot_json(&sp, &p, q.last("format").unwrap_or("mag"))),
                 None => err(400, &format!("Cannot find photometry point with ID: {pid}")),
             }
         }
-        Method::DELETE => match sp.lock().posted.remove(&pid) {
-            Some(_) => ok(json!({})),
-            None => err(400, &format!("Cannot find photometry point with ID: {pid}")),
-        },
+        Method::DELETE => {
+            if sp.lock().posted.remove(&pid).is_some() {
+                return ok(json!({}));
+            }
+            match sky_point(&sp, pid) {
+                Some(_) => {
+                    sp.lock().sky_overrides.insert(pid, None);
+                    ok(json!({}))
+                }
+                None => err(400, &format!("Cannot find photometry point with ID: {pid}")),
+            }
+        }
+        Method::PATCH => patch_point(&sp, pid, &body),
         _ => method_not_allowed(),
     }
 }
@@ -961,6 +1001,31 @@ async fn groups(State(sp): State<Sp>, h: HeaderMap) -> Response {
     ok(json!({"user_groups": all, "user_accessible_groups": all, "all_groups": all}))
 }
 
+async fn group_one(State(sp): State<Sp>, method: Method, h: HeaderMap, Path(id): Path<String>) -> Response {
+    if let Err(r) = auth(&sp, &h, method != Method::GET) {
+        return r;
+    }
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return err(400, "Invalid API endpoint");
+    }
+    if method != Method::GET {
+        return method_not_allowed();
+    }
+    let Ok(gid) = id.parse::<i64>() else { return err(400, &format!("Invalid group_id: {id}")) };
+    if !(1..=3).contains(&gid) {
+        return err(400, &format!("Cannot find Group with id {gid}"));
+    }
+    let mut g = groups_json(&[gid]).get(0).cloned().unwrap_or(Value::Null);
+    if let Value::Object(m) = &mut g {
+        m.insert("description".into(), Value::Null);
+        m.insert("private".into(), json!(false));
+        m.insert("streams".into(), json!([]));
+        m.insert("filters".into(), json!([]));
+        m.insert("users".into(), json!([{"id": 1, "username": "provisioned_admin", "admin": true}]));
+    }
+    ok(g)
+}
+
 async fn instruments(State(sp): State<Sp>, h: HeaderMap, uri: Uri) -> Response {
     if let Err(r) = auth(&sp, &h, false) {
         return r;
@@ -999,11 +1064,135 @@ fn photometry_obj(sp: &Sp, pid: u64) -> Option<String> {
     if let Some(p) = sp.lock().posted.get(&pid) {
         return Some(p.obj_id.clone());
     }
+    sky_point(sp, pid).map(|p| p.obj_id)
+}
+
+/// A sky-model point (id = (index + 1) * 1e7 + instrument * 1e6 + seq), as patched, unless deleted.
+fn sky_point(sp: &Sp, pid: u64) -> Option<Phot> {
     let idx = (pid / 10_000_000).checked_sub(1).map(|x| x as usize)?;
     let id = sp.shared.sky.objects.get(idx).map(obj_id)?;
     let s = {
         let st = sp.lock();
         st.index.get(&id).and_then(|i| st.sources.get(*i)).cloned()
     }?;
-    points_of(sp, &s).iter().any(|p| p.id == pid).then_some(id)
+    points_of(sp, &s).into_iter().find(|p| p.id == pid && p.upload_id.is_none())
+}
+
+/// `PATCH /api/photometry/{id}`: partial `PhotometryFlux` / `PhotometryMag` update of one point.
+fn patch_point(sp: &Sp, pid: u64, body: &[u8]) -> Response {
+    let v = match body_json(body) {
+        Ok(Value::Object(m)) => m,
+        Ok(_) => return err(400, "Invalid input format: body must be an object"),
+        Err(r) => return r,
+    };
+    let current = sp.lock().posted.get(&pid).cloned();
+    let from_sky = current.is_none();
+    let Some(mut p) = current.or_else(|| sky_point(sp, pid)) else {
+        return err(400, &format!("Cannot find photometry point with ID: {pid}."));
+    };
+    let bad = |what: &str| {
+        err(
+            400,
+            &format!(
+                "Invalid input format: Tried to parse {} as PhotometryFlux, got: \"{{'{what}': ['Not a valid number.']}}.\" Tried to parse {} as PhotometryMag, got: \"{{'{what}': ['Not a valid number.']}}.\"",
+                Value::Object(v.clone()),
+                Value::Object(v.clone())
+            ),
+        )
+    };
+    for k in ["mjd", "fluxerr", "zp", "ra", "dec", "limiting_mag"] {
+        if v.get(k).is_some_and(|x| !x.is_null() && num(Some(x)).is_none_or(|f| !f.is_finite())) {
+            return bad(k);
+        }
+    }
+    if let Some(m) = v.get("mjd").and_then(|x| num(Some(x))) {
+        p.mjd = m;
+    }
+    if let Some(f) = v.get("filter").and_then(Value::as_str) {
+        if !FILTERS.contains(&f) && !MORE_FILTERS.contains(&f) {
+            return err(400, &format!("Filter(s) {{'{f}'}} is not allowed"));
+        }
+        p.filter = f.to_string();
+    }
+    if let Some(m) = v.get("magsys").and_then(Value::as_str) {
+        if !matches!(m, "ab" | "vega") {
+            return err(400, &format!("Invalid magsys: {m}"));
+        }
+        p.magsys = m.to_string();
+    }
+    if let Some(o) = v.get("origin") {
+        p.origin = o.as_str().map(str::to_string).unwrap_or_else(|| "None".into());
+    }
+    for (k, slot) in [("ra", &mut p.ra), ("dec", &mut p.dec)] {
+        if let Some(x) = v.get(k) {
+            *slot = num(Some(x));
+        }
+    }
+    if let Some(a) = v.get("altdata") {
+        p.altdata = a.clone();
+    }
+    if v.contains_key("flux") && !v.contains_key("mag") {
+        let zp = num(v.get("zp")).unwrap_or(23.9);
+        let scale = 10f64.powf(-0.4 * (zp - 23.9));
+        let fe = num(v.get("fluxerr")).map(|e| e * scale).unwrap_or(p.fluxerr);
+        if fe <= 0.0 {
+            return err(400, "Invalid input format: fluxerr must be > 0");
+        }
+        p.flux = num(v.get("flux")).map(|f| f * scale);
+        p.fluxerr = fe;
+        p.limiting_mag = None;
+    } else if v.contains_key("mag") || v.contains_key("magerr") {
+        match (num(v.get("mag")), num(v.get("magerr"))) {
+            (Some(m), Some(e)) => {
+                let f = mag_to_flux(m);
+                p.flux = Some(f);
+                p.fluxerr = (e * f / 1.0857).max(1e-9);
+                p.limiting_mag = num(v.get("limiting_mag")).or(p.limiting_mag);
+            }
+            (None, None) => {
+                let Some(l) = num(v.get("limiting_mag")).or(p.limiting_mag) else {
+                    return err(400, "Non-detections (mag=null) require a limiting_mag");
+                };
+                p.flux = None;
+                p.fluxerr = mag_to_flux(l) / p.nsigma;
+                p.limiting_mag = Some(l);
+            }
+            _ => return err(400, "Invalid input format: mag and magerr must both be null or both be set"),
+        }
+    }
+    if let Some(g) = v.get("group_ids") {
+        let ids: Vec<i64> = g
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_i64).filter(|x| (1..=3).contains(x)).collect())
+            .unwrap_or_default();
+        if ids.is_empty() {
+            return err(400, "Invalid group_ids field. Specify at least one valid group ID.");
+        }
+        p.groups = ids;
+    }
+    let mut st = sp.lock();
+    if from_sky {
+        st.sky_overrides.insert(pid, Some(p));
+    } else {
+        st.posted.insert(pid, p);
+    }
+    ok(json!({}))
+}
+
+/// `DELETE /api/photometry/bulk_delete/{upload_id}` (`Delete bulk photometry`).
+async fn bulk_delete(State(sp): State<Sp>, method: Method, h: HeaderMap, Path(upload_id): Path<String>) -> Response {
+    if let Err(r) = auth(&sp, &h, method != Method::GET) {
+        return r;
+    }
+    if method != Method::DELETE {
+        return method_not_allowed();
+    }
+    let mut st = sp.lock();
+    let before = st.posted.len();
+    st.posted.retain(|_, p| p.upload_id.as_deref() != Some(upload_id.as_str()));
+    let n = before - st.posted.len();
+    if n == 0 {
+        return err(400, "Invalid bulk upload id.");
+    }
+    ok(json!(format!("Deleted {n} photometry point(s).")))
 }

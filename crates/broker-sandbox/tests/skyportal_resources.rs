@@ -550,5 +550,56 @@ async fn sources_candidates_source_groups_and_exists() {
     );
     // Instruments by id, including the spectrograph spectra are taken with.
     assert_eq!(t.get("/api/instrument/4").await["type"], "spectrograph");
+    assert_eq!(t.get("/api/groups/2").await["nickname"], "transients");
+    assert_eq!(t.fails(Method::GET, "/api/groups/9", None, 400).await, "Cannot find Group with id 9");
+    t.sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn photometry_patch_and_bulk_deletes() {
+    let t = Sp::new().await;
+    let obj = t.transient();
+    let pts = t.get(&format!("/api/sources/{obj}/photometry")).await;
+    let n0 = pts.as_array().unwrap().len();
+    // Patch a sky-model point: it changes in place.
+    let pid = pts[0]["id"].as_u64().unwrap();
+    t.ok(Method::PATCH, &format!("/api/photometry/{pid}"), json!({"mag": 18.5, "magerr": 0.05, "origin": "recal"}))
+        .await;
+    let p = t.get(&format!("/api/photometry/{pid}")).await;
+    assert!((p["mag"].as_f64().unwrap() - 18.5).abs() < 1e-6);
+    assert_eq!(p["origin"], "recal");
+    assert_eq!(t.get(&format!("/api/sources/{obj}/photometry")).await.as_array().unwrap().len(), n0);
+    assert!(
+        t.fails(Method::PATCH, &format!("/api/photometry/{pid}"), Some(json!({"mjd": "soon"})), 400)
+            .await
+            .starts_with("Invalid input format")
+    );
+    assert_eq!(
+        t.fails(Method::PATCH, "/api/photometry/1", Some(json!({"mjd": 60000})), 400).await,
+        "Cannot find photometry point with ID: 1."
+    );
+    // Two uploads; bulk-delete the first by its upload_id.
+    let up = |mjd: f64| {
+        json!({"obj_id": obj, "instrument_id": 1, "mjd": [mjd, mjd + 1.0], "mag": [19.0, 19.1],
+        "magerr": [0.1, 0.1], "limiting_mag": 21.0, "magsys": "ab", "filter": "ztfr"})
+    };
+    let a = t.ok(Method::POST, "/api/photometry", up(60500.5)).await;
+    t.ok(Method::POST, "/api/photometry", up(60600.5)).await;
+    let uid = a["upload_id"].as_str().unwrap();
+    let d = t.ok(Method::DELETE, &format!("/api/photometry/bulk_delete/{uid}"), json!({})).await;
+    assert_eq!(d, "Deleted 2 photometry point(s).");
+    assert_eq!(
+        t.fails(Method::DELETE, &format!("/api/photometry/bulk_delete/{uid}"), None, 400).await,
+        "Invalid bulk upload id."
+    );
+    assert_eq!(t.get(&format!("/api/sources/{obj}/photometry")).await.as_array().unwrap().len(), n0 + 2);
+    // Delete everything of the source.
+    let d = t.ok(Method::DELETE, &format!("/api/sources/{obj}/photometry"), json!({})).await;
+    assert_eq!(d, format!("Deleted {} photometry point(s) of {obj}.", n0 + 2));
+    assert_eq!(t.get(&format!("/api/sources/{obj}/photometry")).await, json!([]));
+    t.fails(Method::GET, &format!("/api/photometry/{pid}"), None, 400).await;
+    assert_eq!(t.fails(Method::DELETE, "/api/sources/NOPE/photometry", None, 400).await, "Invalid object id.");
+    let vo = t.sb.credentials().skyportal.view_only_token.clone();
+    assert_eq!(t.call_as(&vo, Method::DELETE, &format!("/api/sources/{obj}/photometry"), None).await.0, 401);
     t.sb.shutdown().await;
 }
