@@ -1,23 +1,18 @@
 //! Comments and annotations on sources, spectra (and GCN events / photometry).
 //!
-//! - Comments: `/api/{sources|spectra|gcn_event}/{id}/comments[/{comment_id}]`; the list is
-//!   paged (`pageNumber`/`numPerPage`, 25 by default, at most 1000) and comes as a bare
-//!   array.
+//! - Comments: `/api/{sources|spectra|gcn_event}/{id}/comments[/{comment_id}]`; the list of
+//!   a resource's comments is a bare array, not paginated (the server applies
+//!   `pageNumber`/`numPerPage` only to text searches).
 //! - Annotations: `/api/{sources|spectra|photometry}/{id}/annotations[/{annotation_id}]`;
 //!   one annotation per resource and origin, updated with `PUT`.
 
-use broker_core::paginate::ItemStream;
 use broker_core::{Error, Request, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::client::{Client, ListSpec, check_page_size};
+use crate::client::Client;
 use crate::models::{Annotation, Comment};
-use crate::sources::failed_stream;
 use crate::validate;
-
-/// Largest `numPerPage` for comment lists.
-pub const MAX_COMMENTS_PER_PAGE: u64 = 1000;
 
 /// What a comment is attached to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,14 +124,12 @@ impl NewComment {
 }
 
 impl Comments {
-    /// The comments on a resource, page after page (bare-array pages, stop on a short
-    /// page). `page_size` is 1 to 1000.
-    pub fn list(&self, target: &CommentTarget, page_size: u64) -> ItemStream<Comment> {
-        let base = match target.base().and_then(|b| check_page_size(page_size, MAX_COMMENTS_PER_PAGE).map(|_| b)) {
-            Ok(b) => b,
-            Err(e) => return failed_stream(e),
-        };
-        self.client.stream(ListSpec::new(base, None, page_size))
+    /// All comments on a resource: `GET .../comments`. The server returns them all at
+    /// once: for a resource it ignores `pageNumber`/`numPerPage` (they only page text
+    /// searches), so none are sent.
+    pub async fn list(&self, target: &CommentTarget) -> Result<Vec<Comment>> {
+        let base = target.base()?;
+        self.client.data(Request::get(base)).await
     }
 
     /// One comment.
