@@ -8,8 +8,8 @@ use broker_core::ratelimit::{Quota, limiter_for};
 use broker_core::{Clock, HeaderToken, HttpClient, NoAuth, Request, Response, RetryPolicy, SecretString};
 use serde::de::DeserializeOwned;
 
-use crate::de::sanitize_json;
 use crate::error::{Error, Result};
+use broker_core::http::replace_nonfinite_json;
 
 /// Default ZTF v1 API base (routes `objects/`, `classifiers/`).
 pub const DEFAULT_ZTF_URL: &str = "https://api.alerce.online/ztf/v1/";
@@ -301,7 +301,7 @@ pub(crate) async fn get_json<T: DeserializeOwned>(http: &HttpClient, req: Reques
 
 /// Decodes a response body (see [`get_json`]).
 pub(crate) fn decode<T: DeserializeOwned>(resp: &Response) -> Result<T> {
-    let body = sanitize_json(&resp.body);
+    let body = replace_nonfinite_json(&resp.body);
     Ok(broker_core::http::decode_json(&body, &resp.url)?)
 }
 

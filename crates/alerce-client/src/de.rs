@@ -4,56 +4,6 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 use std::fmt;
 
-/// Replaces bare `NaN`, `Infinity` and `-Infinity` tokens (which Python's `json` module
-/// writes and JSON does not allow) with `null`, outside strings. Returns the input
-/// unchanged when there are none.
-pub(crate) fn sanitize_json(body: &[u8]) -> std::borrow::Cow<'_, [u8]> {
-    let needs = body.windows(3).any(|w| w == b"NaN") || body.windows(8).any(|w| w == b"Infinity");
-    if !needs {
-        return std::borrow::Cow::Borrowed(body);
-    }
-    let mut out = Vec::with_capacity(body.len());
-    let mut in_str = false;
-    let mut escaped = false;
-    let mut i = 0;
-    while i < body.len() {
-        let b = body[i];
-        if in_str {
-            out.push(b);
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_str = false;
-            }
-            i += 1;
-            continue;
-        }
-        if b == b'"' {
-            in_str = true;
-            out.push(b);
-            i += 1;
-            continue;
-        }
-        let rest = &body[i..];
-        if rest.starts_with(b"NaN") {
-            out.extend_from_slice(b"null");
-            i += 3;
-        } else if rest.starts_with(b"-Infinity") {
-            out.extend_from_slice(b"null");
-            i += 9;
-        } else if rest.starts_with(b"Infinity") {
-            out.extend_from_slice(b"null");
-            i += 8;
-        } else {
-            out.push(b);
-            i += 1;
-        }
-    }
-    std::borrow::Cow::Owned(out)
-}
-
 /// A string, or a number written as its text; `null` is `None`.
 pub(crate) fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     struct V;
@@ -246,17 +196,6 @@ mod tests {
         assert_eq!((t.s, t.f, t.i), (None, None, Some(313_765_480_543_813_793)));
         let t: T = serde_json::from_str(r#"{}"#).unwrap();
         assert_eq!((t.s, t.f, t.i), (None, None, None));
-    }
-
-    #[test]
-    fn nan_tokens_become_null_outside_strings() {
-        let body = br#"{"a": NaN, "b": "NaN", "c": [-Infinity, Infinity], "d": "x\"NaN"}"#;
-        let s = sanitize_json(body);
-        let v: serde_json::Value = serde_json::from_slice(&s).unwrap();
-        assert!(v["a"].is_null());
-        assert_eq!(v["b"], "NaN");
-        assert!(v["c"][0].is_null() && v["c"][1].is_null());
-        assert_eq!(v["d"], "x\"NaN");
     }
 
     #[test]

@@ -9,7 +9,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 ///
 /// URLs inside errors are always redacted (see [`crate::redact_url`]): `token=`, `api_key=`
 /// and similar query parameters and any user-info are replaced by `REDACTED`.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The caller's input was rejected before any request was sent.

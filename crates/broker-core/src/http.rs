@@ -281,6 +281,77 @@ pub fn decode_json<T: DeserializeOwned>(body: &[u8], url: &Url) -> Result<T> {
     })
 }
 
+/// Replaces the bare `NaN`, `Infinity` and `-Infinity` tokens that Python servers write
+/// (outside strings) with `null`, so that strict JSON decoders accept the body. Borrows the
+/// input when there is nothing to replace.
+pub fn replace_nonfinite_json(body: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let needs = body.windows(3).any(|w| w == b"NaN") || body.windows(8).any(|w| w == b"Infinity");
+    if !needs {
+        return std::borrow::Cow::Borrowed(body);
+    }
+    let mut out = Vec::with_capacity(body.len());
+    let mut in_str = false;
+    let mut escaped = false;
+    let mut i = 0;
+    while i < body.len() {
+        let b = body[i];
+        if in_str {
+            out.push(b);
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_str = false;
+            }
+            i += 1;
+            continue;
+        }
+        if b == b'"' {
+            in_str = true;
+            out.push(b);
+            i += 1;
+            continue;
+        }
+        let rest = &body[i..];
+        if rest.starts_with(b"NaN") {
+            out.extend_from_slice(b"null");
+            i += 3;
+        } else if rest.starts_with(b"-Infinity") {
+            out.extend_from_slice(b"null");
+            i += 9;
+        } else if rest.starts_with(b"Infinity") {
+            out.extend_from_slice(b"null");
+            i += 8;
+        } else {
+            out.push(b);
+            i += 1;
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// [`decode_json`] after [`replace_nonfinite_json`]: for servers that emit `NaN`.
+pub fn decode_json_lenient<T: DeserializeOwned>(body: &[u8], url: &Url) -> Result<T> {
+    decode_json(&replace_nonfinite_json(body), url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nonfinite_tokens_become_null_outside_strings() {
+        let body = br#"{"a": NaN, "b": -Infinity, "c": "NaN and Infinity", "d": [Infinity, 1.5], "e": "q\"NaN"}"#;
+        let fixed = replace_nonfinite_json(body);
+        let v: serde_json::Value = serde_json::from_slice(&fixed).unwrap();
+        assert!(v["a"].is_null() && v["b"].is_null() && v["d"][0].is_null());
+        assert_eq!(v["c"], "NaN and Infinity");
+        assert_eq!(v["e"], "q\"NaN");
+        assert!(matches!(replace_nonfinite_json(b"{}"), std::borrow::Cow::Borrowed(_)));
+    }
+}
+
 /// Describes a reqwest error without its URL (which may carry a secret), with its causes.
 pub fn describe_reqwest(e: &reqwest::Error) -> String {
     use std::error::Error as _;
@@ -596,11 +667,14 @@ impl HttpClient {
         loop {
             attempt += 1;
             for name in inner.default_buckets.iter().chain(req.buckets.iter()) {
-                match inner.limiters.get(name) {
-                    Some(l) => l.acquire(clock.as_ref()).await,
-                    None => {
-                        return Err(Error::Config(format!("rate-limit bucket `{name}` is not registered")));
-                    }
+                let Some(l) = inner.limiters.get(name) else {
+                    return Err(Error::Config(format!("rate-limit bucket `{name}` is not registered")));
+                };
+                // Wait for a client-side slot only if it comes within the time budget; a
+                // longer wait fails at once (nothing sent, nothing reserved).
+                let budget = policy.max_elapsed.saturating_sub(clock.now().saturating_sub(started));
+                if let Err(wait) = l.acquire_within(clock.as_ref(), budget).await {
+                    return Err(Error::RateLimited { retry_after: Some(wait), url: redact_url(&url) });
                 }
             }
             let elapsed = clock.now().saturating_sub(started);

@@ -85,8 +85,16 @@ impl RateLimiter {
 
     /// Reserves a slot at or after `now` and returns how long to wait for it.
     pub fn reserve(&self, now: Duration) -> Duration {
+        match self.try_reserve(now, Duration::MAX) {
+            Ok(w) | Err(w) => w,
+        }
+    }
+
+    /// Reserves a slot only if its wait is at most `max_wait`: `Ok(wait)` (reserved) or
+    /// `Err(wait)` (nothing reserved; the wait the slot would need).
+    pub fn try_reserve(&self, now: Duration, max_wait: Duration) -> Result<Duration, Duration> {
         let Ok(mut s) = self.state.lock() else {
-            return Duration::ZERO;
+            return Ok(Duration::ZERO);
         };
         match self.quota {
             Quota::Window { max, per } => {
@@ -99,11 +107,15 @@ impl RateLimiter {
                 } else {
                     now
                 };
+                let wait = start.saturating_sub(now);
+                if wait > max_wait {
+                    return Err(wait);
+                }
                 s.history.push_back(start);
                 while s.history.len() > max {
                     s.history.pop_front();
                 }
-                start.saturating_sub(now)
+                Ok(wait)
             }
             Quota::Rate { per_second, burst } => {
                 let t = Duration::from_secs_f64(1.0 / per_second);
@@ -111,8 +123,12 @@ impl RateLimiter {
                 let tat = s.tat.max(now);
                 let allowed_at = tat.saturating_sub(tau);
                 let start = allowed_at.max(now);
+                let wait = start.saturating_sub(now);
+                if wait > max_wait {
+                    return Err(wait);
+                }
                 s.tat = tat + t;
-                start.saturating_sub(now)
+                Ok(wait)
             }
         }
     }
@@ -125,6 +141,17 @@ impl RateLimiter {
             clock.sleep(wait).await;
         }
     }
+
+    /// Waits for a slot if it comes within `max_wait`; otherwise reserves nothing and
+    /// returns the wait it would need.
+    pub async fn acquire_within(&self, clock: &dyn Clock, max_wait: Duration) -> Result<(), Duration> {
+        let wait = self.try_reserve(clock.now(), max_wait)?;
+        if !wait.is_zero() {
+            tracing::debug!(wait_ms = wait.as_millis() as u64, "client-side rate limit: waiting");
+            clock.sleep(wait).await;
+        }
+        Ok(())
+    }
 }
 
 fn registry() -> &'static Mutex<HashMap<String, Arc<RateLimiter>>> {
@@ -134,7 +161,8 @@ fn registry() -> &'static Mutex<HashMap<String, Arc<RateLimiter>>> {
 
 /// The process-wide limiter for `key` (e.g. `"atlas:https://host/api/:<credential id>"`),
 /// created with `quota` on first use. Later calls with the same key share it, whatever
-/// quota they pass.
+/// quota they pass — also across tests in one process that reuse a port and token, so
+/// tests that care about a quota should build their own [`RateLimiter`].
 pub fn limiter_for(key: &str, quota: Quota) -> Arc<RateLimiter> {
     match registry().lock() {
         Ok(mut map) => map.entry(key.to_string()).or_insert_with(|| Arc::new(RateLimiter::new(quota))).clone(),
@@ -176,6 +204,19 @@ mod tests {
         assert!(waits[..10].iter().all(|w| w.is_zero()), "{waits:?}");
         assert_eq!(waits[10], Duration::from_millis(200));
         assert_eq!(waits[11], Duration::from_millis(400));
+    }
+
+    #[test]
+    fn try_reserve_reserves_nothing_when_too_long() {
+        let l = RateLimiter::new(Quota::window(1, Duration::from_secs(60)));
+        assert_eq!(l.try_reserve(Duration::ZERO, Duration::ZERO), Ok(Duration::ZERO));
+        assert_eq!(l.try_reserve(Duration::ZERO, Duration::from_secs(10)), Err(Duration::from_secs(60)));
+        // Nothing was reserved by the refusal: the next slot is still at 60 s.
+        assert_eq!(l.try_reserve(Duration::ZERO, Duration::MAX), Ok(Duration::from_secs(60)));
+        let r = RateLimiter::new(Quota::rate(1.0, 1));
+        assert_eq!(r.try_reserve(Duration::ZERO, Duration::ZERO), Ok(Duration::ZERO));
+        assert_eq!(r.try_reserve(Duration::ZERO, Duration::ZERO), Err(Duration::from_secs(1)));
+        assert_eq!(r.try_reserve(Duration::ZERO, Duration::MAX), Ok(Duration::from_secs(1)));
     }
 
     #[test]

@@ -699,3 +699,29 @@ fn secrets_never_in_debug_or_display() {
         assert!(!shown.contains(secret), "leaked in {shown}");
     }
 }
+
+#[tokio::test]
+async fn a_client_side_wait_beyond_the_time_budget_fails_at_once() {
+    let server = MockServer::start_async().await;
+    let m = server
+        .mock_async(|when, then| {
+            when.path("/objects/");
+            then.status(200);
+        })
+        .await;
+    let clock = ManualClock::new();
+    let http = client(&server, &clock)
+        .retry(policy().max_elapsed(Duration::from_secs(600)))
+        .rate_limit("hourly", Arc::new(RateLimiter::new(Quota::per_hour(1))))
+        .default_bucket("hourly")
+        .build()
+        .unwrap();
+    http.execute(Request::post("objects/")).await.unwrap();
+    let err = http.execute(Request::post("objects/")).await.unwrap_err();
+    match err {
+        Error::RateLimited { retry_after, .. } => assert_eq!(retry_after, Some(Duration::from_secs(3600))),
+        other => panic!("expected RateLimited, got {other:?}"),
+    }
+    assert!(clock.sleeps().is_empty(), "no sleep for a slot that is out of budget");
+    m.assert_calls_async(1).await;
+}
