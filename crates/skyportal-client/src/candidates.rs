@@ -113,9 +113,9 @@ impl Candidates {
 pub struct NewCandidate {
     /// Object id.
     pub id: String,
-    /// Right ascension [deg].
+    /// Right ascension (deg).
     pub ra: f64,
-    /// Declination [deg].
+    /// Declination (deg).
     pub dec: f64,
     /// Filters it passed (at least one).
     pub filter_ids: Vec<i64>,

@@ -198,7 +198,7 @@ fn normalize_base(raw: &str) -> String {
 /// [`sources`](Client::sources), [`candidates`](Client::candidates),
 /// [`photometry`](Client::photometry), [`spectra`](Client::spectra),
 /// [`classifications`](Client::classifications), [`comments`](Client::comments),
-/// [`annotations`](Client::annotations), [`groups`](Client::groups), ...
+/// [`annotations`](Client::annotations), [`resources`](Client::resources), [`followup_requests`](Client::followup_requests), [`gcn`](Client::gcn).
 #[derive(Clone, Debug)]
 pub struct Client {
     pub(crate) http: HttpClient,

@@ -77,16 +77,16 @@ pub struct Galaxy {
     /// Catalog name.
     #[serde(default)]
     pub catalog_name: Option<String>,
-    /// Right ascension [deg].
+    /// Right ascension (deg).
     #[serde(default)]
     pub ra: Option<f64>,
-    /// Declination [deg].
+    /// Declination (deg).
     #[serde(default)]
     pub dec: Option<f64>,
-    /// Distance [Mpc].
+    /// Distance (Mpc).
     #[serde(default)]
     pub distmpc: Option<f64>,
-    /// Distance uncertainty [Mpc].
+    /// Distance uncertainty (Mpc).
     #[serde(default)]
     pub distmpc_unc: Option<f64>,
     /// Redshift.
@@ -302,9 +302,9 @@ impl GalaxyList {
         min_redshift: f64 = "minRedshift";
         /// Redshift at most.
         max_redshift: f64 = "maxRedshift";
-        /// Distance at least [Mpc].
+        /// Distance at least (Mpc).
         min_distance: f64 = "minDistance";
-        /// Distance at most [Mpc].
+        /// Distance at most (Mpc).
         max_distance: f64 = "maxDistance";
         /// Stellar mass at least.
         min_mstar: f64 = "minMstar";

@@ -14,25 +14,25 @@ pub struct Source {
     /// The object id (`ZTF21aaqjmps`).
     #[serde(default)]
     pub id: String,
-    /// Right ascension [deg].
+    /// Right ascension (deg).
     #[serde(default)]
     pub ra: Option<f64>,
-    /// Declination [deg].
+    /// Declination (deg).
     #[serde(default)]
     pub dec: Option<f64>,
-    /// RA at discovery [deg].
+    /// RA at discovery (deg).
     #[serde(default)]
     pub ra_dis: Option<f64>,
-    /// Dec at discovery [deg].
+    /// Dec at discovery (deg).
     #[serde(default)]
     pub dec_dis: Option<f64>,
-    /// RA error [deg].
+    /// RA error (deg).
     #[serde(default)]
     pub ra_err: Option<f64>,
-    /// Dec error [deg].
+    /// Dec error (deg).
     #[serde(default)]
     pub dec_err: Option<f64>,
-    /// Offset from the nearest static object [arcsec].
+    /// Offset from the nearest static object (arcsec).
     #[serde(default)]
     pub offset: Option<f64>,
     /// Redshift.
@@ -50,10 +50,10 @@ pub struct Source {
     /// Free-form metadata.
     #[serde(default)]
     pub altdata: Option<Value>,
-    /// Distance to the nearest source [arcsec].
+    /// Distance to the nearest source (arcsec).
     #[serde(default)]
     pub dist_nearest_source: Option<f64>,
-    /// Magnitude of the nearest source [AB].
+    /// Magnitude of the nearest source (AB).
     #[serde(default)]
     pub mag_nearest_source: Option<f64>,
     /// Error on that magnitude.
@@ -121,10 +121,10 @@ pub struct Candidate {
     /// The object id.
     #[serde(default)]
     pub id: String,
-    /// Right ascension [deg].
+    /// Right ascension (deg).
     #[serde(default)]
     pub ra: Option<f64>,
-    /// Declination [deg].
+    /// Declination (deg).
     #[serde(default)]
     pub dec: Option<f64>,
     /// Redshift.
@@ -296,7 +296,7 @@ pub struct Spectrum {
     /// Observation time (UTC ISO 8601).
     #[serde(default)]
     pub observed_at: Option<String>,
-    /// Wavelengths [Å] (absent with `minimalPayload=true`).
+    /// Wavelengths (Å) (absent with `minimalPayload=true`).
     #[serde(default)]
     pub wavelengths: Option<Vec<Option<f64>>>,
     /// Fluxes.

@@ -3,7 +3,7 @@
 //!
 //! - `GET /api/sources/{obj_id}/photometry?format=mag|flux|both` (not paginated; a bare
 //!   array sorted by MJD) → [`PhotometryRecord`]s, which turn into the core
-//!   [`Lightcurve`](broker_core::Lightcurve) with [`to_lightcurve`].
+//!   [`Lightcurve`] with [`to_lightcurve`].
 //! - `POST /api/photometry` inserts (not idempotent: duplicates are refused, so it is
 //!   retried only after a 429); `PUT /api/photometry` upserts (idempotent, retried on 5xx
 //!   too). Both take one JSON object whose fields are lists, one value per row.
@@ -77,16 +77,16 @@ pub struct PhotometryRecord {
     /// Signal-to-noise ratio.
     #[serde(default)]
     pub snr: Option<f64>,
-    /// Right ascension of the measurement [deg].
+    /// Right ascension of the measurement (deg).
     #[serde(default)]
     pub ra: Option<f64>,
-    /// Declination of the measurement [deg].
+    /// Declination of the measurement (deg).
     #[serde(default)]
     pub dec: Option<f64>,
-    /// RA uncertainty [arcsec].
+    /// RA uncertainty (arcsec).
     #[serde(default)]
     pub ra_unc: Option<f64>,
-    /// Dec uncertainty [arcsec].
+    /// Dec uncertainty (arcsec).
     #[serde(default)]
     pub dec_unc: Option<f64>,
     /// Origin (`"None"` when posted as null; `fp` for forced photometry on ZTF).
@@ -490,7 +490,7 @@ impl From<UploadFailure> for Error {
 pub struct MagRow {
     /// Object id.
     pub obj_id: String,
-    /// Instrument id (find it with [`crate::Client::instruments`]).
+    /// Instrument id (find it with [`Resources::instruments`](crate::resources::Resources::instruments)).
     pub instrument_id: i64,
     /// Modified Julian Date.
     pub mjd: f64,
@@ -508,9 +508,9 @@ pub struct MagRow {
     pub limiting_mag_nsigma: Option<f64>,
     /// Origin (part of the duplicate key).
     pub origin: Option<String>,
-    /// Right ascension of the measurement [deg].
+    /// Right ascension of the measurement (deg).
     pub ra: Option<f64>,
-    /// Declination of the measurement [deg].
+    /// Declination of the measurement (deg).
     pub dec: Option<f64>,
     /// Free-form metadata.
     pub altdata: Option<Value>,
@@ -621,9 +621,9 @@ pub struct FluxRow {
     pub zp: f64,
     /// Origin (part of the duplicate key).
     pub origin: Option<String>,
-    /// Right ascension of the measurement [deg].
+    /// Right ascension of the measurement (deg).
     pub ra: Option<f64>,
-    /// Declination of the measurement [deg].
+    /// Declination of the measurement (deg).
     pub dec: Option<f64>,
     /// Free-form metadata.
     pub altdata: Option<Value>,

@@ -84,16 +84,16 @@ pub struct Telescope {
     /// Short name.
     #[serde(default)]
     pub nickname: Option<String>,
-    /// Latitude [deg].
+    /// Latitude (deg).
     #[serde(default)]
     pub lat: Option<f64>,
-    /// Longitude [deg].
+    /// Longitude (deg).
     #[serde(default)]
     pub lon: Option<f64>,
-    /// Elevation [m].
+    /// Elevation (m).
     #[serde(default)]
     pub elevation: Option<f64>,
-    /// Aperture diameter [m].
+    /// Aperture diameter (m).
     #[serde(default)]
     pub diameter: Option<f64>,
     /// Robotic?

@@ -444,10 +444,10 @@ impl SourceGet {
 pub struct NewSource {
     /// The object id (required).
     pub id: String,
-    /// Right ascension [deg].
+    /// Right ascension (deg).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ra: Option<f64>,
-    /// Declination [deg].
+    /// Declination (deg).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dec: Option<f64>,
     /// Redshift.
@@ -529,10 +529,10 @@ pub struct SourceCreated {
 /// The body of `PATCH /api/sources/{obj_id}`: only the fields set are sent.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SourceUpdate {
-    /// Right ascension [deg] (refused by the server if the object has candidates).
+    /// Right ascension (deg) (refused by the server if the object has candidates).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ra: Option<f64>,
-    /// Declination [deg].
+    /// Declination (deg).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dec: Option<f64>,
     /// Redshift.

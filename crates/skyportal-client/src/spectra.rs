@@ -154,7 +154,7 @@ pub struct NewSpectrum {
     pub instrument_id: i64,
     /// Observation time (UTC ISO 8601).
     pub observed_at: String,
-    /// Wavelengths [Å].
+    /// Wavelengths (Å).
     pub wavelengths: Vec<f64>,
     /// Fluxes.
     pub fluxes: Vec<f64>,
