@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use reqwest::Method;
+
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, LOCATION, RETRY_AFTER, USER_AGENT};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -18,6 +18,9 @@ use crate::error::{Error, HttpError, Result, excerpt, server_message};
 use crate::ratelimit::RateLimiter;
 use crate::redact::redact_url;
 use crate::retry::{Clock, RetryPolicy, RetrySafety, TokioClock, parse_retry_after};
+
+pub use reqwest::Method;
+pub use reqwest::header;
 
 /// The default user agent: `astrobrokers/<version>`.
 pub const DEFAULT_USER_AGENT: &str = concat!("astrobrokers/", env!("CARGO_PKG_VERSION"));
@@ -477,6 +480,12 @@ impl HttpClientBuilder {
         self
     }
 
+    /// The non-secret id of the configured credential (see [`Auth::credential_id`]), for
+    /// per-credential rate-limit keys.
+    pub fn credential_id(&self) -> Option<String> {
+        self.auth.credential_id()
+    }
+
     /// Builds the client; fails on a bad base URL, an unknown default bucket, or credentials
     /// over plain http to a remote host.
     pub fn build(self) -> Result<HttpClient> {
@@ -655,7 +664,7 @@ impl HttpClient {
             url.query_pairs_mut().extend_pairs(req.query.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         }
         let clock = inner.clock.clone();
-        let started = clock.now();
+        let mut started = clock.now();
         let policy = &inner.retry;
         let mut method = req.method.clone();
         let mut body = req.body.clone();
@@ -670,11 +679,12 @@ impl HttpClient {
                 let Some(l) = inner.limiters.get(name) else {
                     return Err(Error::Config(format!("rate-limit bucket `{name}` is not registered")));
                 };
-                // Wait for a client-side slot only if it comes within the time budget; a
-                // longer wait fails at once (nothing sent, nothing reserved).
-                let budget = policy.max_elapsed.saturating_sub(clock.now().saturating_sub(started));
-                if let Err(wait) = l.acquire_within(clock.as_ref(), budget).await {
-                    return Err(Error::RateLimited { retry_after: Some(wait), url: redact_url(&url) });
+                // Wait for a client-side slot only up to `max_limiter_wait`; a longer wait
+                // fails at once (nothing sent, nothing reserved). Queueing behind our own
+                // limiter is not server time: it does not count against `max_elapsed`.
+                match l.acquire_within(clock.as_ref(), policy.max_limiter_wait).await {
+                    Ok(waited) => started += waited,
+                    Err(wait) => return Err(Error::RateLimited { retry_after: Some(wait), url: redact_url(&url) }),
                 }
             }
             let elapsed = clock.now().saturating_sub(started);

@@ -279,6 +279,11 @@ impl<T: Send + 'static> ItemStream<T> {
         ItemStream { inner: s.boxed(), total: Arc::new(AtomicU64::new(total.unwrap_or(UNKNOWN))) }
     }
 
+    /// A stream that yields one error and ends (e.g. for input rejected before any request).
+    pub fn failed(err: Error) -> Self {
+        Self::from_stream(stream::iter([Err(err)]), None)
+    }
+
     /// The total number of items, once the server has said it.
     pub fn total(&self) -> Option<u64> {
         match self.total.load(Ordering::Relaxed) {

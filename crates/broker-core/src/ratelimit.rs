@@ -135,22 +135,19 @@ impl RateLimiter {
 
     /// Waits until a request may be sent.
     pub async fn acquire(&self, clock: &dyn Clock) {
-        let wait = self.reserve(clock.now());
-        if !wait.is_zero() {
-            tracing::debug!(wait_ms = wait.as_millis() as u64, "client-side rate limit: waiting");
-            clock.sleep(wait).await;
-        }
+        let _ = self.acquire_within(clock, Duration::MAX).await;
     }
 
-    /// Waits for a slot if it comes within `max_wait`; otherwise reserves nothing and
-    /// returns the wait it would need.
-    pub async fn acquire_within(&self, clock: &dyn Clock, max_wait: Duration) -> Result<(), Duration> {
-        let wait = self.try_reserve(clock.now(), max_wait)?;
+    /// Waits for a slot if it comes within `max_wait` and returns the time waited;
+    /// otherwise reserves nothing and returns the wait it would need as the error.
+    pub async fn acquire_within(&self, clock: &dyn Clock, max_wait: Duration) -> Result<Duration, Duration> {
+        let now = clock.now();
+        let wait = self.try_reserve(now, max_wait)?;
         if !wait.is_zero() {
             tracing::debug!(wait_ms = wait.as_millis() as u64, "client-side rate limit: waiting");
-            clock.sleep(wait).await;
+            clock.sleep_until(now + wait).await;
         }
-        Ok(())
+        Ok(wait)
     }
 }
 

@@ -43,6 +43,13 @@ pub trait Clock: Send + Sync + fmt::Debug {
     async fn sleep(&self, d: Duration);
     /// Time elapsed since an arbitrary fixed origin.
     fn now(&self) -> Duration;
+    /// Waits until [`Self::now`] reaches `deadline` (at once if it has).
+    async fn sleep_until(&self, deadline: Duration) {
+        let now = self.now();
+        if deadline > now {
+            self.sleep(deadline - now).await;
+        }
+    }
     /// The wall-clock time, used to turn an HTTP-date `Retry-After` into a wait.
     fn system_time(&self) -> SystemTime {
         SystemTime::now()
@@ -112,6 +119,18 @@ impl Clock for ManualClock {
     }
     fn now(&self) -> Duration {
         self.inner.lock().map(|s| s.now).unwrap_or_default()
+    }
+    /// Moves virtual time to `deadline` if it is later (concurrent waiters for the same
+    /// instant do not add up), recording the step taken.
+    async fn sleep_until(&self, deadline: Duration) {
+        if let Ok(mut s) = self.inner.lock() {
+            let step = deadline.saturating_sub(s.now);
+            if !step.is_zero() {
+                s.now = deadline;
+                s.sleeps.push(step);
+            }
+        }
+        tokio::task::yield_now().await;
     }
     fn system_time(&self) -> SystemTime {
         SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000) + self.now()
@@ -186,6 +205,10 @@ pub struct RetryPolicy {
     pub max_server_wait: Duration,
     /// The least wait after a 429 that carried no hint.
     pub throttle_floor: Duration,
+    /// The longest wait for a client-side rate-limit slot; a longer one fails at once with
+    /// `RateLimited` (nothing sent, nothing reserved). Time spent waiting for slots does not
+    /// count against [`Self::max_elapsed`].
+    pub max_limiter_wait: Duration,
     /// Reads waits from 429 bodies.
     pub hint: Option<Arc<dyn ThrottleHint>>,
     /// Whether backoff uses full jitter (a random wait between zero and the step).
@@ -201,6 +224,7 @@ impl Default for RetryPolicy {
             max_delay: Duration::from_secs(30),
             max_server_wait: Duration::from_secs(300),
             throttle_floor: Duration::from_secs(1),
+            max_limiter_wait: Duration::from_secs(3600),
             hint: None,
             jitter: true,
         }
@@ -236,6 +260,11 @@ impl RetryPolicy {
     /// Sets [`Self::throttle_floor`].
     pub fn throttle_floor(mut self, d: Duration) -> Self {
         self.throttle_floor = d;
+        self
+    }
+    /// Sets [`Self::max_limiter_wait`].
+    pub fn max_limiter_wait(mut self, d: Duration) -> Self {
+        self.max_limiter_wait = d;
         self
     }
     /// Sets the body hint reader.

@@ -701,7 +701,7 @@ fn secrets_never_in_debug_or_display() {
 }
 
 #[tokio::test]
-async fn a_client_side_wait_beyond_the_time_budget_fails_at_once() {
+async fn client_side_waits_are_bounded_and_not_counted_as_server_time() {
     let server = MockServer::start_async().await;
     let m = server
         .mock_async(|when, then| {
@@ -710,8 +710,22 @@ async fn a_client_side_wait_beyond_the_time_budget_fails_at_once() {
         })
         .await;
     let clock = ManualClock::new();
+    // A 100 s total budget, but a queue of 90 s per slot: queueing is not server time.
     let http = client(&server, &clock)
-        .retry(policy().max_elapsed(Duration::from_secs(600)))
+        .retry(policy().max_elapsed(Duration::from_secs(100)).max_limiter_wait(Duration::from_secs(600)))
+        .rate_limit("writes", Arc::new(RateLimiter::new(Quota::window(1, Duration::from_secs(90)))))
+        .default_bucket("writes")
+        .build()
+        .unwrap();
+    for _ in 0..3 {
+        http.execute(Request::post("objects/")).await.unwrap();
+    }
+    assert_eq!(clock.sleeps(), vec![Duration::from_secs(90), Duration::from_secs(90)]);
+
+    // A slot further away than max_limiter_wait fails at once, nothing reserved.
+    let clock = ManualClock::new();
+    let http = client(&server, &clock)
+        .retry(policy().max_limiter_wait(Duration::from_secs(600)))
         .rate_limit("hourly", Arc::new(RateLimiter::new(Quota::per_hour(1))))
         .default_bucket("hourly")
         .build()
@@ -722,6 +736,19 @@ async fn a_client_side_wait_beyond_the_time_budget_fails_at_once() {
         Error::RateLimited { retry_after, .. } => assert_eq!(retry_after, Some(Duration::from_secs(3600))),
         other => panic!("expected RateLimited, got {other:?}"),
     }
-    assert!(clock.sleeps().is_empty(), "no sleep for a slot that is out of budget");
-    m.assert_calls_async(1).await;
+    assert!(clock.sleeps().is_empty(), "no sleep for a slot that is out of reach");
+    m.assert_calls_async(4).await;
+}
+
+#[tokio::test]
+async fn concurrent_waiters_share_virtual_time() {
+    let clock = ManualClock::new();
+    let limiter = Arc::new(RateLimiter::new(Quota::window(2, Duration::from_secs(60))));
+    let futs = (0..4).map(|_| {
+        let (l, c) = (limiter.clone(), clock.clone());
+        async move { l.acquire(&c).await }
+    });
+    futures::future::join_all(futs).await;
+    // Slots 3 and 4 both open at t = 60 s: virtual time is 60 s, not 120 s.
+    assert_eq!(broker_core::Clock::now(&clock), Duration::from_secs(60));
 }

@@ -217,17 +217,23 @@ impl ClientBuilder {
                 b.auth(LoginToken::new(login_url, username, password, "Token"))
             }
         };
-        let http = b.build()?;
-        let cred = http.auth().credential_id().unwrap_or_else(|| "anonymous".into());
+        let cred = b.credential_id().unwrap_or_else(|| "anonymous".into());
         let writes = self
             .write_limiter
             .unwrap_or_else(|| limiter_for(&format!("forcedphot:writes:{base}:{cred}"), self.write_quota));
         let reads = self
             .read_limiter
             .unwrap_or_else(|| limiter_for(&format!("forcedphot:reads:{base}:{cred}"), self.read_quota));
+        // Every attempt (retries included) draws from its bucket, as the server counts it.
+        let http = b.rate_limit(WRITES, writes.clone()).rate_limit(READS, reads.clone()).build()?;
         Ok(Client { http, writes, reads, poll: self.poll })
     }
 }
+
+/// The rate-limit bucket of writes (POST, DELETE).
+const WRITES: &str = "writes";
+/// The rate-limit bucket of reads.
+const READS: &str = "reads";
 
 /// The default retry policy (see [`ClientBuilder::retry`]).
 pub fn default_retry() -> RetryPolicy {
@@ -343,16 +349,11 @@ impl Client {
 
     /// Sends a request after drawing from its budget; maps HTTP errors to this crate's kinds.
     pub(crate) async fn send(&self, req: Request, budget: Budget) -> Result<Response> {
-        // WORKAROUND(broker-core): the client-side limiter is acquired here rather than via
-        // `Request::bucket`, because `HttpClient::execute` counts the limiter wait against
-        // `RetryPolicy::max_elapsed` (its `started` is taken before the bucket acquire), so a
-        // DELETE queued behind a minute of bulk writes would fail with `Error::Timeout`.
-        let clock = self.http.clock().clone();
-        match budget {
-            Budget::Write => self.writes.acquire(clock.as_ref()).await,
-            Budget::Read => self.reads.acquire(clock.as_ref()).await,
-            Budget::Free => {}
-        }
+        let req = match budget {
+            Budget::Write => req.bucket(WRITES),
+            Budget::Read => req.bucket(READS),
+            Budget::Free => req,
+        };
         self.http.execute(req).await.map_err(classify)
     }
 

@@ -484,10 +484,23 @@ async fn dropping_the_future_stops_all_requests() {
         })
         .await;
     let client = client(&server, Arc::new(ManualClock::new()));
-    let r = tokio::time::timeout(Duration::from_millis(150), client.run(&request(), &RunOptions::new())).await;
-    assert!(r.is_err(), "still queued: the run was still waiting");
+    // Run until the task has been polled at least once (however loaded the machine), then
+    // drop the future while the task is still queued.
+    let (req, opts) = (request(), RunOptions::new());
+    let mut fut = Box::pin(client.run(&req, &opts));
+    let give_up = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        tokio::select! {
+            r = &mut fut => panic!("the run ended while the task was queued: {r:?}"),
+            _ = tokio::time::sleep(Duration::from_millis(10)) => {}
+        }
+        if poll.calls_async().await >= 1 {
+            break;
+        }
+        assert!(std::time::Instant::now() < give_up, "the task was never polled");
+    }
+    drop(fut);
     let polled = poll.calls_async().await;
-    assert!(polled >= 1);
     tokio::time::sleep(Duration::from_millis(150)).await;
     assert_eq!(poll.calls_async().await, polled, "no request after the future was dropped");
 }
