@@ -296,7 +296,10 @@ mod tests {
                 return Err("HTTP 503 from https://example.org/x".into());
             }
             Ok(Lightcurve::from_points(
-                self.points.iter().map(|m| PhotometryPoint::limit(self.name, "s", "id", *m, Band::ZtfG, 20.0)).collect(),
+                self.points
+                    .iter()
+                    .map(|m| PhotometryPoint::limit(self.name, "s", "id", *m, Band::ZtfG, 20.0))
+                    .collect(),
             ))
         }
     }
@@ -311,7 +314,10 @@ mod tests {
         let r = cb.lightcurve(&Target::new().ztf("ZTF1")).await;
         assert_eq!(r.lightcurve.points.iter().map(|p| p.mjd).collect::<Vec<_>>(), vec![1.0, 2.0, 3.0]);
         assert_eq!(r.served, vec![("alerce".to_string(), 2), ("forcedphot".to_string(), 1)]);
-        assert_eq!(r.failures, vec![BrokerFailure { broker: "atlas".into(), message: "HTTP 503 from https://example.org/x".into() }]);
+        assert_eq!(
+            r.failures,
+            vec![BrokerFailure { broker: "atlas".into(), message: "HTTP 503 from https://example.org/x".into() }]
+        );
         assert_eq!(r.skipped, vec!["skyportal".to_string()]);
     }
 }
