@@ -49,3 +49,4 @@ pub use skyportal_client as skyportal;
 pub use polars;
 
 pub mod cross;
+pub mod sources;
