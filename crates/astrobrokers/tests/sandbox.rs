@@ -48,7 +48,6 @@ fn cross(sb: &Sandbox) -> CrossBroker {
         .poll_intervals(astrobrokers::forcedphot::PollIntervals {
             queued: Duration::from_millis(50),
             running: Duration::from_millis(50),
-            ..Default::default()
         })
         .build()
         .unwrap();
