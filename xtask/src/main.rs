@@ -8,6 +8,7 @@
 use anyhow::{Context, Result, bail};
 use std::process::Command;
 
+mod bench;
 mod peer_check;
 
 fn main() -> Result<()> {
@@ -16,6 +17,7 @@ fn main() -> Result<()> {
         Some("ci") => ci(),
         Some("peer-check") => peer_check::run(&args[1..]),
         Some("check-features") => check_features(),
+        Some("bench") => bench::run(&args[1..]),
         Some(other) => bail!("unknown task `{other}`; known tasks: ci, peer-check, check-features"),
         None => bail!("usage: cargo xtask <ci|peer-check|check-features>"),
     }
