@@ -140,9 +140,10 @@ pub struct CrossLightcurve {
 }
 
 impl CrossLightcurve {
-    /// Nightly (or `opts.days`) binning of the merged flux points, per broker and band.
+    /// Nightly (or `opts.days`) binning of the merged flux points, per broker and band:
+    /// detections where the binned S/N is at least 3, else 3σ limits.
     pub fn binned(&self, opts: &BinOptions) -> Lightcurve {
-        bin_lightcurve(&self.lightcurve, opts)
+        bin_lightcurve(&self.lightcurve, opts, 3.0, 3.0)
     }
 }
 

@@ -29,7 +29,7 @@
 //!     PhotometryPoint::from_flux("forcedphot", "atlas", "t", 60000.1, Band::AtlasO, 100.0, 10.0, 3.0, 3.0),
 //!     PhotometryPoint::from_flux("forcedphot", "atlas", "t", 60000.2, Band::AtlasO, 100.0, 10.0, 3.0, 3.0),
 //! ]);
-//! let nightly = bin_lightcurve(&lc, &BinOptions::default());
+//! let nightly = bin_lightcurve(&lc, &BinOptions::nightly(), 3.0, 3.0);
 //! assert_eq!(nightly.len(), 1);
 //! assert!((nightly.points[0].mag.unwrap() - 18.9).abs() < 1e-9);
 //! ```

@@ -30,93 +30,15 @@
 
 use serde::{Deserialize, Serialize};
 
+use broker_core::astro::binning::{FluxSample, bin_fluxes};
 use broker_core::astro::{flux_err_to_mag_err, ujy_to_mag, upper_limit_mag};
 use broker_core::{Band, Lightcurve, PhotometryPoint};
 
 use crate::result::Measurement;
 
-/// How fluxes in a bin are combined.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub enum Weighting {
-    /// Inverse-variance weighted mean; `err = sqrt(1 / Σ(1/σ²))`.
-    #[default]
-    InverseVariance,
-    /// Plain mean; `err = sqrt(Σ σ²) / N`.
-    Unweighted,
-}
-
-/// What σ a clipped point's residual is compared with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub enum ClipScale {
-    /// The point's own `duJy`.
-    #[default]
-    PointError,
-    /// The sample standard deviation of the kept points of the bin.
-    Scatter,
-}
-
-/// Iterative σ-clipping.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Clip {
-    /// Reject beyond this many σ (default 3).
-    pub sigma: f64,
-    /// At most this many iterations (default 10).
-    pub max_iterations: u32,
-    /// What σ is.
-    pub scale: ClipScale,
-}
-
-impl Default for Clip {
-    fn default() -> Self {
-        Clip { sigma: 3.0, max_iterations: 10, scale: ClipScale::PointError }
-    }
-}
-
-/// How to bin.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct BinOptions {
-    /// Bin width in days (default 1).
-    pub days: f64,
-    /// Where bins start: bin `k` is `[origin + k·days, origin + (k+1)·days)` (default 0, so
-    /// nightly bins are whole MJDs).
-    pub origin: f64,
-    /// How to combine.
-    pub weighting: Weighting,
-    /// Optional clipping (default off).
-    pub clip: Option<Clip>,
-}
-
-impl Default for BinOptions {
-    fn default() -> Self {
-        Self::nightly()
-    }
-}
-
-impl BinOptions {
-    /// One-day bins on whole MJDs, inverse-variance weighted, no clipping.
-    pub fn nightly() -> Self {
-        BinOptions { days: 1.0, origin: 0.0, weighting: Weighting::InverseVariance, clip: None }
-    }
-    /// `days`-day bins.
-    pub fn days(days: f64) -> Self {
-        BinOptions { days, ..Self::nightly() }
-    }
-    /// Sets the weighting.
-    pub fn weighting(mut self, w: Weighting) -> Self {
-        self.weighting = w;
-        self
-    }
-    /// Turns on clipping.
-    pub fn clip(mut self, clip: Clip) -> Self {
-        self.clip = Some(clip);
-        self
-    }
-    /// Sets the origin.
-    pub fn origin(mut self, origin: f64) -> Self {
-        self.origin = origin;
-        self
-    }
-}
+/// The binning options and clipping of the core ([`broker_core::astro::binning`]), shared
+/// with cross-broker binning.
+pub use broker_core::astro::binning::{BinOptions, Clip, ClipScale, Weighting};
 
 /// One bin.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -170,127 +92,32 @@ impl Bin {
     }
 }
 
-/// (mjd, flux, error) of the usable points, and how many were skipped.
-type Group = (Vec<(f64, f64, f64)>, usize);
-
-/// Bins rows per filter; the result is ordered by filter, then time.
+/// Bins rows per filter; the result is ordered by filter, then time. Rows with
+/// `duJy <= 0` cannot be weighted and are counted in [`Bin::n_skipped`].
 pub fn bin(rows: &[Measurement], opts: &BinOptions) -> Vec<Bin> {
-    let days = if opts.days.is_finite() && opts.days > 0.0 { opts.days } else { 1.0 };
-    let origin = if opts.origin.is_finite() { opts.origin } else { 0.0 };
-    let mut groups: std::collections::BTreeMap<(String, i64), Group> = Default::default();
+    let mut by_filter: std::collections::BTreeMap<&str, Vec<FluxSample>> = Default::default();
     for r in rows {
-        if !r.mjd.is_finite() {
-            continue;
-        }
-        let k = ((r.mjd - origin) / days).floor();
-        if !k.is_finite() || k.abs() > 1e15 {
-            continue;
-        }
-        let entry = groups.entry((r.filter.clone(), k as i64)).or_default();
-        if r.dujy <= 0 {
-            entry.1 += 1;
-        } else {
-            entry.0.push((r.mjd, r.ujy as f64, r.dujy as f64));
-        }
+        by_filter.entry(r.filter.as_str()).or_default().push(FluxSample {
+            mjd: r.mjd,
+            flux: r.ujy as f64,
+            err: r.dujy as f64,
+        });
     }
     let mut out = Vec::new();
-    for ((filter, k), (points, skipped)) in groups {
-        if points.is_empty() {
-            continue;
-        }
-        if let Some(b) = combine(&filter, origin + k as f64 * days, &points, skipped, opts) {
-            out.push(b);
-        }
+    for (filter, samples) in by_filter {
+        out.extend(bin_fluxes(&samples, opts).into_iter().map(|b| Bin {
+            filter: filter.to_string(),
+            mjd_start: b.bin_start,
+            mjd: b.mjd,
+            flux_ujy: b.flux,
+            flux_err_ujy: b.err,
+            n_used: b.n_used,
+            n_clipped: b.n_clipped,
+            n_skipped: b.n_skipped,
+            chi2_n: b.chi2_n,
+        }));
     }
     out
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
-}
-
-fn mean_of(points: &[(f64, f64, f64)], keep: &[bool], w: Weighting) -> f64 {
-    let kept = points.iter().zip(keep).filter(|(_, k)| **k).map(|(p, _)| p);
-    match w {
-        Weighting::InverseVariance => {
-            let (mut sw, mut swf) = (0.0, 0.0);
-            for (_, f, s) in kept {
-                let wt = 1.0 / (s * s);
-                sw += wt;
-                swf += wt * f;
-            }
-            swf / sw
-        }
-        Weighting::Unweighted => {
-            let v: Vec<f64> = kept.map(|p| p.1).collect();
-            v.iter().sum::<f64>() / v.len() as f64
-        }
-    }
-}
-
-fn combine(filter: &str, start: f64, points: &[(f64, f64, f64)], skipped: usize, opts: &BinOptions) -> Option<Bin> {
-    let mut keep = vec![true; points.len()];
-    if let Some(clip) = opts.clip {
-        for it in 0..clip.max_iterations.max(1) {
-            let kept: Vec<f64> = points.iter().zip(&keep).filter(|(_, k)| **k).map(|(p, _)| p.1).collect();
-            if kept.len() < 2 {
-                break;
-            }
-            let centre = if it == 0 { median(&mut kept.clone()) } else { mean_of(points, &keep, opts.weighting) };
-            let scatter = {
-                let n = kept.len() as f64;
-                let m = kept.iter().sum::<f64>() / n;
-                (kept.iter().map(|f| (f - m) * (f - m)).sum::<f64>() / (n - 1.0)).sqrt()
-            };
-            let next: Vec<bool> = points
-                .iter()
-                .map(|(_, f, s)| {
-                    let sigma = match clip.scale {
-                        ClipScale::PointError => *s,
-                        ClipScale::Scatter => scatter,
-                    };
-                    sigma <= 0.0 || (f - centre).abs() <= clip.sigma * sigma
-                })
-                .collect();
-            if next.iter().all(|k| !k) || next == keep {
-                break;
-            }
-            keep = next;
-        }
-    }
-    let kept: Vec<&(f64, f64, f64)> = points.iter().zip(&keep).filter(|(_, k)| **k).map(|(p, _)| p).collect();
-    let n = kept.len();
-    if n == 0 {
-        return None;
-    }
-    let mjd = kept.iter().map(|p| p.0).sum::<f64>() / n as f64;
-    let (flux, err) = match opts.weighting {
-        Weighting::InverseVariance => {
-            let sw: f64 = kept.iter().map(|p| 1.0 / (p.2 * p.2)).sum();
-            let swf: f64 = kept.iter().map(|p| p.1 / (p.2 * p.2)).sum();
-            (swf / sw, (1.0 / sw).sqrt())
-        }
-        Weighting::Unweighted => {
-            let f = kept.iter().map(|p| p.1).sum::<f64>() / n as f64;
-            let e = kept.iter().map(|p| p.2 * p.2).sum::<f64>().sqrt() / n as f64;
-            (f, e)
-        }
-    };
-    let chi2_n =
-        if n > 1 { kept.iter().map(|p| ((p.1 - flux) / p.2).powi(2)).sum::<f64>() / (n - 1) as f64 } else { 0.0 };
-    Some(Bin {
-        filter: filter.to_string(),
-        mjd_start: start,
-        mjd,
-        flux_ujy: flux,
-        flux_err_ujy: err,
-        n_used: n,
-        n_clipped: points.len() - n,
-        n_skipped: skipped,
-        chi2_n,
-    })
 }
 
 /// Bins as a core [`Lightcurve`] (detections where S/N >= 3, else 3σ limits).
