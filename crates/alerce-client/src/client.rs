@@ -51,6 +51,7 @@ pub struct AlerceClientBuilder {
     user_agent: Option<String>,
     quota: Option<Quota>,
     lsst_survey: String,
+    max_response_bytes: Option<usize>,
 }
 
 impl fmt::Debug for AlerceClientBuilder {
@@ -83,6 +84,7 @@ impl Default for AlerceClientBuilder {
             user_agent: None,
             quota: None,
             lsst_survey: "lsst".into(),
+            max_response_bytes: None,
         }
     }
 }
@@ -198,6 +200,13 @@ impl AlerceClientBuilder {
         self
     }
 
+    /// The largest response body accepted (default 512 MiB, the core's); a larger reply fails
+    /// with a transport error instead of exhausting memory.
+    pub fn max_response_bytes(mut self, n: usize) -> Self {
+        self.max_response_bytes = Some(n);
+        self
+    }
+
     /// Builds the client; fails on a malformed base URL.
     pub fn build(self) -> Result<AlerceClient> {
         let limiter = self.quota.map(|q| {
@@ -222,6 +231,9 @@ impl AlerceClientBuilder {
             }
             if let Some(ua) = &self.user_agent {
                 b = b.user_agent(ua.clone());
+            }
+            if let Some(n) = self.max_response_bytes {
+                b = b.max_response_bytes(n);
             }
             if let Some(l) = &limiter {
                 b = b.rate_limit("alerce", l.clone()).default_bucket("alerce");

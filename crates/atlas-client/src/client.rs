@@ -63,6 +63,7 @@ pub struct AtlasClientBuilder {
     user_agent: Option<String>,
     hook: Option<TokenHook>,
     allow_insecure_http: bool,
+    max_response_bytes: Option<usize>,
 }
 
 impl fmt::Debug for AtlasClientBuilder {
@@ -97,6 +98,7 @@ impl Default for AtlasClientBuilder {
             user_agent: None,
             hook: None,
             allow_insecure_http: false,
+            max_response_bytes: None,
         }
     }
 }
@@ -198,6 +200,13 @@ impl AtlasClientBuilder {
         self
     }
 
+    /// The largest response body accepted (default 512 MiB, the core's); a larger reply fails
+    /// with a transport error instead of exhausting memory.
+    pub fn max_response_bytes(mut self, n: usize) -> Self {
+        self.max_response_bytes = Some(n);
+        self
+    }
+
     /// Builds the client. Fails with [`Error::Config`] when no token (and no credentials)
     /// can be found, the config file cannot be read, or the base URL is invalid.
     pub fn build(self) -> Result<AtlasClient> {
@@ -269,6 +278,9 @@ impl AtlasClientBuilder {
             .default_header(reqwest::header::ACCEPT, reqwest::header::HeaderValue::from_static("application/json"));
         if let Some(ua) = ua {
             http = http.user_agent(ua);
+        }
+        if let Some(n) = self.max_response_bytes {
+            http = http.max_response_bytes(n);
         }
         let rph = self.requests_per_hour.unwrap_or(DEFAULT_REQUESTS_PER_HOUR);
         if let Some(limiter) = self.limiter {

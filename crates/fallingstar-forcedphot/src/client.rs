@@ -66,6 +66,7 @@ pub struct ClientBuilder {
     write_limiter: Option<Arc<RateLimiter>>,
     read_limiter: Option<Arc<RateLimiter>>,
     allow_insecure_http: bool,
+    max_response_bytes: Option<usize>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -98,6 +99,7 @@ impl Default for ClientBuilder {
             write_limiter: None,
             read_limiter: None,
             allow_insecure_http: false,
+            max_response_bytes: None,
         }
     }
 }
@@ -189,6 +191,13 @@ impl ClientBuilder {
         self
     }
 
+    /// The largest response body accepted (default 512 MiB, the core's); a larger reply fails
+    /// with a transport error instead of exhausting memory.
+    pub fn max_response_bytes(mut self, n: usize) -> Self {
+        self.max_response_bytes = Some(n);
+        self
+    }
+
     /// Builds the client.
     pub fn build(self) -> Result<Client> {
         let base = parse_base_url(&self.base_url)?;
@@ -206,6 +215,9 @@ impl ClientBuilder {
         }
         if let Some(ua) = self.user_agent {
             b = b.user_agent(ua);
+        }
+        if let Some(n) = self.max_response_bytes {
+            b = b.max_response_bytes(n);
         }
         b = match self.credentials {
             Credentials::None => b.auth(NoAuth),

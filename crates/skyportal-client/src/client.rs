@@ -38,6 +38,7 @@ pub struct ClientBuilder {
     user_agent: Option<String>,
     timeout: Duration,
     allow_insecure_http: bool,
+    max_response_bytes: Option<usize>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -63,6 +64,7 @@ impl Default for ClientBuilder {
             user_agent: None,
             timeout: DEFAULT_TIMEOUT,
             allow_insecure_http: false,
+            max_response_bytes: None,
         }
     }
 }
@@ -147,6 +149,13 @@ impl ClientBuilder {
         self
     }
 
+    /// The largest response body accepted (default 512 MiB, the core's); a larger reply fails
+    /// with a transport error instead of exhausting memory.
+    pub fn max_response_bytes(mut self, n: usize) -> Self {
+        self.max_response_bytes = Some(n);
+        self
+    }
+
     /// Builds the client. Fails with [`Error::Config`] without a base URL, with a bad one,
     /// or when a token would go over plain http to a remote host.
     pub fn build(self) -> Result<Client> {
@@ -177,6 +186,9 @@ impl ClientBuilder {
         }
         if let Some(ua) = self.user_agent {
             b = b.user_agent(ua);
+        }
+        if let Some(n) = self.max_response_bytes {
+            b = b.max_response_bytes(n);
         }
         if let Some(q) = self.quota {
             let key = format!("skyportal:{base}:{cred}");
