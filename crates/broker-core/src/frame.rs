@@ -22,19 +22,7 @@ use crate::astro::Lightcurve;
 use crate::error::{Error, Result};
 
 /// The column names of [`lightcurve_to_dataframe`], in order.
-pub const LIGHTCURVE_COLUMNS: [&str; 11] = [
-    "broker",
-    "survey",
-    "object_id",
-    "mjd",
-    "band",
-    "mag",
-    "mag_err",
-    "flux_ujy",
-    "flux_err_ujy",
-    "limiting_mag",
-    "is_detection",
-];
+pub use crate::astro::LIGHTCURVE_COLUMNS;
 
 /// Turns a polars error into the core error.
 pub fn polars_error(e: PolarsError) -> Error {

@@ -3,6 +3,22 @@ use serde::{Deserialize, Serialize};
 use super::band::Band;
 use super::photometry::{flux_err_to_mag_err, mag_err_to_flux_err, mag_to_ujy, ujy_to_mag, upper_limit_mag};
 
+/// The unified light-curve columns, in order: the DataFrame columns of
+/// `broker_core::frame` (feature `polars`) and the CSV/JSON columns of the CLI.
+pub const LIGHTCURVE_COLUMNS: [&str; 11] = [
+    "broker",
+    "survey",
+    "object_id",
+    "mjd",
+    "band",
+    "mag",
+    "mag_err",
+    "flux_ujy",
+    "flux_err_ujy",
+    "limiting_mag",
+    "is_detection",
+];
+
 /// Whether a point is a detection or only a limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
