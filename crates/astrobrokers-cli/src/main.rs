@@ -11,10 +11,18 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
 
+mod alerce_cmd;
+mod atlas_cmd;
+mod cross_cmd;
+mod ctx;
+mod demo;
+mod forcedphot_cmd;
 mod output;
 mod plot;
 mod settings;
+mod skyportal_cmd;
 
+use astrobrokers::core::{Lightcurve, SkyPosition};
 use output::Format;
 
 /// Transient brokers from the command line.
@@ -45,10 +53,121 @@ pub struct Global {
     /// The config file (default: ~/.config/astrobrokers/config.toml).
     #[arg(long, global = true, env = "ASTROBROKERS_CONFIG")]
     config: Option<PathBuf>,
+    /// ALeRCE root URL (overrides ALERCE_URL and the config file).
+    #[arg(long, global = true, value_name = "URL")]
+    alerce_url: Option<String>,
+    /// ATLAS Transient Server API URL (overrides ATLAS_API_URL).
+    #[arg(long, global = true, value_name = "URL")]
+    atlas_url: Option<String>,
+    /// SkyPortal URL (overrides SKYPORTAL_URL).
+    #[arg(long, global = true, value_name = "URL")]
+    skyportal_url: Option<String>,
+    /// Forced-photometry server URL (overrides FORCEDPHOT_URL).
+    #[arg(long, global = true, value_name = "URL")]
+    forcedphot_url: Option<String>,
+}
+
+/// Light-curve output options: a PNG plot, flux instead of magnitude, nightly binning.
+#[derive(Debug, Args, Clone, Default)]
+pub struct LcOut {
+    /// Also draw the light curve into this PNG file.
+    #[arg(long, value_name = "FILE.png")]
+    plot: Option<PathBuf>,
+    /// Plot flux (µJy) instead of magnitude.
+    #[arg(long)]
+    flux: bool,
+    /// Bin the points per night (weighted means of flux, per broker and band).
+    #[arg(long)]
+    nightly: bool,
+}
+
+impl LcOut {
+    /// Checks the options before any request.
+    fn check(&self) -> Result<()> {
+        if let Some(p) = &self.plot {
+            let ok = p.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("png"));
+            if !ok {
+                anyhow::bail!("invalid --plot {}: the plot is a PNG file, name it FILE.png", p.display());
+            }
+        }
+        Ok(())
+    }
+
+    fn prepare(&self, lc: &Lightcurve) -> Lightcurve {
+        if self.nightly {
+            astrobrokers::core::astro::binning::bin_lightcurve(
+                lc,
+                &astrobrokers::core::astro::binning::BinOptions::default(),
+                3.0,
+                3.0,
+            )
+        } else {
+            lc.clone()
+        }
+    }
+
+    /// Draws the plot when asked.
+    fn plot_only(&self, g: &Global, lc: &Lightcurve, title: &str) -> Result<()> {
+        if let Some(p) = &self.plot {
+            let y = if self.flux { plot::YAxis::Flux } else { plot::YAxis::Magnitude };
+            plot::plot_lightcurve(&self.prepare(lc), title, y, p, 1200, 750)?;
+            if !g.quiet {
+                eprintln!("wrote the plot to {}", p.display());
+            }
+        }
+        Ok(())
+    }
+
+    /// Prints the light curve with the unified columns, and plots it when asked.
+    fn emit(&self, g: &Global, lc: &Lightcurve, title: &str) -> Result<()> {
+        self.plot_only(g, lc, title)?;
+        g.emit(&output::lightcurve_rows(&self.prepare(lc)), Some(&output::LIGHTCURVE_COLUMNS))
+    }
+}
+
+/// A cone: centre and radius.
+#[derive(Debug, Args, Clone)]
+pub struct PosArgs {
+    /// Right ascension of the centre (degrees, 0 to 360).
+    #[arg(allow_negative_numbers = true)]
+    ra: f64,
+    /// Declination of the centre (degrees, -90 to 90).
+    #[arg(allow_negative_numbers = true)]
+    dec: f64,
+    /// Radius in arcseconds.
+    #[arg(long, short = 'r', default_value_t = 5.0, allow_negative_numbers = true)]
+    radius: f64,
+}
+
+impl PosArgs {
+    /// The validated centre and radius.
+    fn get(&self) -> Result<(SkyPosition, f64)> {
+        Ok((ctx::position(self.ra, self.dec)?, ctx::radius(self.radius)?))
+    }
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Start the local sandbox and fetch one transient from all four services: a table, a CSV and a PNG.
+    Demo(demo::DemoArgs),
+    /// Run the sandbox (local emulators of the four services) and print its URLs and credentials.
+    Sandbox(demo::SandboxArgs),
+    /// ALeRCE: ZTF objects, light curves, classifications, stamps, catsHTM.
+    #[command(subcommand)]
+    Alerce(alerce_cmd::AlerceCmd),
+    /// The ATLAS Transient Server.
+    #[command(subcommand)]
+    Atlas(atlas_cmd::AtlasCmd),
+    /// SkyPortal (Fritz or another deployment).
+    #[command(subcommand)]
+    Skyportal(skyportal_cmd::SkyPortalCmd),
+    /// ATLAS forced photometry.
+    #[command(subcommand)]
+    Forcedphot(forcedphot_cmd::ForcedPhotCmd),
+    /// One transient's light curve from every configured service, merged by MJD.
+    Lightcurve(cross_cmd::LightcurveArgs),
+    /// A cone search on every configured service.
+    Cone(cross_cmd::ConeArgs),
     /// Show or change the configuration.
     #[command(subcommand)]
     Config(ConfigCmd),
@@ -70,7 +189,19 @@ enum ConfigCmd {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                let _ = e.print();
+                return ExitCode::SUCCESS;
+            }
+            // clap's own message (with the valid values), then exit code 2.
+            let _ = e.print();
+            return ExitCode::from(2);
+        }
+    };
     init_tracing(cli.global.verbose);
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -88,16 +219,58 @@ fn main() -> ExitCode {
     }
 }
 
+/// What to do about an error of the services, when there is something to say.
+fn hint(e: &anyhow::Error) -> Option<String> {
+    for cause in e.chain() {
+        let core = cause
+            .downcast_ref::<broker_core::Error>()
+            .or_else(|| match cause.downcast_ref::<astrobrokers::alerce::Error>() {
+                Some(astrobrokers::alerce::Error::Core(c)) => Some(c),
+                _ => None,
+            })
+            .or_else(|| match cause.downcast_ref::<astrobrokers::forcedphot::Error>() {
+                Some(astrobrokers::forcedphot::Error::Core(c)) => Some(c),
+                _ => None,
+            });
+        match core {
+            Some(broker_core::Error::RateLimited { retry_after: Some(d), .. }) => {
+                return Some(format!("the service asks to wait {} s: try again after that", d.as_secs()));
+            }
+            Some(broker_core::Error::RateLimited { retry_after: None, .. }) => {
+                return Some("the service is throttling requests: wait a minute and try again".into());
+            }
+            Some(broker_core::Error::Auth { .. }) => {
+                return Some(
+                    "check the token (ATLAS_API_TOKEN, SKYPORTAL_TOKEN, FORCEDPHOT_TOKEN, or `astrobrokers config show`)"
+                        .into(),
+                );
+            }
+            Some(broker_core::Error::Transport { .. }) | Some(broker_core::Error::Timeout { .. }) => {
+                return Some(
+                    "check the network and the service URL (`astrobrokers config show`); -v shows the requests".into(),
+                );
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 /// The error and its causes on one line, without a backtrace.
 fn one_line(e: &anyhow::Error) -> String {
     let mut parts: Vec<String> = Vec::new();
     for cause in e.chain() {
-        let s = cause.to_string();
+        let s = cause.to_string().replace(['\n', '\r'], " ");
         if !parts.iter().any(|p| p.contains(&s)) {
             parts.push(s);
         }
     }
-    parts.join(": ")
+    let mut line = parts.join(": ");
+    if let Some(h) = hint(e) {
+        line.push_str(" — ");
+        line.push_str(&h);
+    }
+    line
 }
 
 fn init_tracing(verbose: u8) {
@@ -152,7 +325,19 @@ impl Global {
 
 async fn run(cli: Cli) -> Result<()> {
     let g = cli.global.clone();
+    let endpoints = || -> Result<ctx::Endpoints> {
+        let s = settings::Settings::load(g.config.clone())?;
+        Ok(ctx::Endpoints::resolve(&g, &s))
+    };
     match cli.command {
+        Command::Demo(a) => demo::demo(&g, a).await,
+        Command::Sandbox(a) => demo::sandbox(&g, a).await,
+        Command::Alerce(c) => alerce_cmd::run(&g, &endpoints()?, c).await,
+        Command::Atlas(c) => atlas_cmd::run(&g, &endpoints()?, c).await,
+        Command::Skyportal(c) => skyportal_cmd::run(&g, &endpoints()?, c).await,
+        Command::Forcedphot(c) => forcedphot_cmd::run(&g, &endpoints()?, c).await,
+        Command::Lightcurve(a) => cross_cmd::lightcurve(&g, &endpoints()?, a).await,
+        Command::Cone(a) => cross_cmd::cone(&g, &endpoints()?, a).await,
         Command::Config(c) => config_cmd(&g, c),
     }
 }

@@ -44,6 +44,30 @@ pub fn band_colour(b: &Band) -> RGBColor {
     }
 }
 
+/// Magnitude error bars are drawn at most this long.
+const MAX_MAG_ERR: f64 = 0.75;
+/// Detections with a larger magnitude error do not widen the y range.
+const GOOD_MAG_ERR: f64 = 0.3;
+
+/// The marker of a broker's detections.
+#[derive(Debug, Clone, Copy)]
+enum Marker {
+    Circle,
+    Cross,
+    Triangle,
+    Square,
+}
+
+fn marker_of(broker: &str, index: usize) -> Marker {
+    match broker {
+        "alerce" => Marker::Circle,
+        "atlas" => Marker::Cross,
+        "skyportal" => Marker::Triangle,
+        "forcedphot" => Marker::Square,
+        _ => [Marker::Circle, Marker::Cross, Marker::Triangle, Marker::Square][index % 4],
+    }
+}
+
 /// Draws `lc` into a PNG at `path` (`width` x `height` pixels).
 pub fn plot_lightcurve(lc: &Lightcurve, title: &str, y: YAxis, path: &Path, width: u32, height: u32) -> Result<()> {
     register_font();
@@ -69,22 +93,42 @@ pub fn plot_lightcurve(lc: &Lightcurve, title: &str, y: YAxis, path: &Path, widt
             }
         ));
     }
+    // Error bars are capped so that a few noisy points do not squash the plot, and the
+    // y range comes from the well-measured points and the limits.
+    let cap = |p: &broker_core::PhotometryPoint| -> f64 {
+        match y {
+            YAxis::Magnitude => p.mag_err.unwrap_or(0.0).min(MAX_MAG_ERR),
+            YAxis::Flux => p.flux_err_ujy.unwrap_or(0.0),
+        }
+    };
+    let good = |p: &broker_core::PhotometryPoint| -> bool {
+        match y {
+            YAxis::Magnitude => !p.is_detection() || p.mag_err.is_none_or(|e| e <= GOOD_MAG_ERR),
+            YAxis::Flux => true,
+        }
+    };
     let (mut x0, mut x1) = (f64::INFINITY, f64::NEG_INFINITY);
     let (mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY);
     for (p, v) in &pts {
         x0 = x0.min(p.mjd);
         x1 = x1.max(p.mjd);
-        let err = match y {
-            YAxis::Magnitude => p.mag_err.unwrap_or(0.0),
-            YAxis::Flux => p.flux_err_ujy.unwrap_or(0.0),
-        };
-        y0 = y0.min(v - err);
-        y1 = y1.max(v + err);
+        if good(p) {
+            y0 = y0.min(v - cap(p));
+            y1 = y1.max(v + cap(p));
+        }
+    }
+    if !y0.is_finite() || !y1.is_finite() {
+        for (p, v) in &pts {
+            y0 = y0.min(v - cap(p));
+            y1 = y1.max(v + cap(p));
+        }
     }
     let xpad = ((x1 - x0) * 0.04).max(1.0);
     let ypad = ((y1 - y0) * 0.08).max(0.1);
     let (x0, x1) = (x0 - xpad, x1 + xpad);
     let (lo, hi) = (y0 - ypad, y1 + ypad);
+    // Points outside the range (very noisy ones) are left out of the picture.
+    let pts: Vec<_> = pts.into_iter().filter(|(_, v)| (lo..=hi).contains(v)).collect();
 
     let root = BitMapBackend::new(path, (width, height)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| anyhow!("plot: {e}"))?;
@@ -127,33 +171,49 @@ pub fn plot_lightcurve(lc: &Lightcurve, title: &str, y: YAxis, path: &Path, widt
             if sel.is_empty() {
                 continue;
             }
-            // Error bars for detections.
+            // Error bars for detections (capped, clipped to the range).
             chart
                 .draw_series(sel.iter().filter(|(p, _)| p.is_detection()).filter_map(|(p, v)| {
                     let e = match y {
-                        YAxis::Magnitude => p.mag_err?,
+                        YAxis::Magnitude => p.mag_err?.min(MAX_MAG_ERR),
                         YAxis::Flux => p.flux_err_ujy?,
                     };
-                    Some(PathElement::new(vec![(p.mjd, v - e), (p.mjd, v + e)], colour.mix(0.6)))
+                    Some(PathElement::new(vec![(p.mjd, (v - e).max(lo)), (p.mjd, (v + e).min(hi))], colour.mix(0.5)))
                 }))
                 .map_err(|e| anyhow!("plot: {e}"))?;
-            let detections = sel.iter().filter(|(p, _)| p.is_detection()).map(|(p, v)| (p.mjd, *v));
+            let marker = marker_of(broker, bi);
+            let detections: Vec<(f64, f64)> =
+                sel.iter().filter(|(p, _)| p.is_detection()).map(|(p, v)| (p.mjd, *v)).collect();
             let label = format!("{band} ({broker})");
-            let style = colour.filled();
-            let series = match bi % 3 {
-                0 => chart.draw_series(detections.map(|c| Circle::new(c, 4, style))),
-                1 => chart.draw_series(detections.map(|c| Cross::new(c, 4, colour.stroke_width(2)))),
-                _ => chart.draw_series(detections.map(|c| TriangleMarker::new(c, 5, style))),
+            let d = detections.into_iter();
+            let series = match marker {
+                Marker::Circle => chart.draw_series(d.map(|c| Circle::new(c, 4, colour.filled()))),
+                Marker::Cross => chart.draw_series(d.map(|c| Cross::new(c, 4, colour.stroke_width(2)))),
+                Marker::Triangle => chart.draw_series(d.map(|c| TriangleMarker::new(c, 5, colour.filled()))),
+                Marker::Square => chart
+                    .draw_series(d.map(|c| EmptyElement::at(c) + Rectangle::new([(-3, -3), (3, 3)], colour.filled()))),
             }
             .map_err(|e| anyhow!("plot: {e}"))?;
-            series.label(label).legend(move |(x, yy)| Circle::new((x, yy), 4, colour.filled()));
+            let series = series.label(label);
+            match marker {
+                Marker::Circle => series.legend(move |c| EmptyElement::at(c) + Circle::new((0, 0), 4, colour.filled())),
+                Marker::Cross => {
+                    series.legend(move |c| EmptyElement::at(c) + Cross::new((0, 0), 4, colour.stroke_width(2)))
+                }
+                Marker::Triangle => {
+                    series.legend(move |c| EmptyElement::at(c) + TriangleMarker::new((0, 0), 5, colour.filled()))
+                }
+                Marker::Square => {
+                    series.legend(move |c| EmptyElement::at(c) + Rectangle::new([(-3, -3), (3, 3)], colour.filled()))
+                }
+            };
             // Upper limits: downward triangles (in magnitude the limit is faint = lower).
             let limits: Vec<(f64, f64)> =
                 sel.iter().filter(|(p, _)| !p.is_detection()).map(|(p, v)| (p.mjd, *v)).collect();
             if !limits.is_empty() {
                 chart
                     .draw_series(limits.into_iter().map(|c| {
-                        EmptyElement::at(c) + Polygon::new(vec![(-5, -4), (5, -4), (0, 5)], colour.mix(0.55).filled())
+                        EmptyElement::at(c) + Polygon::new(vec![(-4, -3), (4, -3), (0, 4)], colour.mix(0.35).filled())
                     }))
                     .map_err(|e| anyhow!("plot: {e}"))?;
             }
@@ -164,7 +224,7 @@ pub fn plot_lightcurve(lc: &Lightcurve, title: &str, y: YAxis, path: &Path, widt
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK.mix(0.3))
         .label_font(("sans-serif", 14))
-        .position(SeriesLabelPosition::UpperRight)
+        .position(SeriesLabelPosition::UpperLeft)
         .draw()
         .map_err(|e| anyhow!("plot: {e}"))?;
     root.present().with_context(|| format!("could not write {}", path.display()))?;

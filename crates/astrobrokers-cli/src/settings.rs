@@ -10,6 +10,8 @@
 //! | ATLAS API URL | `ATLAS_API_URL` | `atlas.url` |
 //! | ATLAS token | `ATLAS_API_TOKEN` | `atlas.token` |
 //! | ATLAS `atlasapiclient` YAML file | `ATLAS_CONFIG_FILE` | `atlas.config_file` |
+//! | ATLAS username (for `atlas token refresh`) | `ATLAS_API_USERNAME` | `atlas.username` |
+//! | ATLAS password (for `atlas token refresh`) | `ATLAS_API_PASSWORD` | `atlas.password` |
 //! | SkyPortal URL | `SKYPORTAL_URL` | `skyportal.url` |
 //! | SkyPortal token | `SKYPORTAL_TOKEN` | `skyportal.token` |
 //! | forced photometry URL | `FORCEDPHOT_URL` | `forcedphot.url` |
@@ -43,6 +45,8 @@ pub const KEYS: &[Key] = &[
     Key { name: "atlas.url", env: "ATLAS_API_URL", secret: false },
     Key { name: "atlas.token", env: "ATLAS_API_TOKEN", secret: true },
     Key { name: "atlas.config_file", env: "ATLAS_CONFIG_FILE", secret: false },
+    Key { name: "atlas.username", env: "ATLAS_API_USERNAME", secret: false },
+    Key { name: "atlas.password", env: "ATLAS_API_PASSWORD", secret: true },
     Key { name: "skyportal.url", env: "SKYPORTAL_URL", secret: false },
     Key { name: "skyportal.token", env: "SKYPORTAL_TOKEN", secret: true },
     Key { name: "forcedphot.url", env: "FORCEDPHOT_URL", secret: false },

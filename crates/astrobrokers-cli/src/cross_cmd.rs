@@ -1,0 +1,136 @@
+//! Cross-broker verbs: `lightcurve` (one transient from every configured service, merged) and
+//! `cone` (a cone search fanned out).
+
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+use astrobrokers::cross::Target;
+use clap::Args;
+
+use crate::ctx::{self, Endpoints};
+use crate::output::to_rows;
+use crate::{Global, LcOut, PosArgs};
+
+/// Options of `lightcurve`.
+#[derive(Debug, Args)]
+pub struct LightcurveArgs {
+    /// A ZTF object id (ALeRCE).
+    #[arg(long)]
+    pub ztf: Option<String>,
+    /// A 19-digit ATLAS id (ATLAS Transient Server).
+    #[arg(long)]
+    pub atlas: Option<String>,
+    /// A SkyPortal object id.
+    #[arg(long)]
+    pub skyportal: Option<String>,
+    /// RA of the position (degrees): forced photometry runs there.
+    #[arg(long, allow_negative_numbers = true, requires = "dec")]
+    pub ra: Option<f64>,
+    /// Dec of the position (degrees).
+    #[arg(long, allow_negative_numbers = true, requires = "ra")]
+    pub dec: Option<f64>,
+    /// Forced photometry: first MJD (default: 60 days before --mjd-max).
+    #[arg(long, allow_negative_numbers = true)]
+    pub mjd_min: Option<f64>,
+    /// Forced photometry: last MJD (default: now).
+    #[arg(long, allow_negative_numbers = true)]
+    pub mjd_max: Option<f64>,
+    /// Give up on a service after this many seconds.
+    #[arg(long, default_value_t = 600)]
+    pub timeout: u64,
+    #[command(flatten)]
+    pub lc: LcOut,
+}
+
+/// Options of `cone`.
+#[derive(Debug, Args)]
+pub struct ConeArgs {
+    #[command(flatten)]
+    pub pos: PosArgs,
+}
+
+/// `astrobrokers lightcurve`.
+pub async fn lightcurve(g: &Global, ep: &Endpoints, a: LightcurveArgs) -> Result<()> {
+    let mut t = Target::new();
+    if let Some(z) = a.ztf.as_deref().map(str::trim) {
+        if z.is_empty() {
+            bail!("invalid --ztf: it is empty; give a ZTF id such as ZTF18abbuksn");
+        }
+        t = t.ztf(z);
+    }
+    if let Some(id) = &a.atlas {
+        t = t.atlas(astrobrokers::atlas::AtlasId::parse(id)?.to_string());
+    }
+    if let Some(id) = a.skyportal.as_deref().map(str::trim) {
+        if id.is_empty() || id.contains('/') {
+            bail!("invalid --skyportal {id:?}: give a SkyPortal object id (no `/`)");
+        }
+        t = t.skyportal(id);
+    }
+    if let (Some(ra), Some(dec)) = (a.ra, a.dec) {
+        t = t.position(ctx::position(ra, dec)?);
+    }
+    ctx::mjd_range(a.mjd_min, a.mjd_max)?;
+    t.mjd_min = a.mjd_min;
+    t.mjd_max = a.mjd_max;
+    a.lc.check()?;
+    if t.is_empty() {
+        bail!("nothing to look up: give at least one of --ztf, --atlas, --skyportal, or --ra and --dec");
+    }
+    let (cb, missing) = crate::demo::sources(ep, g, "forced photometry")?;
+    let wanted = |b: &str| match b {
+        "atlas" => t.atlas_id.is_some(),
+        "skyportal" => t.skyportal_id.is_some(),
+        "forcedphot" => t.position.is_some(),
+        _ => false,
+    };
+    for (b, why) in &missing {
+        if wanted(b) && !g.quiet {
+            eprintln!("warning: {b} skipped: {why}");
+        }
+    }
+    let r = cb.timeout(Duration::from_secs(a.timeout.max(1))).lightcurve(&t).await;
+    for f in &r.failures {
+        if !g.quiet {
+            eprintln!("warning: {} failed: {}", f.broker, f.message);
+        }
+    }
+    if r.served.is_empty() {
+        if r.failures.is_empty() {
+            bail!("no configured service can look this target up: see `astrobrokers config show`");
+        }
+        bail!(
+            "every service failed: {}",
+            r.failures.iter().map(|f| format!("{}: {}", f.broker, f.message)).collect::<Vec<_>>().join("; ")
+        );
+    }
+    if !g.quiet {
+        let served: Vec<String> = r.served.iter().map(|(b, n)| format!("{b} {n}")).collect();
+        eprintln!("points per service: {}", served.join(", "));
+    }
+    let title = a.ztf.clone().or(a.skyportal.clone()).or(a.atlas.clone()).unwrap_or_else(|| "light curve".into());
+    a.lc.emit(g, &r.lightcurve, &title)
+}
+
+/// `astrobrokers cone`.
+pub async fn cone(g: &Global, ep: &Endpoints, a: ConeArgs) -> Result<()> {
+    let (p, r) = a.pos.get()?;
+    let (cb, missing) = crate::demo::sources(ep, g, "forced photometry")?;
+    if !g.quiet {
+        for (b, why) in missing.iter().filter(|(b, _)| b != "forcedphot") {
+            eprintln!("warning: {b} skipped: {why}");
+        }
+    }
+    let (hits, failures) = cb.timeout(Duration::from_secs(120)).cone(&p, r).await;
+    for f in &failures {
+        if !g.quiet {
+            eprintln!("warning: {} failed: {}", f.broker, f.message);
+        }
+    }
+    let rows = to_rows(&hits)?;
+    g.emit(&rows, Some(&["broker", "object_id", "separation_arcsec", "ra", "dec"]))?;
+    if hits.is_empty() && !failures.is_empty() {
+        bail!("every service failed");
+    }
+    Ok(())
+}
