@@ -940,6 +940,30 @@ impl<'a> Ztf<'a> {
         Ok(lc.unwrap_or_default())
     }
 
+    /// Light curves of many objects ([`Ztf::lightcurve`] each), with up to `concurrency`
+    /// requests in flight (0 counts as 1), as a stream of `(oid, result)` in completion
+    /// order. One object's failure does not stop the others; the client's retry policy and
+    /// rate limit apply to every request.
+    pub fn lightcurves<I, S>(
+        &self,
+        oids: I,
+        concurrency: usize,
+    ) -> impl futures::Stream<Item = (String, Result<ZtfLightcurve>)> + Send + 'a
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        use futures::StreamExt;
+        let client = self.client;
+        let oids: Vec<String> = oids.into_iter().map(Into::into).collect();
+        futures::stream::iter(oids)
+            .map(move |oid| async move {
+                let r = client.ztf().lightcurve(&oid).await;
+                (oid, r)
+            })
+            .buffer_unordered(concurrency.max(1))
+    }
+
     /// Detections (`GET objects/{oid}/detections`).
     pub async fn detections(&self, oid: &str) -> Result<Vec<ZtfDetection>> {
         let oid = path_segment("oid", oid)?;

@@ -1,5 +1,6 @@
 //! Criterion micro-benchmarks of the pagination and merge hot paths (`cargo bench -p broker-core`):
 //! draining a page-number paginator into an item stream, and merging light curves by MJD.
+#![allow(missing_docs)] // criterion_group! generates an undocumented pub fn
 
 use broker_core::paginate::{Page, PageNumberPaginator, Paginator};
 use broker_core::{Band, Lightcurve, PhotometryPoint};
@@ -31,7 +32,15 @@ fn merge(c: &mut Criterion) {
             (0..n)
                 .map(|i| {
                     let mjd = 59000.0 + offset + i as f64 * 0.7;
-                    PhotometryPoint::from_mag(broker, "ztf", "obj", mjd, if i % 2 == 0 { Band::ZtfG } else { Band::ZtfR }, 18.0, Some(0.05))
+                    PhotometryPoint::from_mag(
+                        broker,
+                        "ztf",
+                        "obj",
+                        mjd,
+                        if i % 2 == 0 { Band::ZtfG } else { Band::ZtfR },
+                        18.0,
+                        Some(0.05),
+                    )
                 })
                 .collect(),
         )

@@ -1,0 +1,147 @@
+//! Our side of the ATLAS benchmarks run by `cargo xtask bench` (build it with `--release`).
+//! Each command prints one JSON line with the wall time of every run.
+//!
+//! ```text
+//! bench_atlas bulk <sandbox.json> <n> <chunk> <concurrency> <runs>   # full light curves of n ids
+//! bench_atlas fetch <sandbox.json> <out.json>                        # one source, raw bytes
+//! bench_atlas parse <source.json> <runs>                             # raw serde_json vs typed
+//! ```
+//!
+//! `<sandbox.json>` is the line printed by the `bench_sandbox` example of broker-sandbox.
+
+use atlas_client::{
+    AtlasClient, AtlasId, AtlasObject, ExternalCrossmatch, ForcedPhotometry, LcPoint, NonDetection,
+    SherlockClassification, SherlockCrossmatch, SourceOutcome,
+};
+use broker_core::ratelimit::{Quota, RateLimiter};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Instant;
+
+type Res<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+fn info(path: &str) -> Res<Value> {
+    Ok(serde_json::from_str(std::fs::read_to_string(path)?.lines().next().unwrap_or("{}"))?)
+}
+
+fn arg(args: &[String], i: usize) -> Res<&str> {
+    args.get(i).map(String::as_str).ok_or_else(|| format!("missing argument {i}; see the file's docs").into())
+}
+
+fn client(info: &Value) -> Res<AtlasClient> {
+    let url = info["urls"]["atlas"].as_str().ok_or("no ATLAS url")?;
+    let token = info["credentials"]["atlas"]["token"].as_str().ok_or("no ATLAS token")?;
+    // The bench sandbox has no hourly limit; neither has this client.
+    let unlimited = Arc::new(RateLimiter::new(Quota::rate(1.0e6, 1_000_000)));
+    Ok(AtlasClient::builder().base_url(url).token(token).rate_limiter(unlimited).build()?)
+}
+
+fn ids(info: &Value, n: usize) -> Res<Vec<AtlasId>> {
+    let all = info["atlas_ids"].as_array().ok_or("no atlas_ids")?;
+    Ok(all.iter().filter_map(Value::as_u64).take(n).map(AtlasId::from_server).collect())
+}
+
+async fn bulk(args: &[String]) -> Res<Value> {
+    let info = info(arg(args, 1)?)?;
+    let n: usize = arg(args, 2)?.parse()?;
+    let chunk: usize = arg(args, 3)?.parse()?;
+    let concurrency: usize = arg(args, 4)?.parse()?;
+    let runs: usize = arg(args, 5)?.parse()?;
+    let ids = ids(&info, n)?;
+    let client = client(&info)?;
+    let (mut secs, mut found, mut failed, mut points) = (Vec::new(), 0, 0, 0);
+    for _ in 0..runs {
+        let t = Instant::now();
+        let results = client.sources(ids.iter().copied()).chunk_size(chunk).concurrency(concurrency).collect().await?;
+        secs.push(t.elapsed().as_secs_f64());
+        (found, failed, points) = (0, 0, 0);
+        for r in &results {
+            match &r.outcome {
+                SourceOutcome::Found(s) => {
+                    found += 1;
+                    points += s.lc.len() + s.lcnondets.len() + s.fp.len();
+                }
+                SourceOutcome::NotFound(_) => {}
+                SourceOutcome::Failed(_) => failed += 1,
+            }
+        }
+    }
+    Ok(json!({"n": ids.len(), "chunk": chunk, "concurrency": concurrency, "secs": secs,
+        "found": found, "failed": failed, "points": points}))
+}
+
+async fn fetch(args: &[String]) -> Res<Value> {
+    let info = info(arg(args, 1)?)?;
+    let url = info["urls"]["atlas"].as_str().ok_or("no ATLAS url")?;
+    let token = info["credentials"]["atlas"]["token"].as_str().ok_or("no ATLAS token")?;
+    let id = ids(&info, 1)?.into_iter().next().ok_or("no ATLAS id")?;
+    let http = broker_core::HttpClient::builder(url)
+        .auth(broker_core::HeaderToken::new("Token", token.to_string()))
+        .timeout(std::time::Duration::from_secs(300))
+        .build()?;
+    let resp = http.execute(broker_core::Request::post("objects/").form("objects", id)).await?;
+    // The reply is a list with one source; keep that one source object.
+    let mut list: Vec<Value> = serde_json::from_slice(&resp.body)?;
+    let source = list.pop().ok_or("empty objects/ reply")?;
+    let points = source["lc"].as_array().map_or(0, Vec::len)
+        + source["lcnondets"].as_array().map_or(0, Vec::len)
+        + source["fp"].as_array().map_or(0, Vec::len);
+    let bytes = serde_json::to_vec(&source)?;
+    std::fs::write(arg(args, 2)?, &bytes)?;
+    Ok(json!({"bytes": bytes.len(), "points": points}))
+}
+
+/// One `objects/` element, decoded with the same public element types the client uses.
+#[derive(serde::Deserialize)]
+#[allow(dead_code)]
+struct BenchSource {
+    object: AtlasObject,
+    #[serde(default)]
+    lc: Vec<LcPoint>,
+    #[serde(default)]
+    lcnondets: Vec<NonDetection>,
+    #[serde(default)]
+    fp: Vec<ForcedPhotometry>,
+    #[serde(default)]
+    sherlock_crossmatches: Vec<SherlockCrossmatch>,
+    #[serde(default)]
+    sherlock_classifications: Vec<SherlockClassification>,
+    #[serde(default)]
+    tns_crossmatches: Vec<ExternalCrossmatch>,
+    #[serde(default)]
+    external_crossmatches: Vec<ExternalCrossmatch>,
+    #[serde(flatten)]
+    extra: serde_json::Map<String, Value>,
+}
+
+fn parse(args: &[String]) -> Res<Value> {
+    let bytes = std::fs::read(arg(args, 1)?)?;
+    let runs: usize = arg(args, 2)?.parse()?;
+    let url = url::Url::parse("http://bench.invalid/objects/")?;
+    let (mut raw, mut typed) = (Vec::new(), Vec::new());
+    let mut rows = 0;
+    for _ in 0..runs {
+        let t = Instant::now();
+        let v: Value = serde_json::from_slice(&bytes)?;
+        raw.push(t.elapsed().as_secs_f64());
+        drop(v);
+        let t = Instant::now();
+        let s: BenchSource = broker_core::http::decode_json(&bytes, &url)?;
+        typed.push(t.elapsed().as_secs_f64());
+        rows = s.lc.len() + s.lcnondets.len() + s.fp.len();
+    }
+    Ok(json!({"bytes": bytes.len(), "rows": rows, "raw_secs": raw, "typed_secs": typed}))
+}
+
+#[tokio::main]
+async fn main() -> Res<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let out = match args.first().map(String::as_str) {
+        Some("bulk") => bulk(&args).await?,
+        Some("fetch") => fetch(&args).await?,
+        Some("parse") => parse(&args)?,
+        _ => return Err("usage: bench_atlas bulk|fetch|parse ... (see the file's docs)".into()),
+    };
+    println!("{out}");
+    Ok(())
+}
