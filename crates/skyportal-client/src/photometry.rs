@@ -30,6 +30,12 @@ pub const MAX_ROWS_PER_REQUEST: usize = 10_000;
 /// `limiting_mag` (SkyPortal derives its own limits at 5 sigma by default).
 pub const DEFAULT_LIMIT_NSIGMA: f64 = 5.0;
 
+/// The signal-to-noise a point needs to count as a detection
+/// (`misc.photometry_detection_threshold_nsigma`, 3 in SkyPortal's default configuration).
+/// SkyPortal's serializer sends a `mag` for every positive flux, however faint, so the
+/// server's `mag` alone does not make a detection: its own light-curve plots use this cut.
+pub const DETECTION_THRESHOLD_NSIGMA: f64 = 3.0;
+
 /// One photometry point as SkyPortal serializes it. Which fields are present depends on
 /// `format` (`mag`: `mag`, `magerr`, `limiting_mag`; `flux`: `flux`, `fluxerr`, `zp`;
 /// `both`: all). Non-detections have `mag`/`magerr`/`flux` null.
@@ -123,9 +129,30 @@ fn survey_of(rec: &PhotometryRecord, band: &Band) -> String {
 }
 
 impl PhotometryRecord {
-    /// Whether the server reports this point as a detection (a magnitude or a flux).
+    /// The signal-to-noise: the server's `snr`, else `flux / fluxerr`, else from `magerr`
+    /// (`1.0857 / magerr`).
+    pub fn signal_to_noise(&self) -> Option<f64> {
+        if let Some(s) = self.snr.filter(|s| s.is_finite()) {
+            return Some(s);
+        }
+        if let (Some(f), Some(e)) = (self.flux, self.fluxerr) {
+            if f.is_finite() && e.is_finite() && e > 0.0 {
+                return Some(f / e);
+            }
+        }
+        self.magerr.filter(|e| e.is_finite() && *e > 0.0).map(|e| 2.5 / std::f64::consts::LN_10 / e)
+    }
+
+    /// Whether this is a detection: a magnitude or flux with a signal-to-noise of at least
+    /// [`DETECTION_THRESHOLD_NSIGMA`] (when the S/N is unknown, any magnitude or flux).
     pub fn is_detection(&self) -> bool {
-        self.mag.is_some_and(f64::is_finite) || self.flux.is_some_and(f64::is_finite)
+        self.is_detection_at(DETECTION_THRESHOLD_NSIGMA)
+    }
+
+    /// [`Self::is_detection`] with another threshold.
+    pub fn is_detection_at(&self, nsigma: f64) -> bool {
+        let measured = self.mag.is_some_and(f64::is_finite) || self.flux.is_some_and(f64::is_finite);
+        measured && self.signal_to_noise().is_none_or(|s| s >= nsigma)
     }
 
     /// Flux and error in µJy, converted from the point's zero point.
@@ -160,7 +187,11 @@ impl PhotometryRecord {
         let id = self.obj_id.as_deref().unwrap_or(object_id);
         let (flux, fluxerr) = self.flux_ujy();
         let limiting = self.limiting_mag.filter(|m| m.is_finite());
-        let mut p = if let Some(mag) = self.mag.filter(|m| m.is_finite()) {
+        let mut p = if !self.is_detection() && (self.mag.is_some() || self.flux.is_some()) {
+            // Measured but below the detection threshold: a limit that keeps its flux.
+            let lim = limiting.or_else(|| fluxerr.and_then(|e| upper_limit_mag(e, DEFAULT_LIMIT_NSIGMA)))?;
+            PhotometryPoint::limit("skyportal", &survey, id, mjd, band, lim)
+        } else if let Some(mag) = self.mag.filter(|m| m.is_finite()) {
             PhotometryPoint::from_mag("skyportal", &survey, id, mjd, band, mag, self.magerr.filter(|e| e.is_finite()))
         } else if let Some(f) = flux {
             let e = fluxerr.unwrap_or(0.0);
@@ -994,6 +1025,25 @@ mod tests {
         let p = nd.to_point("o").unwrap();
         assert!(!p.is_detection());
         assert!((p.limiting_mag.unwrap() - (23.9 - 2.5 * 50f64.log10())).abs() < 1e-12);
+
+        // SkyPortal sends a mag for any positive flux: S/N 0.78 is a limit, flux kept.
+        let faint = rec(json!({"mjd": 60115.2, "filter": "atlasc", "mag": 21.56, "magerr": 1.39, "snr": 0.78,
+            "limiting_mag": 19.55, "magsys": "ab", "flux": 8.61, "fluxerr": 11.03, "zp": 23.9}));
+        assert!(!faint.is_detection());
+        let p = faint.to_point("o").unwrap();
+        assert!(!p.is_detection());
+        assert_eq!((p.mag, p.limiting_mag, p.flux_ujy), (None, Some(19.55), Some(8.61)));
+        // Without `snr`, magerr gives it: 1.0857 / 0.1 ≈ 10.9 -> a detection.
+        let bright = rec(json!({"mjd": 1.0, "filter": "ztfg", "mag": 18.0, "magerr": 0.1, "magsys": "ab"}));
+        assert!(bright.to_point("o").unwrap().is_detection());
+        assert!(
+            !rec(
+                json!({"mjd": 1.0, "filter": "ztfg", "mag": 21.0, "magerr": 0.5, "magsys": "ab", "limiting_mag": 20.0})
+            )
+            .to_point("o")
+            .unwrap()
+            .is_detection()
+        );
 
         assert!(rec(json!({"mjd": null, "filter": "ztfr", "mag": 18.0})).to_point("o").is_none());
         assert!(rec(json!({"mjd": 3.0, "filter": "ztfr", "mag": 18.0, "magsys": "vega"})).to_point("o").is_none());
