@@ -1,0 +1,478 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+//! Fault scenarios against the sandbox's fault injection, one per service: 20% 5xx, 10% the
+//! service's own 429, 5% connection resets mid-body, truncated JSON and random latency, in
+//! simulated time. Every input is accounted for exactly once (a result or an explicit
+//! failure), nothing is duplicated, and the request log shows no non-idempotent request
+//! applied twice. Plus: deadlines against a server that stops answering, and a SkyPortal
+//! list that changes while it is paged.
+
+mod common;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use broker_core::Clock;
+use broker_sandbox::{Fault, QueueConfig, RateLimits, Sandbox, Service, SkyConfig};
+use common::{Figures, SCALE, ScaledClock, fast_retry, fault_mix};
+use futures::StreamExt;
+
+fn clock() -> Arc<dyn Clock> {
+    Arc::new(ScaledClock::new(SCALE))
+}
+
+// ---------------------------------------------------------------- ALeRCE: 2,000 light curves
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerce_bulk_2000_lightcurves_under_faults() {
+    let sky = SkyConfig { objects: 80, points_per_lightcurve: Some(40), ..SkyConfig::default() };
+    let sb = Sandbox::builder().seed(101).sky(sky).time_scale(SCALE).start().await.unwrap();
+    let alerce = alerce_client::AlerceClient::builder()
+        .host(&sb.urls().alerce.api)
+        .retry(fast_retry())
+        .clock(clock())
+        .build()
+        .unwrap();
+    let oids: Vec<String> = sb.objects().into_iter().filter_map(|o| o.ztf_oid).collect();
+    assert!(oids.len() > 30);
+    // Reference: each distinct light curve once, before any fault.
+    let mut reference = HashMap::new();
+    for oid in &oids {
+        let lc = alerce.ztf().lightcurve(oid).await.unwrap();
+        reference.insert(oid.clone(), (lc.detections.len(), lc.non_detections.len()));
+    }
+    sb.clear_requests();
+    sb.set_faults(Service::Alerce, fault_mix());
+
+    // 2,000 inputs: the sky's oids over and over, and one unknown oid in 25.
+    let inputs: Vec<String> = (0..2000)
+        .map(|i| if i % 25 == 24 { format!("ZTF99zz{:05}", i) } else { oids[i % oids.len()].clone() })
+        .collect();
+    let results: Vec<(usize, alerce_client::Result<alerce_client::ztf::ZtfLightcurve>)> =
+        futures::stream::iter(inputs.iter().cloned().enumerate())
+            .map(|(i, oid)| {
+                let alerce = alerce.clone();
+                async move { (i, alerce.ztf().lightcurve(&oid).await) }
+            })
+            .buffer_unordered(32)
+            .collect()
+            .await;
+
+    let mut seen = vec![0u32; inputs.len()];
+    let (mut ok, mut not_found, mut failed) = (0, 0, 0);
+    for (i, r) in &results {
+        seen[*i] += 1;
+        match r {
+            Ok(lc) if inputs[*i].starts_with("ZTF99zz") => {
+                // ALeRCE answers an unknown object's light curve with an empty one.
+                not_found += 1;
+                assert!(lc.detections.is_empty() && lc.non_detections.is_empty());
+            }
+            Ok(lc) => {
+                ok += 1;
+                let (d, n) = reference[&inputs[*i]];
+                assert_eq!((lc.detections.len(), lc.non_detections.len()), (d, n), "{} is complete", inputs[*i]);
+            }
+            Err(alerce_client::Error::NotFound { .. }) => {
+                not_found += 1;
+                assert!(inputs[*i].starts_with("ZTF99zz"), "{} is a known object", inputs[*i]);
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("explicit failure for {}: {e}", inputs[*i]);
+            }
+        }
+    }
+    assert!(seen.iter().all(|&n| n == 1), "every input exactly once");
+    assert_eq!(ok + not_found + failed, 2000);
+    let figs = Figures::of(&sb, Service::Alerce);
+    assert!(figs.faults.get("5xx").copied().unwrap_or(0) > 200, "{figs:?}");
+    assert!(figs.faults.get("throttle").copied().unwrap_or(0) > 100, "{figs:?}");
+    assert!(figs.faults.get("reset").copied().unwrap_or(0) > 30, "{figs:?}");
+    // Retries absorb 5xx, 429 and resets; only truncated 200s may surface as explicit errors.
+    assert!(failed <= figs.faults.get("truncate").copied().unwrap_or(0), "{failed} failures, {figs:?}");
+    figs.report("alerce lightcurves", 2000, ok + not_found, failed);
+}
+
+// ---------------------------------------------------------------- ATLAS: 5,000 ids + writes
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn atlas_bulk_5000_ids_and_writes_under_faults() {
+    let sb = Sandbox::builder()
+        .seed(102)
+        .objects(200)
+        .limits(RateLimits::unlimited())
+        .time_scale(SCALE)
+        .start()
+        .await
+        .unwrap();
+    let atlas = atlas_client::AtlasClient::builder()
+        .base_url(&sb.urls().atlas)
+        .token(sb.credentials().atlas.token.clone())
+        .retry(fast_retry())
+        .clock(clock())
+        .requests_per_hour(1_000_000)
+        .chunk_size(100)
+        .concurrency(4)
+        .build()
+        .unwrap();
+    sb.set_faults(Service::Atlas, fault_mix());
+
+    let known: HashSet<u64> = sb.objects().iter().map(|o| o.atlas_id).collect();
+    let mut ids: Vec<u64> = known.iter().copied().collect();
+    let mut n = 1_000_000_000_000_000_000u64;
+    while ids.len() < 5000 {
+        n += 7919;
+        if !known.contains(&n) {
+            ids.push(n);
+        }
+    }
+    let atlas_ids: Vec<atlas_client::AtlasId> = ids.iter().map(|&i| atlas_client::AtlasId::new(i).unwrap()).collect();
+    let results = atlas.sources(atlas_ids).collect().await.unwrap();
+    let mut count: HashMap<u64, u32> = HashMap::new();
+    let (mut found, mut not_found, mut failed) = (0, 0, 0);
+    for r in &results {
+        *count.entry(r.id.get()).or_default() += 1;
+        match &r.outcome {
+            atlas_client::SourceOutcome::Found(s) => {
+                found += 1;
+                assert!(known.contains(&r.id.get()));
+                assert_eq!(s.id(), r.id);
+            }
+            atlas_client::SourceOutcome::NotFound(_) => {
+                not_found += 1;
+                assert!(!known.contains(&r.id.get()), "{} exists", r.id);
+            }
+            atlas_client::SourceOutcome::Failed(e) => {
+                failed += 1;
+                eprintln!("explicit failure for {}: {e}", r.id);
+            }
+        }
+    }
+    assert_eq!(results.len(), 5000);
+    assert!(ids.iter().all(|i| count.get(i) == Some(&1)), "every id exactly once");
+    let read_figs = Figures::of(&sb, Service::Atlas);
+    assert!(read_figs.total_faults() > 10, "{read_figs:?}");
+    read_figs.report("atlas sources", 5000, found + not_found, failed);
+
+    // Writes under the same faults: each id added to a custom list at most once.
+    sb.clear_requests();
+    let list = atlas_client::CustomList::by_name("mookodi").unwrap();
+    let write_ids: Vec<_> =
+        ids.iter().filter(|i| known.contains(i)).take(150).map(|&i| atlas_client::AtlasId::new(i).unwrap()).collect();
+    let writes = atlas.add_to_custom_list(list, write_ids.clone()).await.unwrap();
+    assert_eq!(writes.len(), write_ids.len());
+    let mut wseen = HashSet::new();
+    let (mut wok, mut wfail) = (0, 0);
+    for w in &writes {
+        assert!(wseen.insert(w.id), "one outcome per id");
+        match &w.result {
+            Ok(_) => wok += 1,
+            Err(_) => wfail += 1,
+        }
+    }
+    let mut applied: HashMap<String, u32> = HashMap::new();
+    for r in sb.requests_for(Service::Atlas) {
+        if r.method == "POST" && r.path.ends_with("/objectgroups/") && r.applied() {
+            let id = r.form().into_iter().find(|(k, _)| k == "objectid").map(|(_, v)| v).unwrap();
+            *applied.entry(id).or_default() += 1;
+        }
+    }
+    assert!(applied.values().all(|&n| n == 1), "an ATLAS write applied twice: {applied:?}");
+    let wfigs = Figures::of(&sb, Service::Atlas);
+    wfigs.report("atlas custom-list writes", write_ids.len(), wok, wfail);
+}
+
+// ---------------------------------------------------------------- SkyPortal: 20,000 sources
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skyportal_stream_20000_sources_and_photometry_posts_under_faults() {
+    let objects = 100;
+    let sb = Sandbox::builder()
+        .seed(103)
+        .sky(SkyConfig { objects, extra_skyportal_sources: 20_000 - objects, ..SkyConfig::default() })
+        .time_scale(SCALE)
+        .start()
+        .await
+        .unwrap();
+    let sp = skyportal_client::ClientBuilder::new()
+        .base_url(&sb.urls().skyportal)
+        .token(sb.credentials().skyportal.token.clone())
+        .retry(fast_retry())
+        .clock(clock())
+        .build()
+        .unwrap();
+    let instrument_id = sp.resources().instruments(Some("ZTF")).await.unwrap()[0].id.unwrap();
+    sb.clear_requests();
+    sb.set_faults(Service::SkyPortal, fault_mix());
+
+    let mut stream = sp.sources().list().page_size(500).stream();
+    let mut ids = HashSet::new();
+    let mut n = 0usize;
+    while let Some(item) = stream.next().await {
+        let s = item.unwrap_or_else(|e| panic!("the stream failed after {n} sources: {e}"));
+        n += 1;
+        assert!(ids.insert(s.id.clone()), "duplicate {}", s.id);
+    }
+    assert_eq!(n, 20_000);
+    assert_eq!(stream.total(), Some(20_000));
+    let figs = Figures::of(&sb, Service::SkyPortal);
+    assert!(figs.total_faults() > 5, "{figs:?}");
+    figs.report("skyportal sources stream", 20_000, n, 0);
+
+    // Photometry POSTs (not idempotent) under the same faults: one upload per row, each
+    // applied at most once; a reply lost after the server stored it is an explicit failure.
+    sb.clear_requests();
+    let target = sb.objects()[0].skyportal_id.clone();
+    let (mut ok, mut failed) = (0, 0);
+    for i in 0..120 {
+        let row = skyportal_client::photometry::MagRow::detection(
+            &target,
+            instrument_id,
+            61_000.0 + f64::from(i) * 0.01,
+            "ztfr",
+            19.0,
+            0.1,
+        );
+        match sp.photometry().post(&skyportal_client::photometry::PhotometryUpload::mags(vec![row])).await {
+            Ok(r) => {
+                assert_eq!(r.ids.len(), 1);
+                ok += 1;
+            }
+            Err(f) => {
+                failed += 1;
+                eprintln!("explicit failure of upload {i}: {}", f.error);
+            }
+        }
+    }
+    let mut applied: HashMap<String, u32> = HashMap::new();
+    for r in sb.requests_for(Service::SkyPortal) {
+        if r.method == "POST" && r.path == "/api/photometry" && r.applied() {
+            let mjd = r.json().unwrap()["mjd"].to_string();
+            *applied.entry(mjd).or_default() += 1;
+        }
+    }
+    assert!(applied.values().all(|&n| n == 1), "a photometry POST applied twice: {applied:?}");
+    assert!(applied.len() >= ok);
+    Figures::of(&sb, Service::SkyPortal).report("skyportal photometry POST", 120, ok, failed);
+}
+
+// ---------------------------------------------------------------- forced photometry: 250
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forcedphot_run_many_250_under_faults() {
+    let sb = Sandbox::builder()
+        .seed(104)
+        .objects(50)
+        .queue(QueueConfig {
+            queue_delay: Duration::from_millis(200),
+            run_time: Duration::from_millis(300),
+            ..QueueConfig::default()
+        })
+        .time_scale(SCALE)
+        .start()
+        .await
+        .unwrap();
+    let fp = fallingstar_forcedphot::Client::builder()
+        .base_url(format!("{}/", sb.urls().forcedphot))
+        .token(sb.credentials().forcedphot.token.clone())
+        .retry(fallingstar_forcedphot::default_retry().backoff(Duration::from_millis(200), Duration::from_secs(5)))
+        .clock(clock())
+        .build()
+        .unwrap();
+    sb.set_faults(Service::ForcedPhot, fault_mix());
+    let targets: Vec<fallingstar_forcedphot::Target> = (0..250)
+        .map(|i| {
+            let ra = 10.0 + f64::from(i) * 1.3;
+            let dec = -30.0 + f64::from(i % 100) * 0.5;
+            fallingstar_forcedphot::Target::position(ra, dec).unwrap()
+        })
+        .collect();
+    let opts = fallingstar_forcedphot::TaskOptions::new().mjd_min(60_500.0);
+    let outcomes = fp.run_many(targets.clone(), &opts, &fallingstar_forcedphot::RunOptions::new()).await.unwrap();
+    assert_eq!(outcomes.len(), 250);
+    let mut seen = vec![0u32; 250];
+    let mut tally: BTreeMap<&str, usize> = BTreeMap::new();
+    for o in &outcomes {
+        seen[o.index] += 1;
+        assert_eq!(o.target, targets[o.index]);
+        let k = match &o.outcome {
+            fallingstar_forcedphot::Outcome::Data(_) => "data",
+            fallingstar_forcedphot::Outcome::NoData { .. } => "no data",
+            fallingstar_forcedphot::Outcome::Failed { reason } => {
+                eprintln!("explicit failure for {}: {reason}", o.target);
+                "failed"
+            }
+            fallingstar_forcedphot::Outcome::Expired => "expired",
+        };
+        *tally.entry(k).or_default() += 1;
+    }
+    assert!(seen.iter().all(|&n| n == 1), "every target exactly once");
+    // No position was queued twice: each radeclist line applied at most once.
+    let mut applied: HashMap<String, u32> = HashMap::new();
+    for r in sb.requests_for(Service::ForcedPhot) {
+        if r.method == "POST" && r.path.ends_with("/queue/") && r.applied() {
+            let form = r.form();
+            if let Some((_, list)) = form.iter().find(|(k, _)| k == "radeclist") {
+                for line in list.lines().filter(|l| !l.trim().is_empty()) {
+                    *applied.entry(line.trim().to_string()).or_default() += 1;
+                }
+            } else {
+                let get = |k: &str| form.iter().find(|(kk, _)| kk == k).map(|(_, v)| v.clone()).unwrap_or_default();
+                *applied.entry(format!("{} {}", get("ra"), get("dec"))).or_default() += 1;
+            }
+        }
+    }
+    assert!(applied.values().all(|&n| n == 1), "a forced-photometry submit applied twice: {applied:?}");
+    let figs = Figures::of(&sb, Service::ForcedPhot);
+    eprintln!("forcedphot outcomes: {tally:?}");
+    let failed = tally.get("failed").copied().unwrap_or(0);
+    figs.report("forcedphot run_many", 250, 250 - failed, failed);
+}
+
+// ---------------------------------------------------------------- deadlines
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_stops_answering_ends_in_a_timeout_not_a_hang() {
+    let sb = Sandbox::builder().seed(105).objects(20).start().await.unwrap();
+    for s in Service::ALL {
+        sb.inject_n(s, Fault::Delay(Duration::from_secs(3600)), 50);
+    }
+    let policy = broker_core::RetryPolicy::default()
+        .backoff(Duration::from_millis(10), Duration::from_millis(20))
+        .max_attempts(3)
+        .max_elapsed(Duration::from_secs(2));
+    let per_attempt = Duration::from_millis(300);
+    let guard = Duration::from_secs(60); // far beyond the deadline: only a hang reaches it
+    let creds = sb.credentials().clone();
+    let urls = sb.urls().clone();
+    let obj = sb.objects().into_iter().find(|o| o.ztf_oid.is_some()).unwrap();
+
+    let alerce = alerce_client::AlerceClient::builder()
+        .host(&urls.alerce.api)
+        .retry(policy.clone())
+        .timeout(per_attempt)
+        .build()
+        .unwrap();
+    let r = tokio::time::timeout(guard, alerce.ztf().lightcurve(obj.ztf_oid.as_deref().unwrap())).await.unwrap();
+    assert!(
+        matches!(r, Err(alerce_client::Error::Core(broker_core::Error::Timeout { .. }))),
+        "alerce: {r:?}"
+    );
+
+    let atlas = atlas_client::AtlasClient::builder()
+        .base_url(&urls.atlas)
+        .token(creds.atlas.token.clone())
+        .retry(policy.clone())
+        .timeout(per_attempt)
+        .objects_timeout(per_attempt)
+        .build()
+        .unwrap();
+    let id = atlas_client::AtlasId::new(obj.atlas_id).unwrap();
+    let r = tokio::time::timeout(guard, atlas.source(id).send()).await.unwrap();
+    assert!(matches!(r, Err(broker_core::Error::Timeout { .. })), "atlas: {r:?}");
+
+    let sp = skyportal_client::ClientBuilder::new()
+        .base_url(&urls.skyportal)
+        .token(creds.skyportal.token.clone())
+        .retry(policy.clone())
+        .timeout(per_attempt)
+        .build()
+        .unwrap();
+    let r = tokio::time::timeout(guard, sp.sources().get(&obj.skyportal_id).send()).await.unwrap();
+    assert!(matches!(r, Err(broker_core::Error::Timeout { .. })), "skyportal: {r:?}");
+
+    let fp = fallingstar_forcedphot::Client::builder()
+        .base_url(format!("{}/", urls.forcedphot))
+        .token(creds.forcedphot.token.clone())
+        .retry(policy.clone())
+        .timeout(per_attempt)
+        .build()
+        .unwrap();
+    let r = tokio::time::timeout(guard, fp.task(1)).await.unwrap();
+    assert!(
+        matches!(&r, Err(e) if e.to_string().to_lowercase().contains("timed out") || format!("{e:?}").contains("Timeout")),
+        "forcedphot: {r:?}"
+    );
+    // A whole forced-photometry run with a deadline ends with the targets failed, not a hang.
+    let targets = vec![fallingstar_forcedphot::Target::position(150.0, 2.0).unwrap()];
+    let run = tokio::time::timeout(
+        guard,
+        fp.run_many(
+            targets,
+            &fallingstar_forcedphot::TaskOptions::new(),
+            &fallingstar_forcedphot::RunOptions::new().deadline(Duration::from_secs(1)),
+        ),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(matches!(run[0].outcome, fallingstar_forcedphot::Outcome::Failed { .. }), "{:?}", run[0].outcome);
+}
+
+// ---------------------------------------------------------------- SkyPortal queryID
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skyportal_list_changing_while_paging_is_stable_through_query_id() {
+    let sb = Sandbox::builder()
+        .seed(106)
+        .sky(SkyConfig { objects: 30, extra_skyportal_sources: 470, ..SkyConfig::default() })
+        .limits(RateLimits::unlimited())
+        .start()
+        .await
+        .unwrap();
+    let sp = skyportal_client::ClientBuilder::new()
+        .base_url(&sb.urls().skyportal)
+        .token(sb.credentials().skyportal.token.clone())
+        .no_rate_limit()
+        .build()
+        .unwrap();
+    let before: HashSet<String> =
+        sp.sources().list().page_size(100).collect_all().await.unwrap().into_iter().map(|s| s.id).collect();
+    assert_eq!(before.len(), 500);
+
+    let mut stream = sp.sources().list().page_size(100).stream();
+    let mut got = Vec::new();
+    while let Some(item) = stream.next().await {
+        got.push(item.unwrap().id);
+        if got.len() == 150 {
+            // Others save new sources (sorted first) and delete one we have not reached yet.
+            for i in 0..40 {
+                let s = skyportal_client::sources::NewSource::new(format!("ZTF26new{i:04}"), 10.0 + f64::from(i), 5.0);
+                sp.sources().create(&s).await.unwrap();
+            }
+        }
+    }
+    let unique: HashSet<&String> = got.iter().collect();
+    assert_eq!(unique.len(), got.len(), "no duplicates");
+    assert_eq!(got.len(), 500, "the snapshot of the first page is paged to the end");
+    assert!(got.iter().all(|id| before.contains(id)));
+    let with_query_id =
+        sb.requests_for(Service::SkyPortal).iter().filter(|r| r.query.as_deref().unwrap_or("").contains("queryID=")).count();
+    assert!(with_query_id >= 4, "pages after the first send queryID");
+}
+
+// ---------------------------------------------------------------- regression: truncated reads
+
+/// Found by the SkyPortal stream scenario: a 200 whose JSON was cut short ended a 20,000-source
+/// stream at page 9. Reads are now sent again; a POST is not.
+#[tokio::test]
+async fn skyportal_a_truncated_success_reply_to_a_read_is_sent_again() {
+    let sb = Sandbox::builder().seed(107).objects(10).limits(RateLimits::unlimited()).start().await.unwrap();
+    let sp = skyportal_client::ClientBuilder::new()
+        .base_url(&sb.urls().skyportal)
+        .token(sb.credentials().skyportal.token.clone())
+        .build()
+        .unwrap();
+    let obj = sb.objects()[0].skyportal_id.clone();
+    sb.inject(Service::SkyPortal, Fault::Truncate);
+    let s = sp.sources().get(&obj).send().await.unwrap();
+    assert_eq!(s.id, obj);
+    assert_eq!(sb.requests_for(Service::SkyPortal).len(), 2);
+
+    sb.clear_requests();
+    sb.inject(Service::SkyPortal, Fault::Truncate);
+    let created = sp.sources().create(&skyportal_client::sources::NewSource::new("ZTF26trunc01", 10.0, 5.0)).await;
+    assert!(created.is_err(), "the cut reply of a POST is an explicit failure");
+    assert_eq!(sb.requests_for(Service::SkyPortal).len(), 1, "a POST is never sent twice");
+}
