@@ -355,10 +355,7 @@ async fn a_server_that_stops_answering_ends_in_a_timeout_not_a_hang() {
         .build()
         .unwrap();
     let r = tokio::time::timeout(guard, alerce.ztf().lightcurve(obj.ztf_oid.as_deref().unwrap())).await.unwrap();
-    assert!(
-        matches!(r, Err(alerce_client::Error::Core(broker_core::Error::Timeout { .. }))),
-        "alerce: {r:?}"
-    );
+    assert!(matches!(r, Err(alerce_client::Error::Core(broker_core::Error::Timeout { .. }))), "alerce: {r:?}");
 
     let atlas = atlas_client::AtlasClient::builder()
         .base_url(&urls.atlas)
@@ -447,8 +444,11 @@ async fn skyportal_list_changing_while_paging_is_stable_through_query_id() {
     assert_eq!(unique.len(), got.len(), "no duplicates");
     assert_eq!(got.len(), 500, "the snapshot of the first page is paged to the end");
     assert!(got.iter().all(|id| before.contains(id)));
-    let with_query_id =
-        sb.requests_for(Service::SkyPortal).iter().filter(|r| r.query.as_deref().unwrap_or("").contains("queryID=")).count();
+    let with_query_id = sb
+        .requests_for(Service::SkyPortal)
+        .iter()
+        .filter(|r| r.query.as_deref().unwrap_or("").contains("queryID="))
+        .count();
     assert!(with_query_id >= 4, "pages after the first send queryID");
 }
 

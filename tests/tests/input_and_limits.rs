@@ -29,7 +29,8 @@ async fn every_builder_rejects_bad_input_before_any_request() {
     let urls = sb.urls().clone();
     let creds = sb.credentials().clone();
     let alerce = alerce_client::AlerceClient::builder().host(&urls.alerce.api).build().unwrap();
-    let atlas = atlas_client::AtlasClient::builder().base_url(&urls.atlas).token(creds.atlas.token.clone()).build().unwrap();
+    let atlas =
+        atlas_client::AtlasClient::builder().base_url(&urls.atlas).token(creds.atlas.token.clone()).build().unwrap();
     let sp = skyportal_client::Client::new(urls.skyportal.clone(), creds.skyportal.token.clone()).unwrap();
     let fp = fallingstar_forcedphot::Client::builder()
         .base_url(format!("{}/", urls.forcedphot))
@@ -48,12 +49,42 @@ async fn every_builder_rejects_bad_input_before_any_request() {
         row("core", "ra NaN", SkyPosition::new(nan, 0.0), &["360"]),
         row("core", "dec -inf", SkyPosition::new(10.0, f64::NEG_INFINITY), &["[-90, 90]"]),
         // ALeRCE
-        row("alerce", "cone dec 95", alerce.ztf().query_objects(&ObjectQuery::new().cone_deg(10.0, 95.0, Some(5.0))).await, &["90"]),
-        row("alerce", "cone ra NaN", alerce.ztf().query_objects(&ObjectQuery::new().cone_deg(nan, 0.0, Some(5.0))).await, &["360"]),
-        row("alerce", "cone radius -5", alerce.ztf().query_objects(&ObjectQuery::new().cone(good, Some(-5.0))).await, &["radius"]),
-        row("alerce", "firstmjd max<min", alerce.ztf().query_objects(&ObjectQuery::new().firstmjd_range(60010.0, 60000.0)).await, &["mjd"]),
-        row("alerce", "lastmjd max<min", alerce.ztf().query_objects(&ObjectQuery::new().lastmjd_range(60000.0, 59000.0)).await, &["mjd"]),
-        row("alerce", "firstmjd NaN", alerce.ztf().query_objects(&ObjectQuery::new().firstmjd_range(nan, 60000.0)).await, &["finite"]),
+        row(
+            "alerce",
+            "cone dec 95",
+            alerce.ztf().query_objects(&ObjectQuery::new().cone_deg(10.0, 95.0, Some(5.0))).await,
+            &["90"],
+        ),
+        row(
+            "alerce",
+            "cone ra NaN",
+            alerce.ztf().query_objects(&ObjectQuery::new().cone_deg(nan, 0.0, Some(5.0))).await,
+            &["360"],
+        ),
+        row(
+            "alerce",
+            "cone radius -5",
+            alerce.ztf().query_objects(&ObjectQuery::new().cone(good, Some(-5.0))).await,
+            &["radius"],
+        ),
+        row(
+            "alerce",
+            "firstmjd max<min",
+            alerce.ztf().query_objects(&ObjectQuery::new().firstmjd_range(60010.0, 60000.0)).await,
+            &["mjd"],
+        ),
+        row(
+            "alerce",
+            "lastmjd max<min",
+            alerce.ztf().query_objects(&ObjectQuery::new().lastmjd_range(60000.0, 59000.0)).await,
+            &["mjd"],
+        ),
+        row(
+            "alerce",
+            "firstmjd NaN",
+            alerce.ztf().query_objects(&ObjectQuery::new().firstmjd_range(nan, 60000.0)).await,
+            &["finite"],
+        ),
         row("alerce", "catsHTM radius -1", alerce.catshtm().conesearch(good, -1.0, "GAIA/DR1").await, &["radius"]),
         row("alerce", "catsHTM radius NaN", alerce.catshtm().crossmatch(good, nan, "GAIA/DR1").await, &["radius"]),
         row("alerce", "empty oid", alerce.ztf().object("").await, &["oid"]),
@@ -64,19 +95,43 @@ async fn every_builder_rejects_bad_input_before_any_request() {
         row("atlas", "empty id list", atlas.sources(Vec::new()).collect().await, &["empty"]),
         row("atlas", "cone radius -1", atlas.cone_all(good, -1.0).await, &["radius"]),
         row("atlas", "cone radius NaN", atlas.cone_all(good, nan).await, &["radius"]),
-        row("atlas", "empty write list", atlas.add_to_custom_list(atlas_client::CustomList::by_name("mookodi").unwrap(), Vec::new()).await, &["empty"]),
+        row(
+            "atlas",
+            "empty write list",
+            atlas.add_to_custom_list(atlas_client::CustomList::by_name("mookodi").unwrap(), Vec::new()).await,
+            &["empty"],
+        ),
         // SkyPortal
         row("skyportal", "cone dec 95", sp.sources().list().cone(10.0, 95.0, 0.1).collect_all().await, &["90"]),
         row("skyportal", "cone ra NaN", sp.sources().list().cone(nan, 0.0, 0.1).collect_all().await, &["360"]),
-        row("skyportal", "cone radius -0.1", sp.sources().list().cone(10.0, 0.0, -0.1).collect_all().await, &["radius"]),
+        row(
+            "skyportal",
+            "cone radius -0.1",
+            sp.sources().list().cone(10.0, 0.0, -0.1).collect_all().await,
+            &["radius"],
+        ),
         row("skyportal", "malformed id", sp.sources().get("a/b").send().await, &["/"]),
         row("skyportal", "empty id", sp.sources().get("").send().await, &["letters, digits"]),
         // Forced photometry
         row("forcedphot", "ra 400", Target::position(400.0, 0.0), &["360"]),
         row("forcedphot", "dec NaN", Target::position(10.0, nan), &["90"]),
         row("forcedphot", "malformed target", Target::parse("not a position"), &["decimal degrees", "sexagesimal"]),
-        row("forcedphot", "mjd_max <= mjd_min", fp.submit(&TaskRequest::new(Target::position(10.0, 0.0).unwrap()).options(TaskOptions::new().mjd_min(60010.0).mjd_max(60000.0))).await, &["mjd"]),
-        row("forcedphot", "empty target list", fp.run_many(Vec::new(), &TaskOptions::new(), &RunOptions::new()).await, &["empty"]),
+        row(
+            "forcedphot",
+            "mjd_max <= mjd_min",
+            fp.submit(
+                &TaskRequest::new(Target::position(10.0, 0.0).unwrap())
+                    .options(TaskOptions::new().mjd_min(60010.0).mjd_max(60000.0)),
+            )
+            .await,
+            &["mjd"],
+        ),
+        row(
+            "forcedphot",
+            "empty target list",
+            fp.run_many(Vec::new(), &TaskOptions::new(), &RunOptions::new()).await,
+            &["empty"],
+        ),
     ];
 
     let mut bad = Vec::new();
@@ -111,7 +166,12 @@ async fn every_client_has_a_configurable_response_size_limit() {
     let once = broker_core::RetryPolicy::none();
     let says_limit = |m: String| m.contains("exceeds the limit of 256 bytes");
 
-    let alerce = alerce_client::AlerceClient::builder().host(&urls.alerce.api).max_response_bytes(limit).retry(once.clone()).build().unwrap();
+    let alerce = alerce_client::AlerceClient::builder()
+        .host(&urls.alerce.api)
+        .max_response_bytes(limit)
+        .retry(once.clone())
+        .build()
+        .unwrap();
     let e = alerce.ztf().lightcurve(obj.ztf_oid.as_deref().unwrap()).await.unwrap_err();
     assert!(says_limit(e.to_string()), "alerce: {e}");
 

@@ -44,7 +44,11 @@ async fn no_secret_in_trace_logs_debug_or_errors() {
     let sb = Sandbox::builder()
         .seed(301)
         .objects(30)
-        .queue(QueueConfig { queue_delay: Duration::from_millis(20), run_time: Duration::from_millis(30), ..Default::default() })
+        .queue(QueueConfig {
+            queue_delay: Duration::from_millis(20),
+            run_time: Duration::from_millis(30),
+            ..Default::default()
+        })
         .start()
         .await
         .unwrap();
@@ -65,7 +69,10 @@ async fn no_secret_in_trace_logs_debug_or_errors() {
     let fast = broker_core::RetryPolicy::default().backoff(Duration::from_millis(5), Duration::from_millis(20));
 
     // ALeRCE with a bearer token: a light curve, then a 404 and a 503.
-    let b = alerce_client::AlerceClient::builder().host(&urls.alerce.api).bearer_token(alerce_token.to_string()).retry(fast.clone().max_attempts(1));
+    let b = alerce_client::AlerceClient::builder()
+        .host(&urls.alerce.api)
+        .bearer_token(alerce_token.to_string())
+        .retry(fast.clone().max_attempts(1));
     texts.push(format!("{b:?}"));
     let alerce = b.build().unwrap();
     texts.push(format!("{alerce:?}"));
@@ -97,7 +104,10 @@ async fn no_secret_in_trace_logs_debug_or_errors() {
     texts.push(format!("{e} {e:?}"));
 
     // SkyPortal: a listing, a missing source, a 401 from a bad token.
-    let b = skyportal_client::ClientBuilder::new().base_url(&urls.skyportal).token(c.skyportal.token.clone()).retry(fast.clone());
+    let b = skyportal_client::ClientBuilder::new()
+        .base_url(&urls.skyportal)
+        .token(c.skyportal.token.clone())
+        .retry(fast.clone());
     texts.push(format!("{b:?}"));
     let sp = b.build().unwrap();
     texts.push(format!("{sp:?}"));
@@ -131,9 +141,10 @@ async fn no_secret_in_trace_logs_debug_or_errors() {
     let e = fp.task(999_999).await.unwrap_err();
     texts.push(format!("{e} {e:?}"));
     let pw = broker_core::SecretString::from(c.forcedphot.password.clone());
-    let token = fallingstar_forcedphot::Client::obtain_token(&format!("{}/", urls.forcedphot), &c.forcedphot.username, &pw)
-        .await
-        .unwrap();
+    let token =
+        fallingstar_forcedphot::Client::obtain_token(&format!("{}/", urls.forcedphot), &c.forcedphot.username, &pw)
+            .await
+            .unwrap();
     texts.push(format!("{token:?}"));
     let e = fallingstar_forcedphot::Client::obtain_token(
         &format!("{}/", urls.forcedphot),
@@ -146,7 +157,9 @@ async fn no_secret_in_trace_logs_debug_or_errors() {
 
     // The secrets really went over the wire (so the search below means something).
     let log = sb.requests();
-    let sent = |s: &str| log.iter().any(|r| r.authorization.as_deref().is_some_and(|a| a.contains(s)) || r.body_text().contains(s));
+    let sent = |s: &str| {
+        log.iter().any(|r| r.authorization.as_deref().is_some_and(|a| a.contains(s)) || r.body_text().contains(s))
+    };
     for (name, s) in &secrets {
         assert!(sent(s), "the scenario never sent the {name}");
     }
@@ -158,7 +171,12 @@ async fn no_secret_in_trace_logs_debug_or_errors() {
         // The sandbox's own request logging is not a client's output; clients must not log it.
         assert!(!all_text.contains(s.as_str()), "the {name} appears in the output:\n{}", excerpt_around(&all_text, s));
     }
-    eprintln!("FIGURES secrets: {} trace lines, {} Debug/error strings, {} requests, 0 secrets found", captured.lines().count(), texts.len(), log.len());
+    eprintln!(
+        "FIGURES secrets: {} trace lines, {} Debug/error strings, {} requests, 0 secrets found",
+        captured.lines().count(),
+        texts.len(),
+        log.len()
+    );
 }
 
 fn excerpt_around(text: &str, needle: &str) -> String {
@@ -179,9 +197,15 @@ fn credentials_over_plain_http_to_a_remote_host_need_an_explicit_opt_in() {
 
     let e = skyportal_client::Client::new(remote, "a-token".to_string()).unwrap_err();
     assert!(e.to_string().contains("plain http"), "{e}");
-    skyportal_client::ClientBuilder::new().base_url(remote).token("a-token".to_string()).allow_insecure_http(true).build().unwrap();
+    skyportal_client::ClientBuilder::new()
+        .base_url(remote)
+        .token("a-token".to_string())
+        .allow_insecure_http(true)
+        .build()
+        .unwrap();
 
-    let e = fallingstar_forcedphot::Client::builder().base_url(remote).token("a-token".to_string()).build().unwrap_err();
+    let e =
+        fallingstar_forcedphot::Client::builder().base_url(remote).token("a-token".to_string()).build().unwrap_err();
     assert!(e.to_string().contains("plain http"), "{e}");
     fallingstar_forcedphot::Client::builder()
         .base_url(remote)
@@ -189,14 +213,15 @@ fn credentials_over_plain_http_to_a_remote_host_need_an_explicit_opt_in() {
         .allow_insecure_http(true)
         .build()
         .unwrap();
-    let e = fallingstar_forcedphot::Client::builder()
-        .base_url(remote)
-        .login("me", "pw".to_string())
-        .build()
-        .unwrap_err();
+    let e =
+        fallingstar_forcedphot::Client::builder().base_url(remote).login("me", "pw".to_string()).build().unwrap_err();
     assert!(e.to_string().contains("plain http"), "{e}");
 
-    let e = alerce_client::AlerceClient::builder().host("http://alerce.example.org").bearer_token("t".to_string()).build().unwrap_err();
+    let e = alerce_client::AlerceClient::builder()
+        .host("http://alerce.example.org")
+        .bearer_token("t".to_string())
+        .build()
+        .unwrap_err();
     assert!(e.to_string().contains("plain http"), "{e}");
     // Without a token ALeRCE sends nothing secret: plain http is allowed.
     alerce_client::AlerceClient::builder().host("http://alerce.example.org").build().unwrap();
@@ -230,7 +255,11 @@ async fn raw_server(reply: impl Fn() -> String + Send + Sync + 'static) -> (u16,
                         let head = String::from_utf8_lossy(&buf[..end]).into_owned();
                         let len = head
                             .lines()
-                            .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap_or(0)))
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                            })
                             .unwrap_or(0);
                         while buf.len() < end + 4 + len {
                             let Ok(n) = sock.read(&mut chunk).await else { return };
@@ -268,19 +297,42 @@ async fn credentials_never_follow_a_redirect_to_another_host() {
     let token40 = "fedcba9876543210fedcba9876543210fedcba98";
     let no_retry = broker_core::RetryPolicy::none();
 
-    let atlas = atlas_client::AtlasClient::builder().base_url(format!("{base}/api/")).token(token40).retry(no_retry.clone()).build().unwrap();
+    let atlas = atlas_client::AtlasClient::builder()
+        .base_url(format!("{base}/api/"))
+        .token(token40)
+        .retry(no_retry.clone())
+        .build()
+        .unwrap();
     let _ = atlas.source(atlas_client::AtlasId::new(1_000_000_000_000_000_001).unwrap()).send().await;
-    let sp = skyportal_client::ClientBuilder::new().base_url(&base).token("sp-secret-token".to_string()).retry(no_retry.clone()).build().unwrap();
+    let sp = skyportal_client::ClientBuilder::new()
+        .base_url(&base)
+        .token("sp-secret-token".to_string())
+        .retry(no_retry.clone())
+        .build()
+        .unwrap();
     let _ = sp.sources().get("ZTF21aaaaaaa").send().await;
-    let fp = fallingstar_forcedphot::Client::builder().base_url(format!("{base}/forcedphot/")).token("fp-secret-token".to_string()).retry(no_retry.clone()).build().unwrap();
+    let fp = fallingstar_forcedphot::Client::builder()
+        .base_url(format!("{base}/forcedphot/"))
+        .token("fp-secret-token".to_string())
+        .retry(no_retry.clone())
+        .build()
+        .unwrap();
     let _ = fp.task(1).await;
-    let alerce = alerce_client::AlerceClient::builder().host(&base).bearer_token("alerce-secret".to_string()).retry(no_retry).build().unwrap();
+    let alerce = alerce_client::AlerceClient::builder()
+        .host(&base)
+        .bearer_token("alerce-secret".to_string())
+        .retry(no_retry)
+        .build()
+        .unwrap();
     let _ = alerce.ztf().object("ZTF21aaaaaaa").await;
 
     let first = seen.lock().unwrap().clone();
     let followed = other_seen.lock().unwrap().clone();
     assert_eq!(first.len(), 4, "{first:#?}");
-    assert!(first.iter().all(|h| h.to_ascii_lowercase().contains("\nauthorization:")), "credentials went to the first host");
+    assert!(
+        first.iter().all(|h| h.to_ascii_lowercase().contains("\nauthorization:")),
+        "credentials went to the first host"
+    );
     assert_eq!(followed.len(), 4, "each redirect was followed: {followed:#?}");
     for h in &followed {
         let lower = h.to_ascii_lowercase();

@@ -4,9 +4,9 @@
 
 use atlas_client::{AtlasClient, AtlasId, SourceOutcome};
 use broker_core::{Quota, RateLimiter, RetryPolicy};
-use std::sync::Arc;
 use httpmock::prelude::*;
 use proptest::prelude::*;
+use std::sync::Arc;
 
 const REPLY: &str = r#"[{"object": {"id": 1000005291314656200, "atlas_designation": "ATLAS18pvq", "ra": 244.0, "dec": 22.27}, "lc": [{"id": 1000005291314656200, "mjd": 58286.5, "mag": 14.1, "magerr": 0.01, "filter": "o"}], "lcnondets": [{"id": 7, "mjd": 58280.5, "filter": "o", "mag5sig": 19.4}], "fp": [], "sherlock_crossmatches": [], "sherlock_classifications": [], "tns_crossmatches": [], "external_crossmatches": []}, {"object": "AtlasDiffObjects matching query does not exist.", "lc": null, "lcnondets": null, "fp": null, "sherlock_crossmatches": null, "sherlock_classifications": null, "tns_crossmatches": null, "external_crossmatches": null}]"#;
 
