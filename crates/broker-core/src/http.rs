@@ -275,6 +275,19 @@ impl Response {
     }
 }
 
+fn is_json(headers: &HeaderMap) -> bool {
+    headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|ct| ct.to_ascii_lowercase().contains("json"))
+}
+
+/// Whether a body is JSON that ends before its document does (not merely invalid: a
+/// Python `NaN` is a syntax error, not a truncation).
+pub fn is_truncated_json(body: &[u8]) -> bool {
+    match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+        Ok(_) => false,
+        Err(e) => e.classify() == serde_json::error::Category::Eof,
+    }
+}
+
 /// Decodes JSON with the path of the failing field in the error.
 pub fn decode_json<T: DeserializeOwned>(body: &[u8], url: &Url) -> Result<T> {
     let de = &mut serde_json::Deserializer::from_slice(body);
@@ -593,7 +606,10 @@ impl fmt::Debug for HttpClient {
 
 enum Attempt {
     Done(u16, HeaderMap, Bytes),
+    /// A failed attempt, and whether it failed before anything was sent.
     Failed(Error, bool),
+    /// A failure that another attempt would only repeat (a body over the size limit).
+    Fatal(Error),
 }
 
 impl HttpClient {
@@ -731,6 +747,7 @@ impl HttpClient {
                     }
                     return Err(err);
                 }
+                Attempt::Fatal(err) => return Err(err),
                 Attempt::Done(s, h, b) => (s, h, b),
             };
             span.record("status", status);
@@ -830,6 +847,20 @@ impl HttpClient {
                     body: resp_body,
                 })));
             }
+            // A JSON reply cut short (a proxy or connection that gave up mid-body while the
+            // framing still looked complete) is worth another try for a safe request.
+            if req.safety == RetrySafety::Safe
+                && attempt < policy.max_attempts
+                && is_json(&resp_headers)
+                && is_truncated_json(&resp_body)
+            {
+                let wait = policy.backoff_delay(attempt);
+                if clock.now().saturating_sub(started) + wait < policy.max_elapsed {
+                    tracing::debug!(bytes = resp_body.len(), "JSON reply ends early; retrying");
+                    clock.sleep(wait).await;
+                    continue;
+                }
+            }
             return Ok(Response { status, headers: resp_headers, body: resp_body, url });
         }
     }
@@ -875,16 +906,10 @@ impl HttpClient {
         let headers = resp.headers().clone();
         if let Some(len) = resp.content_length() {
             if len > inner.max_response_bytes as u64 {
-                return Attempt::Failed(
-                    Error::Transport {
-                        url: redacted(),
-                        message: format!(
-                            "response of {len} bytes exceeds the limit of {} bytes",
-                            inner.max_response_bytes
-                        ),
-                    },
-                    false,
-                );
+                return Attempt::Fatal(Error::Transport {
+                    url: redacted(),
+                    message: format!("response of {len} bytes exceeds the limit of {} bytes", inner.max_response_bytes),
+                });
             }
         }
         let mut buf = bytes::BytesMut::new();
@@ -892,13 +917,10 @@ impl HttpClient {
             match resp.chunk().await {
                 Ok(Some(chunk)) => {
                     if buf.len() + chunk.len() > inner.max_response_bytes {
-                        return Attempt::Failed(
-                            Error::Transport {
-                                url: redacted(),
-                                message: format!("response exceeds the limit of {} bytes", inner.max_response_bytes),
-                            },
-                            false,
-                        );
+                        return Attempt::Fatal(Error::Transport {
+                            url: redacted(),
+                            message: format!("response exceeds the limit of {} bytes", inner.max_response_bytes),
+                        });
                     }
                     buf.extend_from_slice(&chunk);
                 }

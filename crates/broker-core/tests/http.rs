@@ -752,3 +752,65 @@ async fn concurrent_waiters_share_virtual_time() {
     // Slots 3 and 4 both open at t = 60 s: virtual time is 60 s, not 120 s.
     assert_eq!(broker_core::Clock::now(&clock), Duration::from_secs(60));
 }
+
+#[tokio::test]
+async fn a_json_reply_cut_short_is_fetched_again_for_safe_requests() {
+    let server = MockServer::start_async().await;
+    let ct = ("content-type", "application/json".to_string());
+    let m = server
+        .mock_async(|when, then| {
+            when.path("/items");
+            then.respond_with(script(vec![
+                (200, vec![ct.clone()], r#"{"items": [1, 2, "thr"#.into()),
+                (200, vec![ct.clone()], r#"{"items": [1, 2, 3]}"#.into()),
+            ]));
+        })
+        .await;
+    let clock = ManualClock::new();
+    let http = client(&server, &clock).build().unwrap();
+    let v: serde_json::Value = http.json(Request::get("items")).await.unwrap();
+    assert_eq!(v["items"], json!([1, 2, 3]));
+    m.assert_calls_async(2).await;
+
+    // A POST is never sent again for it; the caller gets the decode error.
+    let p = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/write");
+            then.status(201).header("content-type", "application/json").body(r#"{"id": 1"#);
+        })
+        .await;
+    let err = http.json::<serde_json::Value>(Request::post("write")).await.unwrap_err();
+    assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+    p.assert_calls_async(1).await;
+
+    // NaN from a Python server is not a truncation: no retry.
+    let nan = server
+        .mock_async(|when, then| {
+            when.path("/nan");
+            then.status(200).header("content-type", "application/json").body(r#"{"x": NaN}"#);
+        })
+        .await;
+    let v: serde_json::Value = broker_core::http::decode_json_lenient(
+        &http.execute(Request::get("nan")).await.unwrap().body,
+        &url::Url::parse("http://x/").unwrap(),
+    )
+    .unwrap();
+    assert!(v["x"].is_null());
+    nan.assert_calls_async(1).await;
+}
+
+#[tokio::test]
+async fn an_oversized_reply_is_not_downloaded_again() {
+    let server = MockServer::start_async().await;
+    let m = server
+        .mock_async(|when, then| {
+            when.path("/huge");
+            then.status(200).body(vec![b'x'; 5_000]);
+        })
+        .await;
+    let clock = ManualClock::new();
+    let http = client(&server, &clock).max_response_bytes(1000).build().unwrap();
+    let err = http.execute(Request::get("huge")).await.unwrap_err();
+    assert!(err.to_string().contains("exceeds the limit"), "{err}");
+    m.assert_calls_async(1).await;
+}

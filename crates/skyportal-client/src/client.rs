@@ -10,7 +10,7 @@ use broker_core::paginate::{ItemStream, Page, PageNumberPaginator, Paginator, St
 use broker_core::ratelimit::{Quota, limiter_for};
 use broker_core::{
     Auth, Clock, Error, HeaderToken, HttpClient, HttpError, NoAuth, Request, Response, Result, RetryPolicy,
-    RetrySafety, SecretString, redact_url,
+    SecretString, redact_url,
 };
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -249,25 +249,16 @@ impl Client {
     /// becomes [`Error::Http`] with status 200 and the server's message; 401 and 403 become
     /// [`Error::Auth`].
     ///
-    /// A retry-safe request whose success reply is not a whole JSON envelope (a body cut
-    /// short by a proxy or a dropped connection) is sent again, up to the retry policy's
-    /// attempts.
+    /// A retry-safe request whose JSON reply was cut short is sent again by the core
+    /// ([`HttpClient::execute`]), up to the retry policy's attempts.
     pub async fn send(&self, req: Request) -> Result<Response> {
         let is_head = req.method().as_str() == "HEAD";
-        let mut attempts = self.http.retry_policy().max_attempts;
-        loop {
-            let resp = self.http.execute(req.clone()).await.map_err(map_error)?;
-            if is_head || resp.status == 204 {
-                return Ok(resp);
-            }
-            match check_envelope(&resp) {
-                Err(Error::Decode { .. }) if req.safety() == RetrySafety::Safe && attempts > 1 => {
-                    attempts -= 1;
-                    tracing::debug!(url = %redact_url(&resp.url), "reply is not a whole JSON envelope; sending again");
-                }
-                r => return r.map(|()| resp),
-            }
+        let resp = self.http.execute(req).await.map_err(map_error)?;
+        if is_head || resp.status == 204 {
+            return Ok(resp);
         }
+        check_envelope(&resp)?;
+        Ok(resp)
     }
 
     /// Sends a request and decodes the envelope's `data`.
