@@ -50,6 +50,8 @@ pub struct Endpoints {
     pub forcedphot_password: Option<String>,
     /// Fast polling (the sandbox's simulated queue).
     pub fast_poll: bool,
+    /// The longest a throttled request waits before failing with a rate-limit error.
+    pub max_wait: Duration,
 }
 
 impl std::fmt::Debug for Endpoints {
@@ -86,6 +88,7 @@ impl Endpoints {
             forcedphot_username: v(&none, "forcedphot.username"),
             forcedphot_password: v(&none, "forcedphot.password"),
             fast_poll: false,
+            max_wait: Duration::from_secs(g.max_wait),
         }
     }
 
@@ -102,6 +105,7 @@ impl Endpoints {
             forcedphot_url: Some(u.forcedphot.clone()),
             forcedphot_token: Some(c.forcedphot.token.clone()),
             fast_poll: true,
+            max_wait: Duration::from_secs(120),
             ..Default::default()
         }
     }
@@ -154,7 +158,10 @@ impl Endpoints {
                  or point ATLAS_CONFIG_FILE at your atlasapiclient YAML file)"
             );
         }
-        let mut b = astrobrokers::atlas::AtlasClient::builder();
+        let retry = astrobrokers::atlas::AtlasClient::default_retry_policy()
+            .max_server_wait(self.max_wait)
+            .max_limiter_wait(self.max_wait);
+        let mut b = astrobrokers::atlas::AtlasClient::builder().retry(retry);
         if let Some(p) = &self.atlas_config_file {
             if !p.exists() {
                 bail!(

@@ -53,6 +53,10 @@ pub struct Global {
     /// The config file (default: ~/.config/astrobrokers/config.toml).
     #[arg(long, global = true, env = "ASTROBROKERS_CONFIG")]
     config: Option<PathBuf>,
+    /// The longest to wait when a service throttles us, in seconds; longer waits fail with
+    /// the time to wait.
+    #[arg(long, global = true, default_value_t = 120, value_name = "SECONDS")]
+    max_wait: u64,
     /// ALeRCE root URL (overrides ALERCE_URL and the config file).
     #[arg(long, global = true, value_name = "URL")]
     alerce_url: Option<String>,
@@ -212,11 +216,18 @@ fn main() -> ExitCode {
     };
     match rt.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader went away (`| head`): stop quietly, as other command-line tools do.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", one_line(&e));
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "error: {}", one_line(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
 }
 
 /// What to do about an error of the services, when there is something to say.

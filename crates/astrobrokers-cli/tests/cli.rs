@@ -1,0 +1,496 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+//! The `astrobrokers` binary against an in-process sandbox: every verb, its output, exit codes,
+//! the messages for bad input, and that no secret is ever printed.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use broker_sandbox::{QueueConfig, Sandbox, Service};
+
+const BIN: &str = env!("CARGO_BIN_EXE_astrobrokers");
+
+struct Env {
+    sb: Sandbox,
+    dir: PathBuf,
+    // Kept alive: the sandbox's servers run on it.
+    _rt: tokio::runtime::Runtime,
+}
+
+fn env(name: &str) -> Env {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let sb = rt
+        .block_on(
+            Sandbox::builder()
+                .seed(7)
+                .objects(40)
+                .queue(QueueConfig {
+                    queue_delay: Duration::from_millis(100),
+                    run_time: Duration::from_millis(200),
+                    ..QueueConfig::default()
+                })
+                .start(),
+        )
+        .unwrap();
+    let dir = std::env::temp_dir().join(format!("ab-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    Env { sb, dir, _rt: rt }
+}
+
+impl Env {
+    fn secrets(&self) -> Vec<String> {
+        let c = self.sb.credentials();
+        vec![
+            c.atlas.token.clone(),
+            c.atlas.password.clone(),
+            c.skyportal.token.clone(),
+            c.forcedphot.token.clone(),
+            c.forcedphot.password.clone(),
+        ]
+    }
+
+    fn cmd(&self) -> Command {
+        let u = self.sb.urls();
+        let c = self.sb.credentials();
+        let mut cmd = Command::new(BIN);
+        cmd.env_clear()
+            .current_dir(&self.dir)
+            .env("HOME", &self.dir)
+            .env("ASTROBROKERS_CONFIG", self.dir.join("config.toml"))
+            .env("ALERCE_URL", &u.alerce.api)
+            .env("ATLAS_API_URL", &u.atlas)
+            .env("ATLAS_API_TOKEN", &c.atlas.token)
+            .env("SKYPORTAL_URL", &u.skyportal)
+            .env("SKYPORTAL_TOKEN", &c.skyportal.token)
+            .env("FORCEDPHOT_URL", &u.forcedphot)
+            .env("FORCEDPHOT_TOKEN", &c.forcedphot.token);
+        cmd
+    }
+
+    fn run_with(&self, mut cmd: Command, args: &[&str]) -> Output {
+        let out = cmd.args(args).output().unwrap();
+        let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(!all.contains("panicked") && !all.contains("RUST_BACKTRACE"), "{args:?} panicked: {all}");
+        for s in self.secrets() {
+            assert!(!all.contains(&s), "{args:?} printed a secret: {all}");
+        }
+        out
+    }
+
+    /// Runs and expects success; returns stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run_with(self.cmd(), args);
+        assert!(
+            out.status.success(),
+            "{args:?} failed ({:?}): {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Runs as JSON and parses the rows.
+    fn json(&self, args: &[&str]) -> Vec<serde_json::Value> {
+        let mut a = vec!["-f", "json"];
+        a.extend_from_slice(args);
+        let text = self.ok(&a);
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {text}"))
+    }
+
+    /// Runs and expects failure; returns stderr.
+    fn fails(&self, args: &[&str]) -> String {
+        let out = self.run_with(self.cmd(), args);
+        assert!(!out.status.success(), "{args:?} should fail");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.trim().lines().count() <= 4, "{args:?}: a short message, not a trace: {err}");
+        err
+    }
+
+    /// A transient that ALeRCE and ATLAS both detected (asked through the binary).
+    fn transient(&self) -> broker_sandbox::ObjectInfo {
+        self.sb
+            .objects()
+            .into_iter()
+            .filter(|o| o.transient && o.ztf_oid.is_some() && o.peak_mjd.is_some() && o.tns_name.is_some())
+            .find(|o| {
+                let alerce =
+                    self.cmd().args(["-f", "json", "alerce", "object", o.ztf_oid.as_deref().unwrap()]).output();
+                let atlas = self.cmd().args(["-f", "json", "atlas", "source", &o.atlas_id.to_string()]).output();
+                match (alerce, atlas) {
+                    (Ok(a), Ok(b)) if a.status.success() && b.status.success() => {
+                        let v: serde_json::Value = serde_json::from_slice(&b.stdout).unwrap();
+                        v[0]["detections"].as_u64().unwrap_or(0) > 5
+                    }
+                    _ => false,
+                }
+            })
+            .expect("a transient known to ALeRCE and ATLAS")
+    }
+}
+
+fn is_png(p: &Path) -> bool {
+    std::fs::read(p).map(|b| b.starts_with(b"\x89PNG\r\n\x1a\n") && b.len() > 5000).unwrap_or(false)
+}
+
+const COLUMNS: &str = "broker,survey,object_id,mjd,band,mag,mag_err,flux_ujy,flux_err_ujy,limiting_mag,is_detection";
+
+#[test]
+fn demo_writes_csv_and_png_from_four_services() {
+    let e = env("demo");
+    let out = e.ok(&["demo", "--output-dir", "out"]);
+    for b in ["alerce", "atlas", "skyportal", "forcedphot"] {
+        assert!(out.lines().any(|l| l.starts_with(b) && l.ends_with("ok")), "{b} in the summary: {out}");
+    }
+    assert!(out.contains("points") && out.contains("detections") && out.contains("mjd_range"), "{out}");
+    let csv = std::fs::read_to_string(e.dir.join("out/demo-lightcurve.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(lines.next().unwrap(), COLUMNS);
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert!(rows.len() > 100, "{} rows", rows.len());
+    assert!(rows.iter().all(|r| r.len() == 11));
+    for b in ["alerce", "atlas", "skyportal", "forcedphot"] {
+        assert!(rows.iter().any(|r| r[0] == b && r[10] == "true"), "{b} detections in the CSV");
+    }
+    let mjds: Vec<f64> = rows.iter().map(|r| r[3].parse().unwrap()).collect();
+    assert!(mjds.windows(2).all(|w| w[0] <= w[1]), "ordered by MJD");
+    assert!(is_png(&e.dir.join("out/demo-lightcurve.png")));
+}
+
+#[test]
+fn alerce_verbs() {
+    let e = env("alerce");
+    let obj = e.transient();
+    let oid = obj.ztf_oid.clone().unwrap();
+    let rows = e.json(&["alerce", "objects", "--page-size", "5"]);
+    assert!(!rows.is_empty() && rows.len() <= 5 && rows[0]["oid"].is_string());
+    let all = e.json(&["alerce", "objects", "--all", "--page-size", "7"]);
+    assert!(all.len() > rows.len(), "--all pages through: {}", all.len());
+    let cone =
+        e.json(&["alerce", "objects", "--ra", &obj.ra.to_string(), "--dec", &obj.dec.to_string(), "--radius", "5"]);
+    assert!(cone.iter().any(|r| r["oid"] == oid.as_str()));
+    assert_eq!(e.json(&["alerce", "object", &oid])[0]["oid"], oid.as_str());
+    let png = e.dir.join("alerce.png");
+    let lc = e.ok(&["-f", "csv", "alerce", "lightcurve", &oid, "--plot", png.to_str().unwrap()]);
+    assert!(lc.starts_with(COLUMNS) && lc.lines().count() > 10);
+    assert!(is_png(&png));
+    let dets = e.json(&["alerce", "detections", &oid]);
+    assert!(dets[0]["magpsf"].is_number());
+    assert!(e.json(&["alerce", "non-detections", &oid])[0]["diffmaglim"].is_number());
+    assert!(!e.json(&["alerce", "forced-photometry", &oid]).is_empty());
+    assert!(e.json(&["alerce", "probabilities", &oid])[0]["class_name"].is_string());
+    assert!(e.json(&["alerce", "features", &oid])[0]["name"].is_string());
+    assert!(e.json(&["alerce", "magstats", &oid])[0]["fid"].is_number());
+    let cls = e.json(&["alerce", "classifiers"]);
+    let name = cls[0]["classifier_name"].as_str().unwrap().to_string();
+    let ver = cls[0]["classifier_version"].as_str().unwrap().to_string();
+    assert!(!e.json(&["alerce", "classes", &name, &ver]).is_empty());
+    let stamps = e.json(&["alerce", "stamps", &oid, "--output-dir", "stamps"]);
+    assert_eq!(stamps.len(), 3);
+    for s in &stamps {
+        let f = PathBuf::from(s["file"].as_str().unwrap());
+        assert!(f.starts_with(e.dir.join("stamps")) || f.starts_with("stamps"), "{f:?}");
+        assert!(std::fs::read(e.dir.join("stamps").join(f.file_name().unwrap())).unwrap().starts_with(b"SIMPLE"));
+    }
+    let candid = dets[0]["candid"].as_str().map(str::to_string).unwrap_or_else(|| dets[0]["candid"].to_string());
+    let avro = e.json(&["alerce", "avro", &oid, &candid, "--output-dir", "avro"]);
+    assert!(avro[0]["bytes"].as_u64().unwrap() > 100);
+    let (ra, dec) = (obj.ra.to_string(), obj.dec.to_string());
+    assert!(!e.json(&["alerce", "conesearch", &ra, &dec, "-r", "20"]).is_empty());
+    assert!(!e.json(&["alerce", "crossmatch", &ra, &dec, "-r", "20"]).is_empty());
+    e.json(&["alerce", "redshift", &ra, &dec, "-r", "30"]);
+}
+
+#[test]
+fn atlas_verbs() {
+    let e = env("atlas");
+    let obj = e.transient();
+    let id = obj.atlas_id.to_string();
+    let row = &e.json(&["atlas", "source", &id])[0];
+    assert_eq!(row["atlas_designation"], obj.atlas_designation.as_str());
+    assert!(row["detections"].as_u64().unwrap() > 0);
+    let png = e.dir.join("atlas.png");
+    let lc = e.ok(&["-f", "csv", "atlas", "source", &id, "--lightcurve", "--forced", "--plot", png.to_str().unwrap()]);
+    assert!(lc.starts_with(COLUMNS) && (lc.contains(",atlaso,") || lc.contains(",atlasc,")));
+    assert!(is_png(&png));
+    let other = e.sb.objects()[1].atlas_id.to_string();
+    let missing = "1999999999999999999";
+    let rows = e.json(&["atlas", "sources", &id, &other, missing]);
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[0]["status"], "found");
+    assert_eq!(rows[2]["status"], "not found");
+    std::fs::write(e.dir.join("ids.txt"), format!("# ids\n{id}\n\n{other}\n")).unwrap();
+    assert_eq!(e.json(&["atlas", "sources", "--file", "ids.txt"]).len(), 2);
+    let cone = e.json(&["atlas", "cone", &obj.ra.to_string(), &obj.dec.to_string(), "-r", "5"]);
+    assert!(cone.iter().any(|r| r["object"].to_string().trim_matches('"') == id));
+    e.json(&["atlas", "list", "eyeball"]);
+    e.json(&["atlas", "list", "good", "--since", "2020-01-01"]);
+    e.json(&["atlas", "vra-scores"]);
+    e.json(&["atlas", "vra-todo", "--since", "2020-01-01"]);
+    let added = e.json(&["atlas", "custom-list", "add", "mookodi", &other]);
+    assert_eq!(added[0]["id"], other.as_str());
+    let removed = e.json(&["atlas", "custom-list", "remove", "mookodi", &other]);
+    assert_eq!(removed[0]["outcome"], "Removed");
+    // Token refresh: the new token goes to the config file, never to the output.
+    let c = e.sb.credentials();
+    let mut cmd = e.cmd();
+    cmd.env("ATLAS_API_USERNAME", &c.atlas.username).env("ATLAS_API_PASSWORD", &c.atlas.password);
+    let out = e.run_with(cmd, &["-f", "json", "atlas", "token", "refresh"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut cmd = e.cmd();
+    cmd.env_remove("ATLAS_API_USERNAME");
+    let err = String::from_utf8(e.run_with(cmd, &["atlas", "token", "refresh"]).stderr).unwrap();
+    assert!(err.contains("ATLAS_API_USERNAME") && err.contains("ATLAS_API_PASSWORD"), "{err}");
+}
+
+#[test]
+fn skyportal_verbs() {
+    let e = env("skyportal");
+    let obj = e.transient();
+    let id = obj.skyportal_id.clone();
+    let page = e.json(&["skyportal", "sources", "--page-size", "5"]);
+    assert_eq!(page.len(), 5);
+    let all = e.json(&["skyportal", "sources", "--all", "--page-size", "7"]);
+    assert!(all.len() > 7, "{}", all.len());
+    let (ra, dec) = (obj.ra.to_string(), obj.dec.to_string());
+    let cone = e.json(&["skyportal", "sources", "--ra", &ra, "--dec", &dec, "--radius", "5"]);
+    assert!(cone.iter().any(|r| r["id"] == id.as_str()));
+    assert_eq!(e.json(&["skyportal", "source", &id])[0]["id"], id.as_str());
+    let png = e.dir.join("sp.png");
+    let lc = e.ok(&["-f", "csv", "skyportal", "photometry", &id, "--plot", png.to_str().unwrap()]);
+    assert!(lc.starts_with(COLUMNS) && lc.lines().count() > 10);
+    assert!(is_png(&png));
+    assert!(e.json(&["skyportal", "photometry", &id, "--raw"])[0]["mjd"].is_number());
+    assert!(!e.json(&["skyportal", "candidates", "--page-size", "3"]).is_empty());
+    e.json(&["skyportal", "candidates", "--all"]);
+    e.json(&["skyportal", "classifications", &id]);
+    e.json(&["skyportal", "comments", &id]);
+    let inst = e.json(&["skyportal", "instruments"]);
+    let inst_id = inst[0]["id"].to_string();
+    std::fs::write(
+        e.dir.join("up.csv"),
+        "mjd,filter,mag,magerr,limiting_mag\n60100.5,ztfg,18.5,0.05,20.5\n60101.5,ztfr,,,20.1\n",
+    )
+    .unwrap();
+    let before = e.sb.applied_count(Service::SkyPortal, "POST", "/api/photometry");
+    let up = e.json(&["skyportal", "upload-photometry", &id, "up.csv", "--instrument-id", &inst_id]);
+    assert_eq!(up[0]["stored"], 2);
+    assert_eq!(e.sb.applied_count(Service::SkyPortal, "POST", "/api/photometry"), before + 1);
+}
+
+#[test]
+fn forcedphot_verbs() {
+    let e = env("forcedphot");
+    let obj = e.transient();
+    let peak = obj.peak_mjd.unwrap();
+    let (ra, dec) = (obj.ra.to_string(), obj.dec.to_string());
+    let (lo, hi) = ((peak - 30.0).to_string(), (peak + 60.0).to_string());
+    let png = e.dir.join("fp.png");
+    let out = e.run_with(
+        e.cmd(),
+        &[
+            "-f",
+            "csv",
+            "forcedphot",
+            "run",
+            &ra,
+            &dec,
+            "--mjd-min",
+            &lo,
+            "--mjd-max",
+            &hi,
+            "--plot",
+            png.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.starts_with(COLUMNS) && stdout.lines().count() > 5);
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("queued") && stderr.contains("deleted"), "queue progress: {stderr}");
+    assert!(is_png(&png));
+    assert!(!e.json(&["forcedphot", "run", &ra, &dec, "--mjd-min", &lo, "--mjd-max", &hi, "--raw"]).is_empty());
+    let task = e.json(&["forcedphot", "submit", &ra, &dec, "--mjd-min", &lo, "--mjd-max", &hi]);
+    let id = task[0]["id"].to_string();
+    assert!(e.json(&["forcedphot", "list"]).iter().any(|t| t["id"] == task[0]["id"]));
+    e.json(&["forcedphot", "list", "--all"]);
+    // Poll the status until finished (generous give-up; the simulated queue takes ~0.3 s).
+    let mut finished = false;
+    for _ in 0..300 {
+        let st = e.json(&["forcedphot", "status", &id]);
+        if st[0]["state"].as_str().unwrap().starts_with("finished") {
+            finished = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(finished);
+    let rows = e.json(&["forcedphot", "fetch", &id]);
+    assert!(rows.len() > 5 && rows[0]["broker"] == "forcedphot");
+    assert_eq!(e.json(&["forcedphot", "delete", &id])[0]["deleted"], true);
+    let err = e.fails(&["forcedphot", "fetch", &id]);
+    assert!(err.starts_with("error:"), "{err}");
+    std::fs::write(e.dir.join("targets.txt"), format!("{ra} {dec}\n# comment\n{} {}\n", obj.ra, obj.dec)).unwrap();
+    let sum = e.json(&["forcedphot", "batch", "targets.txt", "--mjd-min", &lo, "--mjd-max", &hi, "--summary"]);
+    assert_eq!(sum.len(), 2);
+    assert!(sum.iter().all(|r| r["status"] == "data"));
+}
+
+#[test]
+fn cross_broker_lightcurve_and_cone() {
+    let e = env("cross");
+    let obj = e.transient();
+    let peak = obj.peak_mjd.unwrap();
+    let png = e.dir.join("cross.png");
+    let rows = e.json(&[
+        "lightcurve",
+        "--ztf",
+        obj.ztf_oid.as_deref().unwrap(),
+        "--atlas",
+        &obj.atlas_id.to_string(),
+        "--skyportal",
+        &obj.skyportal_id,
+        "--ra",
+        &obj.ra.to_string(),
+        "--dec",
+        &obj.dec.to_string(),
+        "--mjd-min",
+        &(peak - 30.0).to_string(),
+        "--mjd-max",
+        &(peak + 60.0).to_string(),
+        "--plot",
+        png.to_str().unwrap(),
+    ]);
+    for b in ["alerce", "atlas", "skyportal", "forcedphot"] {
+        assert!(rows.iter().any(|r| r["broker"] == b), "{b}");
+    }
+    assert!(is_png(&png));
+    let hits = e.json(&["cone", &obj.ra.to_string(), &obj.dec.to_string(), "-r", "5"]);
+    for b in ["alerce", "atlas", "skyportal"] {
+        assert!(hits.iter().any(|h| h["broker"] == b), "{b} in {hits:?}");
+    }
+    // One service down: the others still answer, with a warning.
+    e.sb.set_faults(Service::Atlas, broker_sandbox::Faults { error_rate: 1.0, ..Default::default() });
+    let out = e.run_with(
+        e.cmd(),
+        &["-f", "json", "lightcurve", "--ztf", obj.ztf_oid.as_deref().unwrap(), "--atlas", &obj.atlas_id.to_string()],
+    );
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("atlas failed"));
+}
+
+#[test]
+fn bad_input_is_refused_before_any_request() {
+    let e = env("bad");
+    let cases: &[(&[&str], &str)] = &[
+        (&["cone", "400", "0"], "[0, 360)"),
+        (&["alerce", "conesearch", "10", "-95"], "[-90, 90]"),
+        (&["atlas", "cone", "NaN", "10"], "right ascension"),
+        (&["cone", "10", "10", "--radius", "-2"], "positive number of arcseconds"),
+        (&["alerce", "objects", "--ra", "10", "--dec", "100"], "[-90, 90]"),
+        (&["atlas", "sources"], "list of ids is empty"),
+        (&["atlas", "custom-list", "add", "mookodi"], "list of ids is empty"),
+        (&["atlas", "source", "12345"], "19-digit"),
+        (&["atlas", "sources", "1161600211221604900", "abc"], "19-digit"),
+        (&["lightcurve", "--atlas", "ATLAS18abc"], "19-digit"),
+        (&["forcedphot", "run", "10", "10", "--mjd-min", "60010", "--mjd-max", "60000"], "greater than"),
+        (&["lightcurve", "--ra", "10", "--dec", "10", "--mjd-min", "60010", "--mjd-max", "60010"], "greater than"),
+        (&["forcedphot", "submit", "370", "10"], "[0, 360)"),
+        (&["skyportal", "photometry", "../x"], "no `/`"),
+        (&["alerce", "lightcurve", "ZTF1", "--plot", "lc.jpg"], "PNG"),
+        (&["lightcurve"], "nothing to look up"),
+        (&["atlas", "list", "nosuchlist"], "not a known list"),
+        (&["skyportal", "sources", "--page-size", "1000"], "1 to 500"),
+    ];
+    for (args, want) in cases {
+        let err = e.fails(args);
+        assert!(err.starts_with("error: ") && err.contains(want), "{args:?}: want {want:?} in {err:?}");
+    }
+    // An unknown format is clap's error, with the valid values, exit code 2.
+    let out = e.run_with(e.cmd(), &["--format", "xml", "alerce", "classifiers"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("xml") && err.contains("csv") && err.contains("json"), "{err}");
+    assert!(e.sb.requests().is_empty(), "no request for bad input: {:?}", e.sb.requests().len());
+}
+
+#[test]
+fn missing_credentials_name_the_variable() {
+    let e = env("creds");
+    let cases: &[(&str, &[&str], &str)] = &[
+        ("SKYPORTAL_TOKEN", &["skyportal", "sources"], "SKYPORTAL_TOKEN"),
+        ("ATLAS_API_TOKEN", &["atlas", "source", "1161600211221604900"], "ATLAS_API_TOKEN"),
+        ("FORCEDPHOT_TOKEN", &["forcedphot", "list"], "FORCEDPHOT_TOKEN"),
+    ];
+    for (var, args, want) in cases {
+        let mut cmd = e.cmd();
+        cmd.env_remove(var);
+        let out = e.run_with(cmd, args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.starts_with("error: ") && err.contains(want), "{err}");
+    }
+    // A wrong token: one line, what to check.
+    let mut cmd = e.cmd();
+    cmd.env("SKYPORTAL_TOKEN", "00000000-0000-0000-0000-000000000000");
+    let err = String::from_utf8(e.run_with(cmd, &["skyportal", "sources"]).stderr).unwrap();
+    assert!(err.contains("authentication") && err.contains("SKYPORTAL_TOKEN"), "{err}");
+}
+
+#[test]
+fn rate_limits_say_how_long_to_wait() {
+    let e = env("ratelimit");
+    let obj = e.transient();
+    e.sb.throttle_storm(Service::Atlas, Duration::from_secs(3600));
+    let err = e.fails(&["atlas", "source", &obj.atlas_id.to_string()]);
+    assert!(err.contains("rate limited") && err.contains("wait"), "{err}");
+}
+
+#[test]
+fn no_secret_in_any_output_even_with_trace() {
+    let e = env("secrets");
+    let obj = e.transient();
+    let id = obj.atlas_id.to_string();
+    for args in [
+        vec!["-vv", "atlas", "source", id.as_str()],
+        vec!["-vv", "skyportal", "source", obj.skyportal_id.as_str()],
+        vec!["-vv", "forcedphot", "list"],
+        vec!["-v", "alerce", "object", obj.ztf_oid.as_deref().unwrap()],
+        vec!["config", "show"],
+    ] {
+        // run_with checks every secret against stdout and stderr.
+        let out = e.run_with(e.cmd(), &args);
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let trace = e.run_with(e.cmd(), &["-vv", "atlas", "source", &id]);
+    assert!(!trace.stderr.is_empty(), "-vv shows the request trace");
+    // config set + show: the file is 0600 and show masks the value.
+    e.ok(&["config", "set", "skyportal.token", "my-very-secret-token-123"]);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(e.dir.join("config.toml")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let mut cmd = e.cmd();
+    cmd.env_remove("SKYPORTAL_TOKEN");
+    let out = e.run_with(cmd, &["-f", "json", "config", "show"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!text.contains("my-very-secret-token-123") && text.contains("********"), "{text}");
+}
+
+#[test]
+fn sandbox_verb_prints_urls_and_stops() {
+    let dir = std::env::temp_dir().join(format!("ab-cli-sb-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = Command::new(BIN)
+        .env_clear()
+        .env("HOME", &dir)
+        .args(["-f", "json", "sandbox", "--seconds", "0", "--objects", "10"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["ATLAS_API_URL"].as_str().unwrap().starts_with("http://127.0.0.1:"));
+    assert!(v["SKYPORTAL_TOKEN"].is_string());
+}
