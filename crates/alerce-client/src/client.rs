@@ -52,6 +52,7 @@ pub struct AlerceClientBuilder {
     quota: Option<Quota>,
     lsst_survey: String,
     max_response_bytes: Option<usize>,
+    allow_insecure_http: bool,
 }
 
 impl fmt::Debug for AlerceClientBuilder {
@@ -85,6 +86,7 @@ impl Default for AlerceClientBuilder {
             quota: None,
             lsst_survey: "lsst".into(),
             max_response_bytes: None,
+            allow_insecure_http: false,
         }
     }
 }
@@ -207,6 +209,13 @@ impl AlerceClientBuilder {
         self
     }
 
+    /// Allows sending the bearer token over plain `http` to a host that is not loopback
+    /// (refused by default).
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+
     /// Builds the client; fails on a malformed base URL.
     pub fn build(self) -> Result<AlerceClient> {
         let limiter = self.quota.map(|q| {
@@ -218,7 +227,8 @@ impl AlerceClientBuilder {
             limiter_for(&format!("alerce:{who}"), q)
         });
         let make = |base: &str, with_token: bool| -> Result<HttpClient> {
-            let mut b = HttpClient::builder(base).retry(self.retry.clone());
+            let mut b =
+                HttpClient::builder(base).retry(self.retry.clone()).allow_insecure_http(self.allow_insecure_http);
             b = match (&self.token, with_token) {
                 (Some(t), true) => b.auth(HeaderToken::bearer(t.clone())),
                 _ => b.auth(NoAuth),

@@ -120,3 +120,11 @@ fn defaults_point_at_production_and_bad_urls_fail() {
     assert!(AlerceClient::builder().ztf_url("not a url").build().is_err());
     assert!(AlerceClient::builder().lsst_survey(" ").build().is_err());
 }
+
+#[test]
+fn a_token_over_plain_http_to_a_remote_host_needs_an_opt_in() {
+    let remote = || AlerceClient::builder().host("http://alerce.example.org").bearer_token("tok".to_string());
+    assert!(remote().build().is_err());
+    assert!(remote().allow_insecure_http(true).build().is_ok());
+    assert!(AlerceClient::builder().host("http://alerce.example.org").build().is_ok(), "no token: fine");
+}
