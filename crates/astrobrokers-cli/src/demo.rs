@@ -165,12 +165,32 @@ pub async fn demo(g: &Global, args: DemoArgs) -> Result<()> {
         .start()
         .await
         .map_err(|e| anyhow!("could not start the sandbox: {e}"))?;
-    let obj = sb
-        .objects()
-        .into_iter()
-        .filter(|o| o.transient && o.ztf_oid.is_some() && o.peak_mjd.is_some())
-        .max_by_key(|o| o.tns_name.is_some())
-        .ok_or_else(|| anyhow!("the sandbox sky has no ZTF transient (try another --seed)"))?;
+    // A transient with a TNS name that ALeRCE knows (the sandbox sky is the same for a seed).
+    let ep = Endpoints::sandbox(&sb);
+    let alerce = ep.alerce()?;
+    let mut candidates: Vec<_> =
+        sb.objects().into_iter().filter(|o| o.transient && o.ztf_oid.is_some() && o.peak_mjd.is_some()).collect();
+    candidates.sort_by_key(|o| o.tns_name.is_none());
+    // Best: discovered on the rise (the plot shows rise, peak and decline); else any with 10+ detections.
+    let (mut best, mut fallback) = (None, None);
+    for o in candidates.into_iter().take(25) {
+        let oid = o.ztf_oid.clone().unwrap_or_default();
+        let peak = o.peak_mjd.unwrap_or_default();
+        let Ok(z) = alerce.ztf().object(&oid).await else { continue };
+        if z.ndet.unwrap_or(0) < 10 {
+            continue;
+        }
+        if z.firstmjd.is_some_and(|f| f > peak - 40.0 && f < peak - 5.0) {
+            best = Some(o);
+            break;
+        }
+        if fallback.is_none() {
+            fallback = Some(o);
+        }
+    }
+    let obj = best
+        .or(fallback)
+        .ok_or_else(|| anyhow!("the sandbox sky has no well-observed ZTF transient (try another --seed)"))?;
     let peak = obj.peak_mjd.unwrap_or_default();
     let ztf = obj.ztf_oid.clone().unwrap_or_default();
     let name = obj.tns_name.clone().map(|n| format!("AT {n}")).unwrap_or_else(|| ztf.clone());
@@ -179,7 +199,6 @@ pub async fn demo(g: &Global, args: DemoArgs) -> Result<()> {
         obj.class, obj.ra, obj.dec, obj.atlas_id, obj.skyportal_id
     ));
     note("Fetching its light curve from all four services at once (forced photometry goes through the queue)…");
-    let ep = Endpoints::sandbox(&sb);
     let (cb, _) = sources(&ep, g, "forced photometry")?;
     let target = Target::new()
         .ztf(ztf.clone())

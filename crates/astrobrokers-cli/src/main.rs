@@ -214,13 +214,20 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let token_vars = match &cli.command {
+        Command::Alerce(_) => "ALERCE_TOKEN",
+        Command::Atlas(_) => "ATLAS_API_TOKEN (or the file ATLAS_CONFIG_FILE points to)",
+        Command::Skyportal(_) => "SKYPORTAL_TOKEN",
+        Command::Forcedphot(_) => "FORCEDPHOT_TOKEN (or FORCEDPHOT_USERNAME and FORCEDPHOT_PASSWORD)",
+        _ => "ATLAS_API_TOKEN, SKYPORTAL_TOKEN, FORCEDPHOT_TOKEN",
+    };
     match rt.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         // The reader went away (`| head`): stop quietly, as other command-line tools do.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             use std::io::Write;
-            let _ = writeln!(std::io::stderr(), "error: {}", one_line(&e));
+            let _ = writeln!(std::io::stderr(), "error: {}", one_line(&e, token_vars));
             ExitCode::FAILURE
         }
     }
@@ -231,7 +238,7 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 }
 
 /// What to do about an error of the services, when there is something to say.
-fn hint(e: &anyhow::Error) -> Option<String> {
+fn hint(e: &anyhow::Error, token_vars: &str) -> Option<String> {
     for cause in e.chain() {
         let core = cause
             .downcast_ref::<broker_core::Error>()
@@ -251,10 +258,7 @@ fn hint(e: &anyhow::Error) -> Option<String> {
                 return Some("the service is throttling requests: wait a minute and try again".into());
             }
             Some(broker_core::Error::Auth { .. }) => {
-                return Some(
-                    "check the token (ATLAS_API_TOKEN, SKYPORTAL_TOKEN, FORCEDPHOT_TOKEN, or `astrobrokers config show`)"
-                        .into(),
-                );
+                return Some(format!("check {token_vars} (`astrobrokers config show` shows what is in use)"));
             }
             Some(broker_core::Error::Transport { .. }) | Some(broker_core::Error::Timeout { .. }) => {
                 return Some(
@@ -268,7 +272,7 @@ fn hint(e: &anyhow::Error) -> Option<String> {
 }
 
 /// The error and its causes on one line, without a backtrace.
-fn one_line(e: &anyhow::Error) -> String {
+fn one_line(e: &anyhow::Error, token_vars: &str) -> String {
     let mut parts: Vec<String> = Vec::new();
     for cause in e.chain() {
         let s = cause.to_string().replace(['\n', '\r'], " ");
@@ -277,7 +281,7 @@ fn one_line(e: &anyhow::Error) -> String {
         }
     }
     let mut line = parts.join(": ");
-    if let Some(h) = hint(e) {
+    if let Some(h) = hint(e, token_vars) {
         line.push_str(" — ");
         line.push_str(&h);
     }
