@@ -201,8 +201,21 @@ fn main() -> ExitCode {
                 let _ = e.print();
                 return ExitCode::SUCCESS;
             }
-            // clap's own message (with the valid values), then exit code 2.
-            let _ = e.print();
+            if matches!(e.kind(), ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+                let _ = e.print();
+                return ExitCode::from(2);
+            }
+            // clap's message (with the valid values) on one line, then exit code 2.
+            let text = e.render().to_string();
+            let line = text
+                .lines()
+                .map(str::trim)
+                .take_while(|l| !l.starts_with("Usage:"))
+                .filter(|l| !l.is_empty() && !l.starts_with("For more information"))
+                .collect::<Vec<_>>()
+                .join(" ");
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "{line} (see --help)");
             return ExitCode::from(2);
         }
     };

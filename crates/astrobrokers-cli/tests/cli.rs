@@ -494,3 +494,48 @@ fn sandbox_verb_prints_urls_and_stops() {
     assert!(v["ATLAS_API_URL"].as_str().unwrap().starts_with("http://127.0.0.1:"));
     assert!(v["SKYPORTAL_TOKEN"].is_string());
 }
+
+#[test]
+fn output_formats_files_and_quiet() {
+    let e = env("formats");
+    let obj = e.transient();
+    let oid = obj.ztf_oid.clone().unwrap();
+    // Not a terminal: JSON by default.
+    let v: serde_json::Value = serde_json::from_str(&e.ok(&["alerce", "classifiers"])).unwrap();
+    assert!(v.is_array());
+    let table = e.ok(&["-f", "table", "alerce", "magstats", &oid]);
+    let mut lines = table.lines();
+    assert!(lines.next().unwrap().starts_with("fid"));
+    assert!(lines.next().unwrap().starts_with("---"));
+    let jsonl = e.ok(&["-f", "jsonl", "alerce", "non-detections", &oid]);
+    assert!(jsonl.lines().count() > 1);
+    assert!(jsonl.lines().all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()));
+    // --output writes the file and says so on stderr (not with -q).
+    let out = e.run_with(e.cmd(), &["-f", "csv", "-o", "lc.csv", "alerce", "lightcurve", &oid, "--nightly"]);
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("lc.csv"));
+    let csv = std::fs::read_to_string(e.dir.join("lc.csv")).unwrap();
+    assert!(csv.starts_with(COLUMNS));
+    // -q: nothing on stderr, even for the forced-photometry queue.
+    let peak = obj.peak_mjd.unwrap();
+    let out = e.run_with(
+        e.cmd(),
+        &[
+            "-q",
+            "-f",
+            "csv",
+            "forcedphot",
+            "run",
+            &obj.ra.to_string(),
+            &obj.dec.to_string(),
+            "--mjd-min",
+            &(peak - 10.0).to_string(),
+            "--mjd-max",
+            &(peak + 10.0).to_string(),
+        ],
+    );
+    assert!(out.status.success());
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with(COLUMNS));
+}
