@@ -181,7 +181,71 @@ fn col_kind(name: &str) -> Col {
 }
 
 fn float(line: usize, col: &str, s: &str) -> Result<f64> {
+    if let Some(v) = fast_decimal(s) {
+        return Ok(v);
+    }
     s.parse::<f64>().map_err(|_| Error::Parse { line, message: format!("column {col}: {s:?} is not a number") })
+}
+
+/// Exact powers of ten representable in an f64.
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20,
+    1e21, 1e22,
+];
+
+/// A plain decimal such as `-21.740` (sign, at most 15 digits, one optional point), parsed
+/// as `digits / 10^decimals`: both are exact in an f64, so the one division is correctly
+/// rounded and the result equals `str::parse::<f64>`'s. `None` for anything else (exponents,
+/// `nan`, long mantissas), which takes the general parser.
+fn fast_decimal(s: &str) -> Option<f64> {
+    let b = s.as_bytes();
+    let (neg, digits) = match b.first()? {
+        b'-' => (true, &b[1..]),
+        b'+' => (false, &b[1..]),
+        _ => (false, b),
+    };
+    if digits.len() > 16 {
+        return None;
+    }
+    let (mut mantissa, mut n, mut decimals) = (0u64, 0usize, None);
+    for (i, &c) in digits.iter().enumerate() {
+        match c {
+            b'0'..=b'9' => {
+                mantissa = mantissa * 10 + u64::from(c - b'0');
+                n += 1;
+            }
+            b'.' if decimals.is_none() => decimals = Some(digits.len() - i - 1),
+            _ => return None,
+        }
+    }
+    if n == 0 || n > 15 {
+        return None;
+    }
+    let v = mantissa as f64 / POW10[decimals.unwrap_or(0)];
+    Some(if neg { -v } else { v })
+}
+
+/// Bodies larger than this are parsed on several threads.
+const PARALLEL_MIN_BYTES: usize = 4 << 20;
+
+/// Cuts `body` at line starts into up to one part per core (parts of at least
+/// [`PARALLEL_MIN_BYTES`]), each with the file line number of its first line.
+fn split_lines(body: &str, first_line: usize) -> Vec<(&str, usize)> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    let k = (body.len() / PARALLEL_MIN_BYTES).clamp(1, threads);
+    let mut parts = Vec::with_capacity(k);
+    let (mut start, mut line) = (0, first_line);
+    for j in 1..k {
+        let target = (body.len() * j / k).max(start);
+        let Some(nl) = body[target..].find('\n') else { break };
+        let end = target + nl + 1;
+        let part = &body[start..end];
+        parts.push((part, line));
+        line += part.bytes().filter(|&b| b == b'\n').count();
+        start = end;
+    }
+    parts.push((&body[start..], line));
+    parts
 }
 
 fn integer(line: usize, col: &str, s: &str) -> Result<i64> {
@@ -229,22 +293,53 @@ impl ResultTable {
             }
         }
         let kinds: Vec<Col> = columns.iter().map(|c| col_kind(c)).collect();
+        // The body after the header line, cut at line starts into parts parsed in parallel
+        // when the file is large (row order and the first error's line number are kept).
+        let header_end = (header.as_ptr() as usize - text.as_ptr() as usize) + header.len();
+        let body_start = text[header_end..].find('\n').map_or(text.len(), |i| header_end + i + 1);
+        let parts = split_lines(&text[body_start..], header_line + 1);
+        let parse_part = |(body, first): (&str, usize)| Self::rows(body, first, &columns, &kinds);
+        let results: Vec<Result<Vec<Measurement>>> = if parts.len() == 1 {
+            parts.into_iter().map(parse_part).collect()
+        } else {
+            std::thread::scope(|s| {
+                let handles: Vec<_> = parts.iter().map(|&p| s.spawn(move || parse_part(p))).collect();
+                handles.into_iter().zip(&parts).map(|(h, &p)| h.join().unwrap_or_else(|_| parse_part(p))).collect()
+            })
+        };
         let mut rows = Vec::new();
-        for (n, line) in lines {
+        for r in results {
+            let mut part = r?;
+            if rows.is_empty() {
+                rows = part;
+            } else {
+                rows.append(&mut part);
+            }
+        }
+        Ok(ResultTable { columns, rows })
+    }
+
+    /// The rows of one part of the body; `first` is the file line number of its first line.
+    fn rows(body: &str, first: usize, columns: &[String], kinds: &[Col]) -> Result<Vec<Measurement>> {
+        let mut rows = Vec::with_capacity(body.len() / 128 + 1);
+        let mut fields: Vec<&str> = Vec::with_capacity(columns.len() + 1);
+        for (i, line) in body.lines().enumerate() {
+            let n = first + i;
             let t = line.trim();
             if t.is_empty() || t.starts_with('#') {
                 continue;
             }
-            let fields: Vec<&str> = t.split_whitespace().collect();
+            fields.clear();
+            fields.extend(t.split_ascii_whitespace());
             if fields.len() != columns.len() {
                 return Err(Error::Parse {
                     line: n,
                     message: format!("expected {} fields as in the header, found {}", columns.len(), fields.len()),
                 });
             }
-            rows.push(Self::row(n, &columns, &kinds, &fields)?);
+            rows.push(Self::row(n, columns, kinds, &fields)?);
         }
-        Ok(ResultTable { columns, rows })
+        Ok(rows)
     }
 
     fn row(n: usize, names: &[String], kinds: &[Col], fields: &[&str]) -> Result<Measurement> {
@@ -431,5 +526,62 @@ mod tests {
         assert_eq!(p2.band, Band::AtlasO);
         assert_eq!(p2.broker, "forcedphot");
         assert_eq!(p2.object_id, "AT2020wol");
+    }
+
+    #[test]
+    fn fast_decimal_agrees_with_the_standard_parser() {
+        for t in [
+            "0",
+            "-0.000",
+            "1.",
+            ".5",
+            "59101.519211",
+            "-21.740",
+            "+3.25",
+            "999999999999999",
+            "0.00000000000001",
+            "123456789012.345",
+            "7.69",
+            "-0.421",
+        ] {
+            assert_eq!(fast_decimal(t).map(f64::to_bits), Some(t.parse::<f64>().unwrap().to_bits()), "{t}");
+        }
+        for t in ["", "-", ".", "1e5", "nan", "inf", "1.2.3", "12a", "1234567890123456", "--1"] {
+            assert_eq!(fast_decimal(t), None, "{t}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_decimal_is_exact(int in 0u64..10_000_000_000, frac in 0u64..100_000, places in 0usize..6, neg: bool) {
+            let t = format!("{}{int}.{frac:0places$}", if neg { "-" } else { "" });
+            if let Some(v) = fast_decimal(&t) {
+                proptest::prop_assert_eq!(v.to_bits(), t.parse::<f64>().unwrap().to_bits());
+            }
+        }
+    }
+
+    #[test]
+    fn large_files_parse_in_parts_with_rows_in_order_and_true_line_numbers() {
+        let row = |i: usize| {
+            format!(
+                "{}.519211 -21.740 1.398 -7 10 o 0 7.69 29.86137 30.72672 9408.51 3841.80 2.04 2.02 26.5 -0.421 19.59 20.43 01a59101o0618o\n",
+                50000 + i
+            )
+        };
+        let header = SAMPLE.lines().next().unwrap();
+        let n = (2 * PARALLEL_MIN_BYTES) / 120 + 10;
+        let mut text = format!("\n{header}\n");
+        for i in 0..n {
+            text.push_str(&row(i));
+        }
+        let t = ResultTable::parse(&text).unwrap();
+        assert_eq!(t.len(), n);
+        assert!(t.rows.iter().enumerate().all(|(i, r)| r.mjd == (50000 + i) as f64 + 0.519211));
+        // A bad value in the last row is reported at its own line (blank line 1, header 2).
+        text.push_str(&row(n).replace("7.69", "x"));
+        let err = ResultTable::parse(&text).unwrap_err().to_string();
+        assert!(err.contains(&format!("{}", n + 3)), "{err}");
+        assert!(err.contains("chi/N"), "{err}");
     }
 }
