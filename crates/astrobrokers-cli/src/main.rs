@@ -353,6 +353,10 @@ impl Global {
 
 async fn run(cli: Cli) -> Result<()> {
     let g = cli.global.clone();
+    #[cfg(feature = "parquet")]
+    if g.format == Some(Format::Parquet) && g.output.is_none() && std::io::stdout().is_terminal() {
+        anyhow::bail!("Parquet is binary: write it to a file with --output FILE.parquet (or pipe it)");
+    }
     let endpoints = || -> Result<ctx::Endpoints> {
         let s = settings::Settings::load(g.config.clone())?;
         Ok(ctx::Endpoints::resolve(&g, &s))

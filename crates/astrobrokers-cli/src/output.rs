@@ -21,6 +21,9 @@ pub enum Format {
     Jsonl,
     /// Comma-separated values with a header line.
     Csv,
+    /// Apache Parquet (needs `--output FILE`; built with the `parquet` feature).
+    #[cfg(feature = "parquet")]
+    Parquet,
 }
 
 /// The unified light-curve columns, in order.
@@ -126,6 +129,15 @@ pub fn write_rows(out: &mut dyn Write, rows: &[Value], format: Format, preferred
         cols = ordered;
     }
     match format {
+        #[cfg(feature = "parquet")]
+        Format::Parquet => {
+            let mut df = parquet::frame(rows, &cols)?;
+            let mut buf = Vec::new();
+            polars_io::parquet::write::ParquetWriter::new(&mut buf)
+                .finish(&mut df)
+                .map_err(|e| anyhow::anyhow!("could not write Parquet: {e}"))?;
+            out.write_all(&buf)?;
+        }
         Format::Json => {
             serde_json::to_writer_pretty(&mut *out, rows)?;
             writeln!(out)?;
@@ -188,6 +200,47 @@ pub fn write_rows(out: &mut dyn Write, rows: &[Value], format: Format, preferred
     Ok(())
 }
 
+/// Rows to a DataFrame: a column of booleans, integers or floats when every value is one,
+/// else of text (nested values as JSON).
+#[cfg(feature = "parquet")]
+mod parquet {
+    use anyhow::Result;
+    use polars::prelude::*;
+    use serde_json::Value;
+
+    fn get<'a>(row: &'a Value, col: &str) -> Option<&'a Value> {
+        match row {
+            Value::Object(m) => m.get(col).filter(|v| !v.is_null()),
+            other if col == "value" => Some(other).filter(|v| !v.is_null()),
+            _ => None,
+        }
+    }
+
+    pub fn frame(rows: &[Value], cols: &[String]) -> Result<DataFrame> {
+        let mut columns = Vec::with_capacity(cols.len());
+        for c in cols {
+            let vals: Vec<Option<&Value>> = rows.iter().map(|r| get(r, c)).collect();
+            let present = || vals.iter().flatten();
+            let name: PlSmallStr = c.as_str().into();
+            let column = if present().next().is_some() && present().all(|v| v.is_boolean()) {
+                Column::new(name, vals.iter().map(|v| v.and_then(Value::as_bool)).collect::<Vec<_>>())
+            } else if present().next().is_some() && present().all(|v| v.is_i64()) {
+                Column::new(name, vals.iter().map(|v| v.and_then(Value::as_i64)).collect::<Vec<_>>())
+            } else if present().next().is_some() && present().all(|v| v.is_number()) {
+                Column::new(name, vals.iter().map(|v| v.and_then(Value::as_f64)).collect::<Vec<_>>())
+            } else {
+                let text = |v: &Value| match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                Column::new(name, vals.iter().map(|v| v.map(text)).collect::<Vec<Option<String>>>())
+            };
+            columns.push(column);
+        }
+        DataFrame::new(rows.len(), columns).map_err(|e| anyhow::anyhow!("could not build the table: {e}"))
+    }
+}
+
 fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
 }
@@ -214,6 +267,32 @@ mod tests {
         let mut buf = Vec::new();
         write_rows(&mut buf, &[json!({"a": "x,y", "b": "say \"hi\""})], Format::Csv, None).unwrap();
         assert_eq!(String::from_utf8(buf).unwrap(), "a,b\n\"x,y\",\"say \"\"hi\"\"\"\n");
+    }
+
+    #[cfg(feature = "parquet")]
+    #[test]
+    fn parquet_has_typed_columns() {
+        let lc = Lightcurve::from_points(vec![
+            PhotometryPoint::from_mag("alerce", "ztf", "ZTF1", 60000.5, Band::ZtfG, 18.25, Some(0.05)),
+            PhotometryPoint::limit("atlas", "atlas", "1", 60001.0, Band::AtlasO, 19.5),
+        ]);
+        let rows = lightcurve_rows(&lc);
+        let cols: Vec<String> = LIGHTCURVE_COLUMNS.iter().map(|s| s.to_string()).collect();
+        let df = parquet::frame(&rows, &cols).unwrap();
+        assert_eq!(df.height(), 2);
+        assert_eq!(df.column("mjd").unwrap().dtype(), &polars::prelude::DataType::Float64);
+        assert_eq!(df.column("is_detection").unwrap().dtype(), &polars::prelude::DataType::Boolean);
+        assert_eq!(df.column("band").unwrap().dtype(), &polars::prelude::DataType::String);
+        let mut buf = Vec::new();
+        write_rows(&mut buf, &rows, Format::Parquet, Some(&LIGHTCURVE_COLUMNS)).unwrap();
+        assert_eq!(&buf[..4], b"PAR1");
+        assert_eq!(&buf[buf.len() - 4..], b"PAR1");
+        use polars_io::SerReader;
+        let back = polars_io::parquet::read::ParquetReader::new(std::io::Cursor::new(buf)).finish().unwrap();
+        assert_eq!(back.height(), 2);
+        assert_eq!(back.get_column_names().iter().map(|c| c.as_str()).collect::<Vec<_>>(), LIGHTCURVE_COLUMNS.to_vec());
+        assert_eq!(back.column("mag").unwrap().f64().unwrap().get(0), Some(18.25));
+        assert_eq!(back.column("is_detection").unwrap().bool().unwrap().get(1), Some(false));
     }
 
     #[test]

@@ -539,3 +539,13 @@ fn output_formats_files_and_quiet() {
     assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).starts_with(COLUMNS));
 }
+
+#[cfg(feature = "parquet")]
+#[test]
+fn parquet_output_file() {
+    let e = env("parquet");
+    let obj = e.transient();
+    e.ok(&["-f", "parquet", "-o", "lc.parquet", "alerce", "lightcurve", obj.ztf_oid.as_deref().unwrap()]);
+    let bytes = std::fs::read(e.dir.join("lc.parquet")).unwrap();
+    assert!(bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1") && bytes.len() > 1000);
+}
