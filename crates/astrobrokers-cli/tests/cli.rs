@@ -231,12 +231,32 @@ fn atlas_verbs() {
     assert_eq!(added[0]["id"], other.as_str());
     let removed = e.json(&["atlas", "custom-list", "remove", "mookodi", &other]);
     assert_eq!(removed[0]["outcome"], "Removed");
-    // Token refresh: the new token goes to the config file, never to the output.
+    // The atlasapiclient YAML file, pointed to by ATLAS_CONFIG_FILE, gives the token and URL.
     let c = e.sb.credentials();
+    let yaml = e.dir.join("api_config_MINE.yaml");
+    std::fs::write(&yaml, format!("token: \"{}\"\nbase_url: \"{}\"\n", c.atlas.token, e.sb.urls().atlas)).unwrap();
+    #[cfg(unix)]
+    std::fs::set_permissions(&yaml, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let mut cmd = e.cmd();
-    cmd.env("ATLAS_API_USERNAME", &c.atlas.username).env("ATLAS_API_PASSWORD", &c.atlas.password);
+    cmd.env_remove("ATLAS_API_TOKEN").env_remove("ATLAS_API_URL").env("ATLAS_CONFIG_FILE", &yaml);
+    let out = e.run_with(cmd, &["-f", "json", "atlas", "source", &id]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Token refresh: the new token goes to the config file, never to the output.
+    let mut cmd = e.cmd();
+    cmd.env("ATLAS_API_USERNAME", &c.atlas.username)
+        .env("ATLAS_API_PASSWORD", &c.atlas.password)
+        .env("ATLAS_API_TOKEN", &c.atlas.expired_token);
     let out = e.run_with(cmd, &["-f", "json", "atlas", "token", "refresh"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v[0]["changed"], true, "{v}");
+    let cfg = std::fs::read_to_string(e.dir.join("config.toml")).unwrap();
+    assert!(cfg.contains("[atlas]") && cfg.contains("token"), "saved to the config file");
+    assert!(!cfg.contains(&c.atlas.expired_token));
+    // The saved token works.
+    let mut cmd = e.cmd();
+    cmd.env_remove("ATLAS_API_TOKEN");
+    assert!(e.run_with(cmd, &["-f", "json", "atlas", "source", &id]).status.success());
     let mut cmd = e.cmd();
     cmd.env_remove("ATLAS_API_USERNAME");
     let err = String::from_utf8(e.run_with(cmd, &["atlas", "token", "refresh"]).stderr).unwrap();
