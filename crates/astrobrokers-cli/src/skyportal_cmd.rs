@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Result, bail};
-use astrobrokers::skyportal::comments::CommentTarget;
+use astrobrokers::skyportal::comments::{CommentTarget, NewComment};
 use astrobrokers::skyportal::photometry::{MagRow, PhotometryUpload};
 use clap::Subcommand;
 use serde_json::json;
@@ -78,6 +78,21 @@ pub enum SkyPortalCmd {
     Comments {
         /// The object id.
         id: String,
+    },
+    /// Post a comment on a source.
+    Comment {
+        /// The object id.
+        id: String,
+        /// The text.
+        text: String,
+    },
+    /// The spectra of a source: one row per spectrum (`--full`: with the wavelength and flux arrays).
+    Spectra {
+        /// The object id.
+        id: String,
+        /// Include the arrays.
+        #[arg(long)]
+        full: bool,
     },
     /// The instruments (their ids are needed to upload photometry).
     Instruments,
@@ -178,8 +193,17 @@ pub async fn run(g: &Global, ep: &Endpoints, cmd: SkyPortalCmd) -> Result<()> {
             }
         }
         SkyPortalCmd::Candidates { page, page_size, .. } => page_checks(*page, *page_size)?,
-        SkyPortalCmd::Source { id } | SkyPortalCmd::Classifications { id } | SkyPortalCmd::Comments { id } => {
+        SkyPortalCmd::Source { id }
+        | SkyPortalCmd::Classifications { id }
+        | SkyPortalCmd::Comments { id }
+        | SkyPortalCmd::Spectra { id, .. } => {
             obj_id(id)?;
+        }
+        SkyPortalCmd::Comment { id, text } => {
+            obj_id(id)?;
+            if text.trim().is_empty() {
+                bail!("invalid comment: the text is empty");
+            }
         }
         SkyPortalCmd::Photometry { id, lc, .. } => {
             obj_id(id)?;
@@ -235,6 +259,30 @@ pub async fn run(g: &Global, ep: &Endpoints, cmd: SkyPortalCmd) -> Result<()> {
         SkyPortalCmd::Comments { id } => {
             let target = CommentTarget::Source(obj_id(&id)?.to_string());
             g.emit(&to_rows(&client.comments().list(&target).await?)?, None)
+        }
+        SkyPortalCmd::Comment { id, text } => {
+            let target = CommentTarget::Source(obj_id(&id)?.to_string());
+            let new_id = client.comments().create(&target, &NewComment::text(text)).await?;
+            g.emit(&[json!({"obj_id": id, "comment_id": new_id})], None)
+        }
+        SkyPortalCmd::Spectra { id, full } => {
+            let sp = client.spectra().for_source(obj_id(&id)?, None).await?;
+            let rows = if full {
+                to_rows(&sp.spectra)?
+            } else {
+                sp.spectra
+                    .iter()
+                    .map(|s| {
+                        let w: Vec<f64> = s.wavelengths.iter().flatten().flatten().copied().collect();
+                        let lo = w.iter().copied().fold(f64::INFINITY, f64::min);
+                        let hi = w.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                        json!({"id": s.id, "obj_id": s.obj_id, "observed_at": s.observed_at, "points": w.len(),
+                            "wavelength_min": lo.is_finite().then_some(lo), "wavelength_max": hi.is_finite().then_some(hi),
+                            "origin": s.origin, "label": s.label})
+                    })
+                    .collect()
+            };
+            g.emit(&rows, Some(&["id", "obj_id", "observed_at"]))
         }
         SkyPortalCmd::Instruments => g.emit(&to_rows(&client.resources().instruments(None).await?)?, None),
         SkyPortalCmd::UploadPhotometry { id, group_ids, .. } => {

@@ -284,7 +284,15 @@ fn skyportal_verbs() {
     assert!(!e.json(&["skyportal", "candidates", "--page-size", "3"]).is_empty());
     e.json(&["skyportal", "candidates", "--all"]);
     e.json(&["skyportal", "classifications", &id]);
-    e.json(&["skyportal", "comments", &id]);
+    let posted = e.json(&["skyportal", "comment", &id, "bright, follow up"]);
+    assert!(posted[0]["comment_id"].is_number());
+    let comments = e.json(&["skyportal", "comments", &id]);
+    assert!(comments.iter().any(|c| c["text"] == "bright, follow up"), "{comments:?}");
+    let spectra = e.json(&["skyportal", "spectra", &id]);
+    if obj.redshift.is_some() {
+        assert!(spectra[0]["points"].as_u64().unwrap() > 10, "{spectra:?}");
+    }
+    e.json(&["skyportal", "spectra", &id, "--full"]);
     let inst = e.json(&["skyportal", "instruments"]);
     let inst_id = inst[0]["id"].to_string();
     std::fs::write(
