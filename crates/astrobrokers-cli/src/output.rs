@@ -26,20 +26,8 @@ pub enum Format {
     Parquet,
 }
 
-/// The unified light-curve columns, in order.
-pub const LIGHTCURVE_COLUMNS: [&str; 11] = [
-    "broker",
-    "survey",
-    "object_id",
-    "mjd",
-    "band",
-    "mag",
-    "mag_err",
-    "flux_ujy",
-    "flux_err_ujy",
-    "limiting_mag",
-    "is_detection",
-];
+/// The unified light-curve columns, in order (the core's, shared with its DataFrames).
+pub use broker_core::astro::LIGHTCURVE_COLUMNS;
 
 /// A light curve as rows with the unified columns.
 pub fn lightcurve_rows(lc: &Lightcurve) -> Vec<Value> {
