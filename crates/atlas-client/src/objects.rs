@@ -193,6 +193,29 @@ impl SourcesRequest {
     }
 }
 
+/// Replies at least this large are decoded on tokio's blocking pool.
+const BLOCKING_DECODE_BYTES: usize = 256 * 1024;
+
+/// Decodes an `objects/` reply and matches its elements to `ids`. Fast path: the whole
+/// reply decodes; otherwise element by element, so one odd element fails only its own id.
+fn decode_reply(ids: &[AtlasId], resp: &Response) -> Result<Vec<SourceResult>> {
+    let body = resp.body.as_ref();
+    let elements: Vec<Result<RawSource>> = match decode_json::<Vec<RawSource>>(body, &resp.url) {
+        Ok(v) => v.into_iter().map(Ok).collect(),
+        Err(whole) => match serde_json::from_slice::<Vec<Value>>(body) {
+            Ok(values) => values
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    serde_json::from_value::<RawSource>(v).map_err(|e| decode_error(resp, format!("element {i}: {e}")))
+                })
+                .collect(),
+            Err(_) => return Err(whole),
+        },
+    };
+    Ok(match_reply(ids, elements, resp))
+}
+
 /// The text of `{"info": "Max number of objects for each requests is 50,000"}`.
 fn over_limit(body: &[u8]) -> Option<(String, Option<usize>)> {
     let v: Value = serde_json::from_slice(body).ok()?;
@@ -368,23 +391,19 @@ impl AtlasClient {
                     })));
                 }
             }
-            // Fast path: the whole reply decodes; otherwise decode element by element so
-            // one odd element fails only its own id.
-            let elements: Vec<Result<RawSource>> = match decode_json::<Vec<RawSource>>(body, &resp.url) {
-                Ok(v) => v.into_iter().map(Ok).collect(),
-                Err(whole) => match serde_json::from_slice::<Vec<Value>>(body) {
-                    Ok(values) => values
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, v)| {
-                            serde_json::from_value::<RawSource>(v)
-                                .map_err(|e| decode_error(&resp, format!("element {i}: {e}")))
-                        })
-                        .collect(),
-                    Err(_) => return Err(whole),
-                },
-            };
-            Ok(match_reply(&ids, elements, &resp))
+            // Full light curves make replies of tens of MB: decode them on the blocking pool,
+            // so that with several chunks in flight one chunk's decoding overlaps the next
+            // chunk's transfer (and uses another core) instead of stalling the stream's task.
+            if body.len() < BLOCKING_DECODE_BYTES {
+                return decode_reply(&ids, &resp);
+            }
+            let (excerpt, url) = (broker_core::error::excerpt(body), broker_core::redact_url(&resp.url));
+            match tokio::task::spawn_blocking(move || decode_reply(&ids, &resp)).await {
+                Ok(out) => out,
+                Err(e) => {
+                    Err(Error::Decode { path: ".".into(), message: format!("decoding task failed: {e}"), excerpt, url })
+                }
+            }
         })
     }
 

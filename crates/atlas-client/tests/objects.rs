@@ -498,3 +498,33 @@ async fn isolate_failures_splits_a_500_chunk_down_to_the_bad_id() {
         assert_eq!(r.error().is_some(), r.id.get() == bad, "{:?}", r.id);
     }
 }
+
+/// Replies over the blocking-decode threshold (256 KiB) take the blocking-pool path: the same
+/// results, in input order, matched by id when the server answers out of order.
+#[tokio::test]
+async fn large_replies_decoded_off_the_runtime_same_results() {
+    let server = MockServer::start_async().await;
+    let a = 1_000_000_000_000_000_011u64;
+    let b = 1_000_000_000_000_000_012u64;
+    let big = |n: u64| {
+        let mut s = source_json(n);
+        let row = s["lc"][0].clone();
+        s["lc"] = serde_json::Value::Array(vec![row; 1500]);
+        s
+    };
+    let body = json!([big(b), big(a)]);
+    assert!(serde_json::to_vec(&body).unwrap().len() > 300 * 1024);
+    let m = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/api/objects/").body(format!("objects={a}%2C{b}"));
+            then.status(200).json_body(body);
+        })
+        .await;
+    let (client, _) = client(&server);
+    let out = client.sources([a, b].map(|n| AtlasId::new(n).unwrap())).chunk_size(2).collect().await.unwrap();
+    m.assert_async().await;
+    assert_eq!(out.len(), 2);
+    assert_eq!(out[0].source().unwrap().id().get(), a);
+    assert_eq!(out[1].source().unwrap().id().get(), b);
+    assert_eq!(out[0].source().unwrap().lc.len(), 1500);
+}
