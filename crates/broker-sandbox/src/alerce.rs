@@ -493,7 +493,11 @@ async fn ztf_lightcurve(State(sh): S, uri: Uri, Path(oid): Path<String>) -> Resp
     let q = Pairs::from_query(&uri);
     match (ztf_obj(&sh, &oid), q.first("survey_id").unwrap_or("ztf")) {
         (Some(o), "ztf") => {
-            json(200, json!({"detections": detections(&sh, o), "non_detections": non_detections(&sh, o)}))
+            let body = o.ztf_lightcurve_reply.get_or_init(|| {
+                let v = json!({"detections": detections(&sh, o), "non_detections": non_detections(&sh, o)});
+                axum::body::Bytes::from(v.to_string())
+            });
+            (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body.clone()).into_response()
         }
         _ => json(200, json!({"detections": [], "non_detections": []})),
     }

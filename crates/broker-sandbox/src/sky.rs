@@ -157,6 +157,9 @@ pub(crate) struct SkyObject {
     pub(crate) host_offset: (f64, f64),
     pub(crate) host_mag: f64,
     summary: [OnceLock<Summary>; 3],
+    /// The ZTF v1 `lightcurve` reply body, built on first request (deterministic: a real
+    /// server reads it from its database rather than computing it on every request).
+    pub(crate) ztf_lightcurve_reply: OnceLock<axum::body::Bytes>,
 }
 
 /// Per-survey summary of detections.
@@ -378,6 +381,7 @@ impl Sky {
                     host_offset,
                     host_mag: r.range(16.0, 21.0),
                     summary: Default::default(),
+                    ztf_lightcurve_reply: OnceLock::new(),
                 }
             })
             .collect();

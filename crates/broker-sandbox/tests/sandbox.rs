@@ -563,3 +563,31 @@ async fn large_configurations() {
     let n = v[0]["lc"].as_array().unwrap().len() + v[0]["lcnondets"].as_array().unwrap().len();
     assert_eq!(n, 30_000);
 }
+
+/// The ZTF v1 light curve is built once per object and then served from memory: the same
+/// bytes and headers every time, consistent with the detections and non-detections endpoints.
+#[tokio::test]
+async fn alerce_lightcurve_reply_cached_identical() {
+    let sb = small().await;
+    let c = client();
+    let ztf = &sb.urls().alerce.ztf;
+    let oid = sb.objects().iter().find_map(|o| o.ztf_oid.clone()).unwrap();
+    let get = |path: String| {
+        let c = c.clone();
+        async move {
+            let r = c.get(path).send().await.unwrap();
+            assert_eq!(r.status(), 200);
+            assert_eq!(r.headers()["content-type"], "application/json");
+            r.bytes().await.unwrap()
+        }
+    };
+    let first = get(format!("{ztf}objects/{oid}/lightcurve")).await;
+    let second = get(format!("{ztf}objects/{oid}/lightcurve")).await;
+    assert_eq!(first, second);
+    let v: Value = serde_json::from_slice(&first).unwrap();
+    let det: Value = serde_json::from_slice(&get(format!("{ztf}objects/{oid}/detections")).await).unwrap();
+    let non: Value = serde_json::from_slice(&get(format!("{ztf}objects/{oid}/non_detections")).await).unwrap();
+    assert_eq!(v["detections"], det);
+    assert_eq!(v["non_detections"], non);
+    assert!(!det.as_array().unwrap().is_empty());
+}
