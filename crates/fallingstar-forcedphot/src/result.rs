@@ -25,6 +25,183 @@ pub const KNOWN_COLUMNS: [&str; 20] = [
     "mag5sig", "PA_DEG", "Sky", "Obs",
 ];
 
+/// Longest text an [`InlineStr`] keeps inline (without a heap allocation).
+pub const INLINE_CAPACITY: usize = 22;
+
+/// A short immutable string kept inline when it has at most [`INLINE_CAPACITY`] bytes (the
+/// filter letter and the exposure name of a result row always are), on the heap otherwise.
+/// Rows of a million-line file then cost no allocation for their text columns.
+///
+/// It dereferences to `str`, compares with `str`, `&str` and `String`, and serializes as a
+/// string.
+///
+/// ```
+/// use fallingstar_forcedphot::result::InlineStr;
+/// let f = InlineStr::from("o");
+/// assert_eq!(f, "o");
+/// assert_eq!(f.as_str(), "o");
+/// assert_eq!(f.len(), 1);
+/// assert_eq!(String::from(f), "o");
+/// ```
+#[derive(Clone)]
+pub struct InlineStr(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    Inline { len: u8, buf: [u8; INLINE_CAPACITY] },
+    Heap(Box<str>),
+}
+
+impl InlineStr {
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            // Always valid: the bytes are a whole `str` copied in `From<&str>`.
+            Repr::Inline { len, buf } => std::str::from_utf8(&buf[..usize::from(*len)]).unwrap_or_default(),
+            Repr::Heap(s) => s,
+        }
+    }
+}
+
+impl Default for InlineStr {
+    fn default() -> Self {
+        InlineStr(Repr::Inline { len: 0, buf: [0; INLINE_CAPACITY] })
+    }
+}
+
+impl From<&str> for InlineStr {
+    fn from(s: &str) -> Self {
+        if s.len() <= INLINE_CAPACITY {
+            let mut buf = [0; INLINE_CAPACITY];
+            buf[..s.len()].copy_from_slice(s.as_bytes());
+            // s.len() <= 22 fits in a u8.
+            InlineStr(Repr::Inline { len: s.len() as u8, buf })
+        } else {
+            InlineStr(Repr::Heap(s.into()))
+        }
+    }
+}
+
+impl From<String> for InlineStr {
+    fn from(s: String) -> Self {
+        if s.len() <= INLINE_CAPACITY { InlineStr::from(s.as_str()) } else { InlineStr(Repr::Heap(s.into_boxed_str())) }
+    }
+}
+
+impl From<InlineStr> for String {
+    fn from(s: InlineStr) -> Self {
+        match s.0 {
+            Repr::Heap(b) => b.into_string(),
+            Repr::Inline { .. } => s.as_str().to_string(),
+        }
+    }
+}
+
+impl std::ops::Deref for InlineStr {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for InlineStr {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::borrow::Borrow<str> for InlineStr {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::fmt::Debug for InlineStr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl std::fmt::Display for InlineStr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq for InlineStr {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for InlineStr {}
+
+impl PartialOrd for InlineStr {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for InlineStr {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl std::hash::Hash for InlineStr {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state)
+    }
+}
+
+impl PartialEq<str> for InlineStr {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for InlineStr {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<String> for InlineStr {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl PartialEq<InlineStr> for str {
+    fn eq(&self, other: &InlineStr) -> bool {
+        self == other.as_str()
+    }
+}
+
+impl PartialEq<InlineStr> for &str {
+    fn eq(&self, other: &InlineStr) -> bool {
+        *self == other.as_str()
+    }
+}
+
+impl PartialEq<InlineStr> for String {
+    fn eq(&self, other: &InlineStr) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Serialize for InlineStr {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for InlineStr {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        String::deserialize(d).map(InlineStr::from)
+    }
+}
+
 /// One row of a result file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Measurement {
@@ -40,7 +217,7 @@ pub struct Measurement {
     /// Flux error in µJy.
     pub dujy: i64,
     /// The filter: `c` (cyan), `o` (orange), or another letter (`w`, `H`, ...).
-    pub filter: String,
+    pub filter: InlineStr,
     /// The tphot error code (normally 0).
     pub err: Option<i64>,
     /// Reduced χ² of the PSF fit (`chi/N`).
@@ -68,7 +245,7 @@ pub struct Measurement {
     /// Sky magnitude per arcsec².
     pub sky: Option<f64>,
     /// The exposure name, e.g. `01a59101o0618o`.
-    pub obs: Option<String>,
+    pub obs: Option<InlineStr>,
     /// Columns this crate does not know, by header name, as text.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub extra: BTreeMap<String, String>,
@@ -349,7 +526,7 @@ impl ResultTable {
             dm: f64::NAN,
             ujy: 0,
             dujy: 0,
-            filter: String::new(),
+            filter: InlineStr::default(),
             err: None,
             chi_n: None,
             ra: None,
@@ -381,7 +558,7 @@ impl ResultTable {
                 Col::Dm => m.dm = f(s)?,
                 Col::Ujy => m.ujy = integer(n, name, s)?,
                 Col::Dujy => m.dujy = integer(n, name, s)?,
-                Col::F => m.filter = s.to_string(),
+                Col::F => m.filter = InlineStr::from(s),
                 Col::Err => m.err = Some(integer(n, name, s)?),
                 Col::ChiN => m.chi_n = Some(f(s)?),
                 Col::Ra => m.ra = Some(f(s)?),
@@ -395,7 +572,7 @@ impl ResultTable {
                 Col::Mag5sig => m.mag5sig = Some(f(s)?),
                 Col::PaDeg => m.pa_deg = Some(f(s)?),
                 Col::Sky => m.sky = Some(f(s)?),
-                Col::Obs => m.obs = Some(s.to_string()),
+                Col::Obs => m.obs = Some(InlineStr::from(s)),
                 Col::Extra(c) => {
                     m.extra.insert(c.clone(), s.to_string());
                 }
@@ -414,7 +591,7 @@ impl ResultTable {
     }
     /// The distinct filters, sorted.
     pub fn filters(&self) -> Vec<String> {
-        let mut f: Vec<String> = self.rows.iter().map(|r| r.filter.clone()).collect();
+        let mut f: Vec<String> = self.rows.iter().map(|r| r.filter.to_string()).collect();
         f.sort();
         f.dedup();
         f
@@ -583,5 +760,47 @@ mod tests {
         let err = ResultTable::parse(&text).unwrap_err().to_string();
         assert!(err.contains(&format!("{}", n + 3)), "{err}");
         assert!(err.contains("chi/N"), "{err}");
+    }
+
+    #[test]
+    fn inline_str_inline_and_heap_behave_as_str() {
+        let cases =
+            ["", "o", "01a59101o0618o", "abcdefghijklmnopqrstuv", "abcdefghijklmnopqrstuvw", "é—ü✓ double-byte text"];
+        for t in cases {
+            let a = InlineStr::from(t);
+            let b = InlineStr::from(t.to_string());
+            assert_eq!(a.as_str(), t);
+            assert_eq!(&*b, t);
+            assert_eq!(a, b);
+            assert_eq!(a, t);
+            assert_eq!(t, a);
+            assert_eq!(a, t.to_string());
+            assert_eq!(format!("{a}"), t);
+            assert_eq!(format!("{a:?}"), format!("{t:?}"));
+            assert_eq!(String::from(b.clone()), t);
+            let json = serde_json::to_string(&a).unwrap();
+            assert_eq!(json, serde_json::to_string(t).unwrap());
+            assert_eq!(serde_json::from_str::<InlineStr>(&json).unwrap(), a);
+        }
+        assert!(matches!(InlineStr::from("abcdefghijklmnopqrstuv").0, Repr::Inline { len: 22, .. }));
+        assert!(matches!(InlineStr::from("abcdefghijklmnopqrstuvw").0, Repr::Heap(_)));
+        assert!(InlineStr::default().is_empty());
+        let (c, o) = (InlineStr::from("c"), InlineStr::from("o"));
+        assert!(c < o);
+    }
+
+    #[test]
+    fn long_text_columns_round_trip_through_the_parser() {
+        let long_obs = "a-very-long-exposure-name-beyond-the-inline-capacity";
+        let text = format!(
+            "###MJD m dm uJy duJy F err chi/N RA Dec x y maj min phi apfit mag5sig Sky Obs\n\
+             59101.5 17.5 0.01 1000 10 o 0 1.1 10.0 20.0 100.0 200.0 2.0 1.9 30.0 -0.4 19.5 20.1 {long_obs}\n"
+        );
+        let t = ResultTable::parse(&text).unwrap();
+        assert_eq!(t.rows[0].obs.as_deref(), Some(long_obs));
+        assert_eq!(t.rows[0].filter, "o");
+        assert_eq!(t.filters(), vec!["o".to_string()]);
+        let back: Measurement = serde_json::from_str(&serde_json::to_string(&t.rows[0]).unwrap()).unwrap();
+        assert_eq!(back, t.rows[0]);
     }
 }
