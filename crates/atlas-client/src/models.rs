@@ -157,10 +157,158 @@ pub struct AtlasObject {
     pub extra: Extra,
 }
 
+/// A map key, borrowed from the input when it has no escapes.
+enum Key<'de> {
+    Borrowed(&'de str),
+    Owned(String),
+}
+
+impl Key<'_> {
+    fn as_str(&self) -> &str {
+        match self {
+            Key::Borrowed(s) => s,
+            Key::Owned(s) => s,
+        }
+    }
+    fn into_string(self) -> String {
+        match self {
+            Key::Borrowed(s) => s.to_string(),
+            Key::Owned(s) => s,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key::Borrowed(v))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key::Owned(v.to_string()))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Key<'de>, E> {
+                Ok(Key::Owned(v))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// `lenient_f64` as a type.
+struct LenientF64(Option<f64>);
+impl<'de> Deserialize<'de> for LenientF64 {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        lenient_f64(d).map(LenientF64)
+    }
+}
+
+/// `lenient_i64` as a type.
+struct LenientI64(Option<i64>);
+impl<'de> Deserialize<'de> for LenientI64 {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        lenient_i64(d).map(LenientI64)
+    }
+}
+
+/// A value deserialized as itself.
+struct Plain<T>(T);
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Plain<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        T::deserialize(d).map(Plain)
+    }
+}
+
+/// `Deserialize` for the large per-point rows (`lc`, `lcnondets`, `fp`: millions of them in
+/// bulk reads) without `#[serde(flatten)]`, which buffers every row into an intermediate
+/// tree before picking the fields: known keys go straight to their fields (with the same
+/// lenient decoders as the other structs), every other key into `extra`. Missing keys are
+/// `None`; a repeated key keeps its last value.
+macro_rules! rows_with_extra {
+    ($ty:ident, $what:literal, { $($key:literal => $field:ident : $wrap:ty),* $(,)? }) => {
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl<'de> serde::de::Visitor<'de> for V {
+                    type Value = $ty;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str($what)
+                    }
+                    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<$ty, A::Error> {
+                        let mut out = $ty { $($field: None,)* extra: Extra::new() };
+                        while let Some(key) = map.next_key::<Key<'de>>()? {
+                            match key.as_str() {
+                                $($key => out.$field = map.next_value::<$wrap>()?.0,)*
+                                _ => {
+                                    let v: Value = map.next_value()?;
+                                    out.extra.insert(key.into_string(), v);
+                                }
+                            }
+                        }
+                        Ok(out)
+                    }
+                }
+                d.deserialize_map(V)
+            }
+        }
+    };
+}
+
+rows_with_extra!(LcPoint, "an lc row (object)", {
+    "id" => id: Plain<Option<AtlasId>>,
+    "mjd" => mjd: LenientF64,
+    "mag" => mag: LenientF64,
+    "magerr" => magerr: LenientF64,
+    "filter" => filter: Plain<Option<String>>,
+    "mag5sig" => mag5sig: LenientF64,
+    "zp" => zp: LenientF64,
+    "exptime" => exptime: LenientF64,
+    "expname" => expname: Plain<Option<String>>,
+    "ra" => ra: LenientF64,
+    "dec" => dec: LenientF64,
+    "dup" => dup: LenientI64,
+});
+
+rows_with_extra!(NonDetection, "an lcnondets row (object)", {
+    "id" => id: LenientI64,
+    "mjd" => mjd: LenientF64,
+    "filter" => filter: Plain<Option<String>>,
+    "mag5sig" => mag5sig: LenientF64,
+    "zp" => zp: LenientF64,
+    "exptime" => exptime: LenientF64,
+    "expname" => expname: Plain<Option<String>>,
+});
+
+rows_with_extra!(ForcedPhotometry, "an fp row (object)", {
+    "id" => id: LenientI64,
+    "atlas_object_id" => atlas_object_id: Plain<Option<AtlasId>>,
+    "mjd_obs" => mjd_obs: LenientF64,
+    "filter" => filter: Plain<Option<String>>,
+    "mag" => mag: LenientF64,
+    "dm" => dm: LenientF64,
+    "snr" => snr: LenientF64,
+    "zp" => zp: LenientF64,
+    "uJy" => ujy: LenientF64,
+    "duJy" => dujy: LenientF64,
+    "texp" => texp: LenientF64,
+    "peakfit" => peakfit: LenientF64,
+    "dpeak" => dpeak: LenientF64,
+    "major" => major: LenientF64,
+    "minor" => minor: LenientF64,
+    "apfit" => apfit: LenientF64,
+    "limiting_mag" => limiting_mag: Plain<Option<bool>>,
+    "expname" => expname: Plain<Option<String>>,
+});
+
 /// A detection (`lc` row). Its `id` is the object id, repeated on every row.
 ///
 /// A negative `mag` means a negative-flux difference detection.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LcPoint {
     /// The object id (not a row id).
     #[serde(default, deserialize_with = "opt_id")]
@@ -204,7 +352,7 @@ pub struct LcPoint {
 }
 
 /// A non-detection (`lcnondets` row): an exposure covering the object with no detection.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct NonDetection {
     /// The `atlas_metadataddc` row id.
     #[serde(default, deserialize_with = "lenient_i64")]
@@ -233,7 +381,7 @@ pub struct NonDetection {
 }
 
 /// A forced-photometry measurement (`fp` row).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ForcedPhotometry {
     /// The row id.
     #[serde(default, deserialize_with = "lenient_i64")]
@@ -725,5 +873,40 @@ mod tests {
         let expected = 7.5 * 1.87 * 1.73 / 30.0 * 10f64.powf(-0.4 * (22.299 - 0.4287 - 23.9));
         assert!((fp.flux_ujy().unwrap() - expected).abs() < 1e-9);
         assert!(fp.flux_err_ujy().unwrap() > 0.0);
+    }
+
+    /// The hand-written row decoders: known keys typed (numbers as numbers or numeric text,
+    /// null or odd text as `None`), missing keys `None`, every other key kept in `extra`
+    /// (also keys written with escapes), errors with the field's path.
+    #[test]
+    fn point_rows_decode_known_fields_and_keep_the_rest() {
+        let lc: LcPoint = serde_json::from_str(
+            r#"{"id": 1103337180002047300, "mjd": "58000.5", "mag": -17.2, "magerr": null, "filter": "o",
+                "dup": 0.0, "x": 12.5, "date_inserted": "2020-01-01T00:00:00Z", "p\u0063r": 1, "zp": ""}"#,
+        )
+        .unwrap();
+        assert_eq!(lc.id.unwrap().get(), 1103337180002047300);
+        assert_eq!((lc.mjd, lc.mag, lc.magerr, lc.dup, lc.zp), (Some(58000.5), Some(-17.2), None, Some(0), None));
+        assert_eq!(lc.filter.as_deref(), Some("o"));
+        assert_eq!(lc.expname, None);
+        assert_eq!(lc.extra.len(), 3);
+        assert_eq!(lc.extra["x"], serde_json::json!(12.5));
+        assert_eq!(lc.extra["pcr"], serde_json::json!(1));
+        let nd: NonDetection = serde_json::from_str(r#"{"id": "42", "mag5sig": 19.5, "input": null}"#).unwrap();
+        assert_eq!((nd.id, nd.mag5sig, nd.mjd), (Some(42), Some(19.5), None));
+        assert_eq!(nd.extra["input"], Value::Null);
+        let fp: ForcedPhotometry =
+            serde_json::from_str(r#"{"uJy": 12.3, "duJy": "1.5", "limiting_mag": false, "chin": 1.1}"#).unwrap();
+        assert_eq!((fp.ujy, fp.dujy, fp.limiting_mag), (Some(12.3), Some(1.5), Some(false)));
+        assert_eq!(fp.extra.len(), 1);
+        // Serialization is unchanged: known fields, then the extras, flattened.
+        let back: LcPoint = serde_json::from_value(serde_json::to_value(&lc).unwrap()).unwrap();
+        assert_eq!(back, lc);
+        // A wrong type names its field.
+        let body = br#"[{"filter": 5}]"#;
+        let url = url::Url::parse("http://x.invalid/objects/").unwrap();
+        let err = broker_core::http::decode_json::<Vec<LcPoint>>(body, &url).unwrap_err().to_string();
+        assert!(err.contains("[0].filter"), "{err}");
+        assert!(serde_json::from_str::<LcPoint>("[1, 2]").is_err());
     }
 }
