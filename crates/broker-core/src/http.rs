@@ -34,8 +34,8 @@ pub enum ListStyle {
     CommaJoined,
 }
 
-/// A request body.
-#[derive(Debug, Clone, Default)]
+/// A request body. Its `Debug` shows the kind and size only (a form may hold a password).
+#[derive(Clone, Default)]
 pub enum Body {
     /// No body.
     #[default]
@@ -59,7 +59,10 @@ pub enum Body {
 /// [`Request::put`] and [`Request::delete`] start as [`RetrySafety::Safe`];
 /// [`Request::post`] and [`Request::patch`] as [`RetrySafety::Unsafe`]. Change it with
 /// [`Request::retry_safety`] (an ATLAS read POST is safe; a write is not).
-#[derive(Debug, Clone)]
+///
+/// Its `Debug` never shows secrets: form fields and JSON bodies are summarised, header values
+/// are left out, and secret query parameters (`token=`, ...) are redacted.
+#[derive(Clone)]
 pub struct Request {
     method: Method,
     path: String,
@@ -232,6 +235,41 @@ impl Request {
     }
 }
 
+impl fmt::Debug for Body {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Body::Empty => f.write_str("Empty"),
+            Body::Json(b) => write!(f, "Json({} bytes)", b.len()),
+            Body::Form(pairs) => {
+                let keys: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
+                write!(f, "Form(fields: {keys:?})")
+            }
+            Body::Raw { bytes, content_type } => write!(f, "Raw({} bytes of {content_type})", bytes.len()),
+        }
+    }
+}
+
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let query: Vec<(&str, &str)> = self
+            .query
+            .iter()
+            .map(|(k, v)| (k.as_str(), if crate::redact::is_secret_param(k) { "REDACTED" } else { v.as_str() }))
+            .collect();
+        let headers: Vec<&str> = self.headers.iter().map(|(k, _)| k.as_str()).collect();
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("path", &crate::redact::redact_url_str(&self.path))
+            .field("query", &query)
+            .field("headers", &headers)
+            .field("body", &self.body)
+            .field("safety", &self.safety)
+            .field("buckets", &self.buckets)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
 fn push_list<I, T>(out: &mut Vec<(String, String)>, key: &str, values: I, style: ListStyle)
 where
     I: IntoIterator<Item = T>,
@@ -355,6 +393,24 @@ pub fn decode_json_lenient<T: DeserializeOwned>(body: &[u8], url: &Url) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn request_debug_shows_no_secrets() {
+        let req = Request::post("api-token-auth/")
+            .form("username", "ann")
+            .form("password", "hunter2-secret")
+            .query("token", "tok-in-query")
+            .header(reqwest::header::AUTHORIZATION, HeaderValue::from_static("Token tok-in-header"))
+            .json(&serde_json::json!({"api_key": "json-secret"}));
+        let shown = format!("{req:?}");
+        for secret in ["hunter2-secret", "tok-in-query", "tok-in-header", "json-secret"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(shown.contains("api-token-auth/") && shown.contains("Json("), "{shown}");
+        let form = Request::post("x").form("password", "pw-secret");
+        assert!(format!("{form:?}").contains("fields: [\"password\"]"));
+        assert!(!format!("{form:?}").contains("pw-secret"));
+    }
 
     #[test]
     fn nonfinite_tokens_become_null_outside_strings() {
