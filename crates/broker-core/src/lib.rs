@@ -75,6 +75,7 @@ pub mod error;
 #[cfg(feature = "polars")]
 pub mod frame;
 pub mod http;
+pub mod options;
 pub mod paginate;
 pub mod ratelimit;
 pub mod redact;
@@ -84,6 +85,7 @@ pub use astro::{Band, Lightcurve, Mjd, PhotometryPoint, PointKind, SkyPosition};
 pub use auth::{Auth, AuthContext, AuthStamp, HeaderToken, LoginToken, NoAuth, PersistHook};
 pub use error::{Error, HttpError, Result};
 pub use http::{Body, HttpClient, HttpClientBuilder, ListStyle, Request, Response};
+pub use options::ClientOptions;
 pub use ratelimit::{Quota, RateLimiter};
 pub use redact::redact_url;
 pub use retry::{AvailableInHint, Clock, ManualClock, RetryPolicy, RetrySafety, ThrottleHint, TokioClock};
@@ -91,3 +93,5 @@ pub use secrecy::{ExposeSecret, SecretString};
 
 #[cfg(feature = "polars")]
 pub use polars;
+/// The HTTP library underneath (for [`ClientOptions::reqwest_client`]).
+pub use reqwest;
