@@ -24,12 +24,16 @@ pub struct Page<T> {
     pub has_next: Option<bool>,
     /// The next page's URL or cursor, for cursor pagination.
     pub next: Option<String>,
+    /// The page size the server says it used, when it says it (servers clamp a larger ask
+    /// to their maximum). The short-page stop rule judges a page by this, else by the size
+    /// asked for.
+    pub page_size: Option<u64>,
 }
 
 impl<T> Page<T> {
     /// A page with items only.
     pub fn new(items: Vec<T>) -> Self {
-        Page { items, total: None, has_next: None, next: None }
+        Page { items, total: None, has_next: None, next: None, page_size: None }
     }
     /// Sets the total.
     pub fn with_total(mut self, total: Option<u64>) -> Self {
@@ -44,6 +48,11 @@ impl<T> Page<T> {
     /// Sets the next cursor.
     pub fn with_next(mut self, next: Option<String>) -> Self {
         self.next = next;
+        self
+    }
+    /// Sets the page size the server reports having used (see [`Page::page_size`]).
+    pub fn with_page_size(mut self, page_size: Option<u64>) -> Self {
+        self.page_size = page_size;
         self
     }
 }
@@ -81,8 +90,9 @@ pub struct PageRequest {
 pub struct StopRules {
     /// Stop once as many items as the (latest) total have been seen.
     pub total: bool,
-    /// Stop after a page shorter than the page size (turn off for servers that clamp the
-    /// page size below what was asked).
+    /// Stop after a page shorter than the page size: the size the server reports on the
+    /// page ([`Page::with_page_size`]) when it does, else the size asked for. Turn it off
+    /// for a server that clamps the page size below the ask without saying so.
     pub short_page: bool,
     /// Stop when the server says `has_next == false`.
     pub has_next: bool,
@@ -159,10 +169,12 @@ impl<T: Send + 'static> Paginator for PageNumberPaginator<T> {
         let n = page.items.len() as u64;
         self.seen += n;
         let r = self.rules;
+        // A reported size of 0 says nothing usable: fall back to the size asked for.
+        let size = page.page_size.filter(|s| *s > 0).unwrap_or(self.page_size);
         if n == 0
             || (r.has_next && page.has_next == Some(false))
             || (r.total && self.total.is_some_and(|t| self.seen >= t))
-            || (r.short_page && n < self.page_size)
+            || (r.short_page && n < size)
         {
             self.done = true;
         }

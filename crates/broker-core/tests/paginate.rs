@@ -252,3 +252,41 @@ async fn a_failed_chunk_is_reported_not_dropped() {
     assert_eq!(chunks[1].ids, vec![2, 3]);
     assert!(chunks[1].result.is_err());
 }
+
+/// A paginator over `pages` (items per page) that reports `clamp` as the page size it used,
+/// counting the fetches.
+fn clamped(pages: Vec<usize>, asked: u64, clamp: Option<u64>, fetches: Arc<AtomicUsize>) -> PageNumberPaginator<u64> {
+    PageNumberPaginator::new(1, asked, move |p| {
+        fetches.fetch_add(1, Ordering::SeqCst);
+        let n = pages.get((p.page - 1) as usize).copied().unwrap_or(0);
+        let start = (p.page - 1) * clamp.unwrap_or(asked);
+        let items: Vec<u64> = (start..start + n as u64).collect();
+        async move { Ok(Page::new(items).with_page_size(clamp)) }
+    })
+    .stop_rules(StopRules { total: false, short_page: true, has_next: false })
+}
+
+#[tokio::test]
+async fn a_server_clamped_page_size_does_not_end_the_listing_early() {
+    // Asked for 500 a page, the server clamps to 100 and says so: full pages of 100 are not
+    // short, and the listing goes on until the short page of 30.
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let items = clamped(vec![100, 100, 30], 500, Some(100), fetches.clone()).into_stream().collect_all().await.unwrap();
+    assert_eq!(items.len(), 230);
+    assert_eq!(items, (0..230).collect::<Vec<u64>>());
+    assert_eq!(fetches.load(Ordering::SeqCst), 3, "no request after the short page");
+}
+
+#[tokio::test]
+async fn without_a_reported_size_the_asked_size_judges_short_pages() {
+    // The same clamping server that does not report its size: the first page (100 < 500)
+    // looks short, so only it is read. This is why servers' reported sizes matter.
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let items = clamped(vec![100, 100, 30], 500, None, fetches.clone()).into_stream().collect_all().await.unwrap();
+    assert_eq!(items.len(), 100);
+    assert_eq!(fetches.load(Ordering::SeqCst), 1);
+    // A reported size of 0 is ignored (falls back to the ask).
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let items = clamped(vec![2, 2], 2, Some(0), fetches.clone()).into_stream().collect_all().await.unwrap();
+    assert_eq!(items.len(), 4);
+}
