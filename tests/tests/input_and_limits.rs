@@ -223,3 +223,70 @@ async fn every_client_has_a_configurable_response_size_limit() {
     let alerce = alerce_client::AlerceClient::builder().host(&urls.alerce.api).build().unwrap();
     alerce.ztf().lightcurve(obj.ztf_oid.as_deref().unwrap()).await.unwrap();
 }
+
+/// The shared builder options (`broker_core::ClientOptions`) reach the wire for every client:
+/// a user agent set on each builder is the one each server sees, and one shared reqwest
+/// client serves them all.
+#[tokio::test]
+async fn every_client_applies_the_shared_builder_options() {
+    use httpmock::prelude::*;
+    let server = MockServer::start_async().await;
+    let ua = "my-bot/1.0 (astronomer@example.org)";
+    let seen = server
+        .mock_async(|when, then| {
+            when.header("user-agent", ua);
+            then.status(404).header("content-type", "application/json").body(r#"{"detail": "not found"}"#);
+        })
+        .await;
+    let shared = broker_core::reqwest::Client::builder()
+        .redirect(broker_core::reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let once = broker_core::RetryPolicy::none();
+    let t = std::time::Duration::from_secs(30);
+
+    let alerce = alerce_client::AlerceClient::builder()
+        .host(&server.base_url())
+        .user_agent(ua)
+        .retry(once.clone())
+        .timeout(t)
+        .connect_timeout(t)
+        .reqwest_client(shared.clone())
+        .build()
+        .unwrap();
+    let _ = alerce.ztf().lightcurve("ZTF20aaelulu").await;
+    assert_eq!(seen.calls_async().await, 1, "alerce");
+
+    let atlas = atlas_client::AtlasClient::builder()
+        .base_url(server.url("/api/"))
+        .token("0123456789abcdef0123456789abcdef01234567")
+        .user_agent(ua)
+        .retry(once.clone())
+        .reqwest_client(shared.clone())
+        .build()
+        .unwrap();
+    let _ = atlas.source(atlas_client::AtlasId::new(1_000_000_000_000_000_000).unwrap()).send().await;
+    assert_eq!(seen.calls_async().await, 2, "atlas");
+
+    let sp = skyportal_client::ClientBuilder::new()
+        .base_url(server.base_url())
+        .token("sp-token")
+        .user_agent(ua)
+        .retry(once.clone())
+        .reqwest_client(shared.clone())
+        .build()
+        .unwrap();
+    let _ = sp.sources().get("ZTF20aaelulu").send().await;
+    assert_eq!(seen.calls_async().await, 3, "skyportal");
+
+    let fp = fallingstar_forcedphot::Client::builder()
+        .base_url(server.url("/forcedphot/"))
+        .token("fp-token")
+        .user_agent(ua)
+        .retry(once)
+        .reqwest_client(shared)
+        .build()
+        .unwrap();
+    let _ = fp.task(7).await;
+    assert_eq!(seen.calls_async().await, 4, "forcedphot");
+}

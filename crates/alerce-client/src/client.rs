@@ -2,10 +2,9 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
 use broker_core::ratelimit::{Quota, limiter_for};
-use broker_core::{Clock, HeaderToken, HttpClient, NoAuth, Request, Response, RetryPolicy, SecretString};
+use broker_core::{ClientOptions, HeaderToken, HttpClient, NoAuth, Request, Response, SecretString};
 use serde::de::DeserializeOwned;
 
 use crate::error::{Error, Result};
@@ -37,6 +36,11 @@ pub const ENV_VARS: [&str; 7] = [
 
 /// Builds an [`AlerceClient`]. Every base URL can be overridden; defaults are the
 /// public production services.
+///
+/// The transport setters every client shares (`retry`, `clock`, `timeout`,
+/// `connect_timeout`, `user_agent`, `max_response_bytes`, `allow_insecure_http`,
+/// `reqwest_client`) come from [`broker_core::ClientOptions`]. The default retry policy is the
+/// core's: 5xx replies and timeouts on these GETs are retried.
 pub struct AlerceClientBuilder {
     ztf: String,
     ztf_fp: String,
@@ -45,15 +49,12 @@ pub struct AlerceClientBuilder {
     lsst_stamps: String,
     catshtm: String,
     token: Option<SecretString>,
-    retry: RetryPolicy,
-    clock: Option<Arc<dyn Clock>>,
-    timeout: Option<Duration>,
-    user_agent: Option<String>,
+    options: ClientOptions,
     quota: Option<Quota>,
     lsst_survey: String,
-    max_response_bytes: Option<usize>,
-    allow_insecure_http: bool,
 }
+
+broker_core::client_options_setters!(AlerceClientBuilder, options);
 
 impl fmt::Debug for AlerceClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -79,14 +80,9 @@ impl Default for AlerceClientBuilder {
             lsst_stamps: DEFAULT_LSST_STAMPS_URL.into(),
             catshtm: DEFAULT_CATSHTM_URL.into(),
             token: None,
-            retry: RetryPolicy::default(),
-            clock: None,
-            timeout: None,
-            user_agent: None,
+            options: ClientOptions::default(),
             quota: None,
             lsst_survey: "lsst".into(),
-            max_response_bytes: None,
-            allow_insecure_http: false,
         }
     }
 }
@@ -148,26 +144,6 @@ impl AlerceClientBuilder {
         self.token = Some(token.into());
         self
     }
-    /// The retry policy (default: the core's; 5xx and timeouts on these GETs are retried).
-    pub fn retry(mut self, policy: RetryPolicy) -> Self {
-        self.retry = policy;
-        self
-    }
-    /// The clock (tests inject a [`broker_core::ManualClock`]).
-    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = Some(clock);
-        self
-    }
-    /// The time allowed for one attempt (default: the core's 60 s).
-    pub fn timeout(mut self, d: Duration) -> Self {
-        self.timeout = Some(d);
-        self
-    }
-    /// The user agent (default `astrobrokers/<version>`).
-    pub fn user_agent(mut self, ua: impl Into<String>) -> Self {
-        self.user_agent = Some(ua.into());
-        self
-    }
     /// A client-side rate limit shared by every ALeRCE service (and by every client built
     /// with the same credential). ALeRCE publishes no limit; this keeps bulk work polite.
     pub fn rate_limit(mut self, quota: Quota) -> Self {
@@ -202,20 +178,6 @@ impl AlerceClientBuilder {
         self
     }
 
-    /// The largest response body accepted (default 512 MiB, the core's); a larger reply fails
-    /// with a transport error instead of exhausting memory.
-    pub fn max_response_bytes(mut self, n: usize) -> Self {
-        self.max_response_bytes = Some(n);
-        self
-    }
-
-    /// Allows sending the bearer token over plain `http` to a host that is not loopback
-    /// (refused by default).
-    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
-        self.allow_insecure_http = allow;
-        self
-    }
-
     /// Builds the client; fails on a malformed base URL.
     pub fn build(self) -> Result<AlerceClient> {
         let limiter = self.quota.map(|q| {
@@ -227,24 +189,11 @@ impl AlerceClientBuilder {
             limiter_for(&format!("alerce:{who}"), q)
         });
         let make = |base: &str, with_token: bool| -> Result<HttpClient> {
-            let mut b =
-                HttpClient::builder(base).retry(self.retry.clone()).allow_insecure_http(self.allow_insecure_http);
+            let mut b = self.options.apply(HttpClient::builder(base));
             b = match (&self.token, with_token) {
                 (Some(t), true) => b.auth(HeaderToken::bearer(t.clone())),
                 _ => b.auth(NoAuth),
             };
-            if let Some(c) = &self.clock {
-                b = b.clock(c.clone());
-            }
-            if let Some(t) = self.timeout {
-                b = b.timeout(t);
-            }
-            if let Some(ua) = &self.user_agent {
-                b = b.user_agent(ua.clone());
-            }
-            if let Some(n) = self.max_response_bytes {
-                b = b.max_response_bytes(n);
-            }
             if let Some(l) = &limiter {
                 b = b.rate_limit("alerce", l.clone()).default_bucket("alerce");
             }

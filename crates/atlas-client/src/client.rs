@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use broker_core::ratelimit::{credential_id, limiter_for};
 use broker_core::{
-    AvailableInHint, Clock, Error, ExposeSecret, HttpClient, Quota, RateLimiter, Request, Response, Result,
-    RetryPolicy, RetrySafety, SecretString, TokioClock,
+    AvailableInHint, ClientOptions, Error, ExposeSecret, HttpClient, HttpClientBuilder, Quota, RateLimiter, Request,
+    Response, Result, RetryPolicy, RetrySafety, SecretString,
 };
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 
@@ -38,6 +38,8 @@ pub const SERVER_MAX_IDS: usize = 50_000;
 pub const DEFAULT_CONCURRENCY: usize = 2;
 /// The server's throttle for ordinary users: 100 requests per hour over all endpoints.
 pub const DEFAULT_REQUESTS_PER_HOUR: u32 = 100;
+/// Time allowed for one attempt of an ordinary request unless the builder sets another.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 /// Largest cone radius the server accepts, in arcsec.
 pub const MAX_CONE_RADIUS_ARCSEC: f64 = 300.0;
 
@@ -46,25 +48,28 @@ type EnvLookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 /// Builds an [`AtlasClient`].
 ///
 /// Settings are resolved as: builder > environment (after [`Self::from_env`]) > config file.
+///
+/// The transport setters every client shares (`retry`, `clock`, `timeout`,
+/// `connect_timeout`, `user_agent`, `max_response_bytes`, `allow_insecure_http`,
+/// `reqwest_client`) come from [`broker_core::ClientOptions`]. Here the default timeout is
+/// [`DEFAULT_TIMEOUT`] (120 s) for ordinary requests ([`Self::objects_timeout`] for
+/// `objects/`), and the default retry policy is [`AtlasClient::default_retry_policy`].
 pub struct AtlasClientBuilder {
     base_url: Option<String>,
     token: Option<SecretString>,
     config_path: Option<PathBuf>,
     credentials: Option<Credentials>,
     env: Option<EnvLookup>,
-    retry: Option<RetryPolicy>,
-    clock: Option<Arc<dyn Clock>>,
+    options: ClientOptions,
     requests_per_hour: Option<u32>,
     limiter: Option<Arc<RateLimiter>>,
     chunk_size: usize,
     concurrency: usize,
-    timeout: Duration,
     objects_timeout: Duration,
-    user_agent: Option<String>,
     hook: Option<TokenHook>,
-    allow_insecure_http: bool,
-    max_response_bytes: Option<usize>,
 }
+
+broker_core::client_options_setters!(AtlasClientBuilder, options);
 
 impl fmt::Debug for AtlasClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -87,18 +92,13 @@ impl Default for AtlasClientBuilder {
             config_path: None,
             credentials: None,
             env: None,
-            retry: None,
-            clock: None,
+            options: ClientOptions::default(),
             requests_per_hour: None,
             limiter: None,
             chunk_size: DEFAULT_CHUNK_SIZE,
             concurrency: DEFAULT_CONCURRENCY,
-            timeout: Duration::from_secs(120),
             objects_timeout: Duration::from_secs(600),
-            user_agent: None,
             hook: None,
-            allow_insecure_http: false,
-            max_response_bytes: None,
         }
     }
 }
@@ -138,16 +138,6 @@ impl AtlasClientBuilder {
         self.env = Some(Arc::new(f));
         self
     }
-    /// The retry policy (default: [`AtlasClient::default_retry_policy`]).
-    pub fn retry(mut self, policy: RetryPolicy) -> Self {
-        self.retry = Some(policy);
-        self
-    }
-    /// The clock (tests inject a `ManualClock` so that nothing sleeps for real).
-    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = Some(clock);
-        self
-    }
     /// The client-side limit in requests per hour, shared by every client with the same
     /// base URL and credential in this process (default 100, the server's limit for
     /// ordinary users; 0 turns it off, e.g. for staff accounts).
@@ -172,38 +162,16 @@ impl AtlasClientBuilder {
         self.concurrency = n;
         self
     }
-    /// Time allowed for one attempt of an ordinary request (default 120 s).
-    pub fn timeout(mut self, d: Duration) -> Self {
-        self.timeout = d;
-        self
-    }
     /// Time allowed for one attempt of an `objects/` request (default 600 s, the server's
     /// own limit).
     pub fn objects_timeout(mut self, d: Duration) -> Self {
         self.objects_timeout = d;
         self
     }
-    /// The user agent (default `astrobrokers/<version>`).
-    pub fn user_agent(mut self, ua: impl Into<String>) -> Self {
-        self.user_agent = Some(ua.into());
-        self
-    }
     /// Called with every new token from `auth-token/` (after it was written to the config
     /// file, if any), e.g. to store it in a keyring.
     pub fn on_new_token(mut self, hook: impl Fn(&SecretString) + Send + Sync + 'static) -> Self {
         self.hook = Some(Arc::new(hook));
-        self
-    }
-    /// Allows sending the token over plain `http` to a host that is not loopback.
-    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
-        self.allow_insecure_http = allow;
-        self
-    }
-
-    /// The largest response body accepted (default 512 MiB, the core's); a larger reply fails
-    /// with a transport error instead of exhausting memory.
-    pub fn max_response_bytes(mut self, n: usize) -> Self {
-        self.max_response_bytes = Some(n);
         self
     }
 
@@ -247,19 +215,12 @@ impl AtlasClientBuilder {
         }
         let token = token.map(|t| SecretString::from(t.expose_secret().trim().to_string()));
 
-        let clock: Arc<dyn Clock> = self.clock.clone().unwrap_or_else(|| Arc::new(TokioClock::default()));
-        let retry = self.retry.clone().unwrap_or_else(AtlasClient::default_retry_policy);
-        let ua = self.user_agent.clone();
-
-        let mut login = HttpClient::builder(base.clone())
-            .clock(clock.clone())
-            .retry(RetryPolicy::none())
-            .timeout(self.timeout)
-            .allow_insecure_http(self.allow_insecure_http);
-        if let Some(ua) = &ua {
-            login = login.user_agent(ua.clone());
-        }
-        let login = login.build()?;
+        // Ordinary requests get 120 s unless the user set a timeout; `auth-token/` is never
+        // retried (a login is sent once; the caller's request is what gets retried).
+        let with_defaults = |b: HttpClientBuilder| {
+            self.options.apply(b.timeout(DEFAULT_TIMEOUT).retry(AtlasClient::default_retry_policy()))
+        };
+        let login = with_defaults(HttpClient::builder(base.clone())).retry(RetryPolicy::none()).build()?;
         let base_url = login.base_url().to_string();
 
         let cred = match (&token, &self.credentials) {
@@ -269,19 +230,9 @@ impl AtlasClientBuilder {
         };
         let auth = Arc::new(AtlasAuth::new(token, config_path, self.credentials, login, self.hook, cred.clone()));
 
-        let mut http = HttpClient::builder(base_url.clone())
+        let mut http = with_defaults(HttpClient::builder(base_url.clone()))
             .auth_arc(auth.clone())
-            .clock(clock)
-            .retry(retry)
-            .timeout(self.timeout)
-            .allow_insecure_http(self.allow_insecure_http)
             .default_header(reqwest::header::ACCEPT, reqwest::header::HeaderValue::from_static("application/json"));
-        if let Some(ua) = ua {
-            http = http.user_agent(ua);
-        }
-        if let Some(n) = self.max_response_bytes {
-            http = http.max_response_bytes(n);
-        }
         let rph = self.requests_per_hour.unwrap_or(DEFAULT_REQUESTS_PER_HOUR);
         if let Some(limiter) = self.limiter {
             http = http.rate_limit("atlas", limiter).default_bucket("atlas");

@@ -8,8 +8,8 @@ use broker_core::http::{accept_json, parse_base_url};
 use broker_core::paginate::{CursorPaginator, ItemStream, Page, Paginator};
 use broker_core::ratelimit::limiter_for;
 use broker_core::{
-    AvailableInHint, Clock, ExposeSecret, HeaderToken, HttpClient, LoginToken, NoAuth, Quota, RateLimiter, Request,
-    Response, RetryPolicy, SecretString,
+    AvailableInHint, ClientOptions, ExposeSecret, HeaderToken, HttpClient, LoginToken, NoAuth, Quota, RateLimiter,
+    Request, Response, RetryPolicy, SecretString,
 };
 use reqwest::header::{HeaderValue, IF_NONE_MATCH};
 
@@ -53,21 +53,25 @@ enum Credentials {
 }
 
 /// Builds a [`Client`].
+///
+/// The transport setters every client shares (`retry`, `clock`, `timeout`,
+/// `connect_timeout`, `user_agent`, `max_response_bytes`, `allow_insecure_http`,
+/// `reqwest_client`) come from [`broker_core::ClientOptions`]. The default retry policy is
+/// [`default_retry`]: 8 attempts, honouring `Retry-After`, then the body's "available in N
+/// seconds", then at least 10 s after a 429 without either; waits of up to 120 s are slept,
+/// longer ones fail with a rate-limit error.
 pub struct ClientBuilder {
     base_url: String,
     credentials: Credentials,
-    retry: Option<RetryPolicy>,
-    clock: Option<Arc<dyn Clock>>,
-    timeout: Option<Duration>,
-    user_agent: Option<String>,
+    options: ClientOptions,
     poll: PollIntervals,
     write_quota: Quota,
     read_quota: Quota,
     write_limiter: Option<Arc<RateLimiter>>,
     read_limiter: Option<Arc<RateLimiter>>,
-    allow_insecure_http: bool,
-    max_response_bytes: Option<usize>,
 }
+
+broker_core::client_options_setters!(ClientBuilder, options);
 
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -89,17 +93,12 @@ impl Default for ClientBuilder {
         ClientBuilder {
             base_url: DEFAULT_BASE_URL.to_string(),
             credentials: Credentials::None,
-            retry: None,
-            clock: None,
-            timeout: None,
-            user_agent: None,
+            options: ClientOptions::default(),
             poll: PollIntervals::default(),
             write_quota: Quota::per_minute(WRITES_PER_MINUTE),
             read_quota: Quota::per_minute(READS_PER_MINUTE),
             write_limiter: None,
             read_limiter: None,
-            allow_insecure_http: false,
-            max_response_bytes: None,
         }
     }
 }
@@ -136,28 +135,6 @@ impl ClientBuilder {
         }
         self
     }
-    /// The retry policy (default: 8 attempts, honouring `Retry-After`, then the body's
-    /// "available in N seconds", then at least 10 s after a 429 without either; waits of up
-    /// to 120 s are slept, longer ones fail with a rate-limit error).
-    pub fn retry(mut self, policy: RetryPolicy) -> Self {
-        self.retry = Some(policy);
-        self
-    }
-    /// The clock (tests inject a [`broker_core::ManualClock`]).
-    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = Some(clock);
-        self
-    }
-    /// The time allowed for one HTTP attempt (default 60 s).
-    pub fn timeout(mut self, d: Duration) -> Self {
-        self.timeout = Some(d);
-        self
-    }
-    /// The user agent.
-    pub fn user_agent(mut self, ua: impl Into<String>) -> Self {
-        self.user_agent = Some(ua.into());
-        self
-    }
     /// How often tasks are polled (default 4 s queued, 2 s running).
     pub fn poll_intervals(mut self, poll: PollIntervals) -> Self {
         self.poll = poll;
@@ -185,40 +162,13 @@ impl ClientBuilder {
         self.read_limiter = Some(limiter);
         self
     }
-    /// Allows credentials over plain http to a host that is not loopback.
-    pub fn allow_insecure_http(mut self, yes: bool) -> Self {
-        self.allow_insecure_http = yes;
-        self
-    }
-
-    /// The largest response body accepted (default 512 MiB, the core's); a larger reply fails
-    /// with a transport error instead of exhausting memory.
-    pub fn max_response_bytes(mut self, n: usize) -> Self {
-        self.max_response_bytes = Some(n);
-        self
-    }
 
     /// Builds the client.
     pub fn build(self) -> Result<Client> {
         let base = parse_base_url(&self.base_url)?;
-        let retry = self.retry.unwrap_or_else(default_retry);
         let (name, value) = accept_json();
-        let mut b = HttpClient::builder(base.as_str())
-            .retry(retry)
-            .default_header(name, value)
-            .allow_insecure_http(self.allow_insecure_http);
-        if let Some(c) = self.clock {
-            b = b.clock(c);
-        }
-        if let Some(t) = self.timeout {
-            b = b.timeout(t);
-        }
-        if let Some(ua) = self.user_agent {
-            b = b.user_agent(ua);
-        }
-        if let Some(n) = self.max_response_bytes {
-            b = b.max_response_bytes(n);
-        }
+        let mut b =
+            self.options.apply(HttpClient::builder(base.as_str()).retry(default_retry())).default_header(name, value);
         b = match self.credentials {
             Credentials::None => b.auth(NoAuth),
             Credentials::Token(t) => b.auth(HeaderToken::new("Token", t)),

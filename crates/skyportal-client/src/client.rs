@@ -9,7 +9,7 @@ use broker_core::error::excerpt;
 use broker_core::paginate::{ItemStream, Page, PageNumberPaginator, Paginator, StopRules};
 use broker_core::ratelimit::{Quota, limiter_for};
 use broker_core::{
-    Auth, Clock, Error, HeaderToken, HttpClient, HttpError, NoAuth, Request, Response, Result, RetryPolicy,
+    Auth, ClientOptions, Error, HeaderToken, HttpClient, HttpError, NoAuth, Request, Response, Result, RetryPolicy,
     SecretString, redact_url,
 };
 use serde::Deserialize;
@@ -29,26 +29,27 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// Builds a [`Client`]. A base URL is required: there is no public default deployment
 /// (`https://fritz.science` is one, `http://localhost:5000` a local one).
+///
+/// The transport setters every client shares (`retry`, `clock`, `timeout`,
+/// `connect_timeout`, `user_agent`, `max_response_bytes`, `allow_insecure_http`,
+/// `reqwest_client`) come from [`broker_core::ClientOptions`]. Here the default timeout is
+/// [`DEFAULT_TIMEOUT`] (90 s) and the default retry policy is [`default_retry`].
 pub struct ClientBuilder {
     base_url: Option<String>,
     token: Option<SecretString>,
-    retry: RetryPolicy,
-    clock: Option<Arc<dyn Clock>>,
+    options: ClientOptions,
     quota: Option<Quota>,
-    user_agent: Option<String>,
-    timeout: Duration,
-    allow_insecure_http: bool,
-    max_response_bytes: Option<usize>,
 }
+
+broker_core::client_options_setters!(ClientBuilder, options);
 
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
             .field("base_url", &self.base_url.as_deref().map(broker_core::redact::redact_url_str))
             .field("token", &self.token.as_ref().map(|_| "[REDACTED]"))
-            .field("retry", &self.retry)
+            .field("options", &self.options)
             .field("quota", &self.quota)
-            .field("timeout", &self.timeout)
             .finish_non_exhaustive()
     }
 }
@@ -58,13 +59,8 @@ impl Default for ClientBuilder {
         ClientBuilder {
             base_url: None,
             token: None,
-            retry: RetryPolicy::default().throttle_floor(Duration::from_secs(1)),
-            clock: None,
+            options: ClientOptions::default(),
             quota: Some(Quota::rate(DEFAULT_RATE_PER_SECOND, DEFAULT_BURST)),
-            user_agent: None,
-            timeout: DEFAULT_TIMEOUT,
-            allow_insecure_http: false,
-            max_response_bytes: None,
         }
     }
 }
@@ -104,20 +100,6 @@ impl ClientBuilder {
         self
     }
 
-    /// The retry policy (default: 5 attempts, at least 1 s after a 429, backoff on 5xx for
-    /// idempotent requests).
-    pub fn retry(mut self, policy: RetryPolicy) -> Self {
-        self.retry = policy;
-        self
-    }
-
-    /// The clock used for retries and rate limiting (tests inject a
-    /// [`ManualClock`](broker_core::ManualClock)).
-    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = Some(clock);
-        self
-    }
-
     /// The client-side rate limit, shared by every client using the same deployment and
     /// token (default 5 requests per second with a burst of 10, nginx's defaults).
     pub fn rate_limit(mut self, quota: Quota) -> Self {
@@ -128,31 +110,6 @@ impl ClientBuilder {
     /// Turns the client-side rate limit off.
     pub fn no_rate_limit(mut self) -> Self {
         self.quota = None;
-        self
-    }
-
-    /// The user agent (default `astrobrokers/<version>`).
-    pub fn user_agent(mut self, ua: impl Into<String>) -> Self {
-        self.user_agent = Some(ua.into());
-        self
-    }
-
-    /// The time allowed for one attempt (default 90 s).
-    pub fn timeout(mut self, d: Duration) -> Self {
-        self.timeout = d;
-        self
-    }
-
-    /// Allows sending the token over plain `http` to a host that is not loopback.
-    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
-        self.allow_insecure_http = allow;
-        self
-    }
-
-    /// The largest response body accepted (default 512 MiB, the core's); a larger reply fails
-    /// with a transport error instead of exhausting memory.
-    pub fn max_response_bytes(mut self, n: usize) -> Self {
-        self.max_response_bytes = Some(n);
         self
     }
 
@@ -175,27 +132,20 @@ impl ClientBuilder {
             None => (Arc::new(NoAuth), "anonymous".to_string()),
         };
         let (accept, json) = broker_core::http::accept_json();
-        let mut b = HttpClient::builder(base.clone())
-            .auth_arc(auth)
-            .retry(self.retry)
-            .timeout(self.timeout)
-            .allow_insecure_http(self.allow_insecure_http)
-            .default_header(accept, json);
-        if let Some(c) = self.clock {
-            b = b.clock(c);
-        }
-        if let Some(ua) = self.user_agent {
-            b = b.user_agent(ua);
-        }
-        if let Some(n) = self.max_response_bytes {
-            b = b.max_response_bytes(n);
-        }
+        let defaults = HttpClient::builder(base.clone()).retry(default_retry()).timeout(DEFAULT_TIMEOUT);
+        let mut b = self.options.apply(defaults).auth_arc(auth).default_header(accept, json);
         if let Some(q) = self.quota {
             let key = format!("skyportal:{base}:{cred}");
             b = b.rate_limit("skyportal", limiter_for(&key, q)).default_bucket("skyportal");
         }
         Ok(Client { http: b.build()? })
     }
+}
+
+/// The default retry policy: 5 attempts, at least 1 s after a 429, backoff on 5xx for
+/// idempotent requests.
+pub fn default_retry() -> RetryPolicy {
+    RetryPolicy::default().throttle_floor(Duration::from_secs(1))
 }
 
 fn normalize_base(raw: &str) -> String {
