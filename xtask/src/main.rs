@@ -4,11 +4,15 @@
 //! - `cargo xtask peer-check`: runs the real Python clients against the sandbox.
 //! - `cargo xtask check-features`: a crate depending on the facade with one service feature
 //!   compiles none of the other services.
+//! - `cargo xtask bench`: our side and the Python clients on the same sandbox (BENCHMARKS.md).
+//! - `cargo xtask fuzz [--minutes N]`: every cargo-fuzz target for N minutes on stable
+//!   (RELIABILITY.md).
 
 use anyhow::{Context, Result, bail};
 use std::process::Command;
 
 mod bench;
+mod fuzz;
 mod peer_check;
 
 fn main() -> Result<()> {
@@ -18,8 +22,9 @@ fn main() -> Result<()> {
         Some("peer-check") => peer_check::run(&args[1..]),
         Some("check-features") => check_features(),
         Some("bench") => bench::run(&args[1..]),
-        Some(other) => bail!("unknown task `{other}`; known tasks: ci, peer-check, check-features"),
-        None => bail!("usage: cargo xtask <ci|peer-check|check-features>"),
+        Some("fuzz") => fuzz::run(&args[1..]),
+        Some(other) => bail!("unknown task `{other}`; known tasks: ci, peer-check, check-features, bench, fuzz"),
+        None => bail!("usage: cargo xtask <ci|peer-check|check-features|bench|fuzz>"),
     }
 }
 
