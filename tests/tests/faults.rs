@@ -476,3 +476,75 @@ async fn skyportal_a_truncated_success_reply_to_a_read_is_sent_again() {
     assert!(created.is_err(), "the cut reply of a POST is an explicit failure");
     assert_eq!(sb.requests_for(Service::SkyPortal).len(), 1, "a POST is never sent twice");
 }
+
+// ---------------------------------------------------------------- forced photometry: lost replies
+
+/// Runs 5 targets with one scripted fault on the first request (the batch POST), and
+/// returns the outcomes and, per `radeclist` line, how many times the server queued it.
+async fn run_many_with_first_submit_fault(
+    fault: Fault,
+) -> (Vec<fallingstar_forcedphot::TargetOutcome>, usize, HashMap<String, u32>) {
+    let sb = Sandbox::builder()
+        .seed(106)
+        .objects(10)
+        .queue(QueueConfig {
+            queue_delay: Duration::from_millis(200),
+            run_time: Duration::from_millis(300),
+            ..QueueConfig::default()
+        })
+        .time_scale(SCALE)
+        .start()
+        .await
+        .unwrap();
+    let fp = fallingstar_forcedphot::Client::builder()
+        .base_url(format!("{}/", sb.urls().forcedphot))
+        .token(sb.credentials().forcedphot.token.clone())
+        .retry(fallingstar_forcedphot::default_retry().backoff(Duration::from_millis(200), Duration::from_secs(5)))
+        .clock(clock())
+        .build()
+        .unwrap();
+    sb.inject(Service::ForcedPhot, fault);
+    let targets: Vec<fallingstar_forcedphot::Target> =
+        (0..5).map(|i| fallingstar_forcedphot::Target::position(20.0 + f64::from(i), -10.0).unwrap()).collect();
+    let opts = fallingstar_forcedphot::TaskOptions::new().mjd_min(60_500.0).comment("lost-reply test");
+    let outcomes = fp.run_many(targets, &opts, &fallingstar_forcedphot::RunOptions::new()).await.unwrap();
+    let posts = sb.requests_for(Service::ForcedPhot).iter().filter(|r| r.method == "POST").count();
+    let mut applied: HashMap<String, u32> = HashMap::new();
+    for r in sb.requests_for(Service::ForcedPhot) {
+        if r.method == "POST" && r.applied() {
+            let form = r.form();
+            let comment = form.iter().find(|(k, _)| k == "comment").map(|(_, v)| v.clone()).unwrap_or_default();
+            assert!(comment.starts_with("lost-reply test [astrobrokers-run "), "{comment}");
+            if let Some((_, list)) = form.iter().find(|(k, _)| k == "radeclist") {
+                for line in list.lines().filter(|l| !l.trim().is_empty()) {
+                    *applied.entry(line.trim().to_string()).or_default() += 1;
+                }
+            }
+        }
+    }
+    (outcomes, posts, applied)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forcedphot_a_lost_submit_reply_adopts_the_queued_tasks() {
+    // The server queues all five, then the connection drops before the reply is read.
+    let (outcomes, posts, applied) = run_many_with_first_submit_fault(Fault::ResetMidBody).await;
+    for o in &outcomes {
+        assert!(matches!(o.outcome, fallingstar_forcedphot::Outcome::Data(_)), "{}: {:?}", o.index, o.outcome);
+        assert!(o.task_id.is_some());
+    }
+    assert_eq!(posts, 1, "adopted from the task list, not submitted again");
+    assert_eq!(applied.len(), 5);
+    assert!(applied.values().all(|&n| n == 1), "{applied:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forcedphot_a_submit_the_server_never_ran_is_sent_again_once() {
+    // A gateway 502 before the app: nothing queued, so the task list shows nothing of this
+    // run and the batch is submitted again.
+    let (outcomes, posts, applied) = run_many_with_first_submit_fault(Fault::Status(502)).await;
+    assert!(outcomes.iter().all(|o| matches!(o.outcome, fallingstar_forcedphot::Outcome::Data(_))), "{outcomes:?}");
+    assert_eq!(posts, 2);
+    assert_eq!(applied.len(), 5);
+    assert!(applied.values().all(|&n| n == 1), "{applied:?}");
+}

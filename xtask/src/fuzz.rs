@@ -113,7 +113,12 @@ fn list_targets(dir: &Path) -> Result<Vec<String>> {
     if !out.status.success() {
         bail!("cargo fuzz list failed: {}", String::from_utf8_lossy(&out.stderr));
     }
-    Ok(String::from_utf8_lossy(&out.stdout).lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect())
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect())
 }
 
 fn run_one(dir: &Path, target: &str, seconds: u64, target_dir: &str, cmin: bool) -> Result<Stats> {
@@ -228,7 +233,11 @@ fn write_report(path: &Path, results: &[Stats], minutes: f64) -> Result<()> {
             s.features.map_or("?".into(), |v| v.to_string()),
             s.corpus_files,
             s.corpus_bytes.div_ceil(1024),
-            if s.crashed { s.artifact.clone().unwrap_or_else(|| "yes (see fuzz/artifacts)".into()) } else { "0".into() }
+            if s.crashed {
+                s.artifact.clone().unwrap_or_else(|| "yes (see fuzz/artifacts)".into())
+            } else {
+                "0".into()
+            }
         ));
     }
     block.push_str(END);

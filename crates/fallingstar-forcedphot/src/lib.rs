@@ -103,7 +103,9 @@ pub use client::{
 pub use error::{Error, Result};
 pub use quality::QualityCuts;
 pub use result::{Measurement, ResultTable};
-pub use run::{Cleanup, Outcome, Progress, ProgressFn, RunOptions, RunResult, Stage, TargetOutcome};
+pub use run::{
+    Cleanup, MAX_TAGGED_COMMENT, Outcome, Progress, ProgressFn, RunOptions, RunResult, Stage, TargetOutcome,
+};
 pub use task::{MAX_BATCH, MjdMin, Target, Task, TaskOptions, TaskPage, TaskRequest, TaskState};
 pub use tokio_util::sync::CancellationToken;
 

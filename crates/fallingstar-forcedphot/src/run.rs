@@ -81,6 +81,11 @@ pub struct RunOptions {
     pub queue_full_wait: Duration,
     /// See [`Self::queue_full_wait`].
     pub queue_full_retries: u32,
+    /// [`Client::run_many`]: how many times a target whose batch submission met an
+    /// uncertain failure (a lost reply, a timeout, a 5xx) is submitted again after the task
+    /// list showed the server had not queued it (default 3). Targets the server did queue
+    /// are adopted, never submitted twice.
+    pub resubmits: u32,
 }
 
 impl Default for RunOptions {
@@ -96,6 +101,7 @@ impl Default for RunOptions {
             download_concurrency: 4,
             queue_full_wait: Duration::from_secs(60),
             queue_full_retries: 30,
+            resubmits: 3,
         }
     }
 }
@@ -148,6 +154,12 @@ impl RunOptions {
     /// The most tasks of this job on the server at once.
     pub fn max_in_flight(mut self, n: usize) -> Self {
         self.max_in_flight = n;
+        self
+    }
+    /// How many times a target is submitted again after an uncertain batch failure (see
+    /// [`Self::resubmits`]).
+    pub fn resubmits(mut self, n: u32) -> Self {
+        self.resubmits = n;
         self
     }
 
@@ -485,6 +497,15 @@ impl Client {
     /// cancellation or deadline the tasks still on the server are deleted (unless
     /// [`RunOptions::keep_abandoned`]) and their targets, like those never submitted, get
     /// [`Outcome::Failed`] with the reason.
+    ///
+    /// **Lost replies.** Every task of the run carries a run tag in its `comment` (your
+    /// comment, if any, then ` [astrobrokers-run <16 hex>]`; so a comment may be at most
+    /// [`MAX_TAGGED_COMMENT`] characters here). When a batch POST fails in a way that leaves
+    /// open whether the server acted (the connection dropped, a timeout, a 5xx, a reply cut
+    /// short), the run reads your task list: the batch's targets that have a task with this
+    /// run's tag are adopted, the others are submitted again (at most
+    /// [`RunOptions::resubmits`] times). So no target is reported failed that the server
+    /// queued, and none is queued twice.
     pub async fn run_many(
         &self,
         targets: Vec<Target>,
@@ -500,6 +521,8 @@ impl Client {
                 Target::mpc(n.clone())?;
             }
         }
+        let tag = run_tag();
+        let options = &tagged(options, &tag)?;
         let ctl = Control::new(self, opts);
         let poll = opts.poll.unwrap_or(self.poll);
         let max_in_flight = opts.max_in_flight.clamp(1, MAX_QUEUED_TASKS);
@@ -512,6 +535,10 @@ impl Client {
         let mut queue_full_waits = 0u32;
         let mut list_failures = 0u32;
         let mut stop: Option<Error> = None;
+        // Submissions per target (reconciled resubmits included), and every task id this
+        // run has taken as its own (so a reconcile never adopts one twice).
+        let mut submits = vec![0u32; targets.len()];
+        let mut owned: std::collections::HashSet<u64> = std::collections::HashSet::new();
 
         let fail = |index: usize, task_id: Option<u64>, err: Error, cleanup: Cleanup| TargetOutcome {
             index,
@@ -532,6 +559,9 @@ impl Client {
                 let n = pending.len().min(MAX_BATCH).min(max_in_flight - in_flight.len());
                 let batch: Vec<usize> = pending.iter().take(n).copied().collect();
                 let batch_targets: Vec<Target> = batch.iter().map(|&i| targets[i].clone()).collect();
+                for &i in &batch {
+                    submits[i] += 1;
+                }
                 match ctl.guard(self.submit_batch(&batch_targets, options)).await {
                     Ok(tasks) => {
                         queue_full_waits = 0;
@@ -541,6 +571,7 @@ impl Client {
                             match task {
                                 Some(t) => {
                                     opts.emit(Some(*i), t.id, Stage::Submitted);
+                                    owned.insert(t.id);
                                     in_flight.insert(t.id, *i);
                                     known.insert(t.id, t);
                                 }
@@ -597,10 +628,72 @@ impl Client {
                             }
                         }
                     }
+                    Err(e) if uncertain(&e) => {
+                        // The server may have acted: ask the task list which of the batch's
+                        // targets it queued under this run's tag.
+                        match ctl.guard(self.tagged_tasks(&tag, &owned)).await {
+                            Ok(found) => {
+                                pending.drain(..n);
+                                let (matched, _) = match_tasks(&batch, &batch_targets, found);
+                                let mut again = Vec::new();
+                                for (&i, task) in batch.iter().zip(matched) {
+                                    match task {
+                                        Some(t) => {
+                                            tracing::info!(task = t.id, "adopted a task whose submit reply was lost");
+                                            opts.emit(Some(i), t.id, Stage::Submitted);
+                                            owned.insert(t.id);
+                                            in_flight.insert(t.id, i);
+                                            known.insert(t.id, t);
+                                        }
+                                        None if submits[i] <= opts.resubmits => again.push(i),
+                                        None => {
+                                            let reason = format!(
+                                                "submission failed {} times, the server queued nothing: {e}",
+                                                submits[i]
+                                            );
+                                            slots[i] = Some(TargetOutcome {
+                                                index: i,
+                                                target: targets[i].clone(),
+                                                task_id: None,
+                                                outcome: Outcome::Failed { reason },
+                                                error: None,
+                                                cleanup: Cleanup::NotSubmitted,
+                                            });
+                                        }
+                                    }
+                                }
+                                for i in again.into_iter().rev() {
+                                    pending.push_front(i);
+                                }
+                            }
+                            Err(s) if is_stop(&s) => {
+                                stop = Some(s);
+                                break 'outer;
+                            }
+                            Err(list_err) => {
+                                // Cannot tell what the server did: report it, resubmit nothing.
+                                let e = Arc::new(e);
+                                for i in pending.drain(..n) {
+                                    slots[i] = Some(TargetOutcome {
+                                        index: i,
+                                        target: targets[i].clone(),
+                                        task_id: None,
+                                        outcome: Outcome::Failed {
+                                            reason: format!(
+                                                "submission failed ({e}) and the task list could not be read to \
+                                                 check whether the server queued it ({list_err}); look for tasks \
+                                                 tagged {tag}"
+                                            ),
+                                        },
+                                        error: Some(e.clone()),
+                                        cleanup: Cleanup::NotSubmitted,
+                                    });
+                                }
+                            }
+                        }
+                    }
                     Err(e) => {
-                        // The whole batch failed; the error goes to each of its targets. A
-                        // transport failure after sending may have created tasks we cannot
-                        // see: the reason says so.
+                        // The whole batch was refused; the error goes to each of its targets.
                         let e = Arc::new(e);
                         for i in pending.drain(..n) {
                             slots[i] = Some(TargetOutcome {
@@ -762,6 +855,16 @@ impl Client {
             .collect())
     }
 
+    /// The tasks in the task list that carry this run's tag and that the run has not taken
+    /// yet.
+    async fn tagged_tasks(&self, tag: &str, owned: &std::collections::HashSet<u64>) -> Result<Vec<Task>> {
+        let listed: Vec<Task> = self.list().collect_all().await?;
+        Ok(listed
+            .into_iter()
+            .filter(|t| !owned.contains(&t.id) && t.comment.as_deref().is_some_and(|c| c.contains(tag)))
+            .collect())
+    }
+
     /// Updates `known` from the task list (and, for tasks missing from it, from their detail
     /// page); returns the ids of finished tasks of ours.
     async fn refresh(
@@ -803,6 +906,60 @@ impl Client {
             }
         }
         Ok(in_flight.keys().copied().filter(|id| known.get(id).is_some_and(Task::is_finished)).collect())
+    }
+}
+
+/// The longest comment of yours [`Client::run_many`] accepts: the server keeps 300
+/// characters, and the run tag takes the rest.
+pub const MAX_TAGGED_COMMENT: usize = 300 - RUN_TAG_LEN - 1;
+/// `[astrobrokers-run ` + 16 hex digits + `]`.
+const RUN_TAG_LEN: usize = 18 + 16 + 1;
+
+/// A tag that tells this run's tasks from any other's: 64 random bits (std's per-process
+/// random hash keys, mixed with the time and a counter).
+fn run_tag() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+    h.write_u32(std::process::id());
+    format!("[astrobrokers-run {:016x}]", h.finish())
+}
+
+/// The options with the run tag appended to the comment.
+fn tagged(options: &TaskOptions, tag: &str) -> Result<TaskOptions> {
+    let comment = match options.comment.as_deref().filter(|c| !c.is_empty()) {
+        Some(c) if c.chars().count() > MAX_TAGGED_COMMENT => {
+            return Err(Error::invalid(
+                "comment",
+                format!(
+                    "the comment has {} characters: run_many keeps at most {MAX_TAGGED_COMMENT} (the server's 300 less \
+                     the run tag it appends)",
+                    c.chars().count()
+                ),
+            ));
+        }
+        Some(c) => format!("{c} {tag}"),
+        None => tag.to_string(),
+    };
+    Ok(options.clone().comment(comment))
+}
+
+/// Whether a failed submit may have been acted on by the server: no reply (connection,
+/// timeout), a reply cut short, or a 5xx. A 4xx (refused, queue full, auth) means it did not.
+fn uncertain(e: &Error) -> bool {
+    match e {
+        Error::Rejected { .. } | Error::QueueFull { .. } | Error::Cancelled { .. } | Error::DeadlineExceeded { .. } => {
+            false
+        }
+        Error::Core(
+            broker_core::Error::InvalidInput { .. }
+            | broker_core::Error::RateLimited { .. }
+            | broker_core::Error::Auth { .. }
+            | broker_core::Error::Config(_),
+        ) => false,
+        other => other.status().is_none_or(|s| s >= 500),
     }
 }
 
