@@ -249,11 +249,22 @@ impl ObjectQuery {
         self
     }
     /// A cone search around a position; `radius_arcsec` defaults to 30 on the server.
+    ///
+    /// **RA or Dec of exactly 0.** The server applies the cone only when `ra and dec and
+    /// radius` are all truthy in Python (`alerts-api/src/core/astro_object/domain/
+    /// astro_object_service.py::_create_conesearch_statement`), so `ra=0` or `dec=0` would
+    /// silently return objects from the whole sky. This client never sends a 0 there: a
+    /// coordinate of 0 (or -0) goes on the wire as [`ZERO_COORD_NUDGE_DEG`]
+    /// (`2.2250738585072014e-308`, the smallest positive *normal* `f64`), which Flask-RESTX
+    /// parses with `float()` into a truthy value, PostgreSQL's `float8` reads without the
+    /// range error older versions give for subnormals such as `5e-324`, and which moves the
+    /// centre by about 1e-305 arcsec. The cone result is therefore the cone the caller asked for.
     pub fn cone(mut self, position: SkyPosition, radius_arcsec: Option<f64>) -> Self {
         self.cone = Some((position.ra(), position.dec(), radius_arcsec));
         self
     }
-    /// A cone search from raw degrees (checked when the query is sent).
+    /// A cone search from raw degrees (checked when the query is sent; a 0 is sent as
+    /// [`ZERO_COORD_NUDGE_DEG`], see [`ObjectQuery::cone`]).
     pub fn cone_deg(mut self, ra: f64, dec: f64, radius_arcsec: Option<f64>) -> Self {
         self.cone = Some((ra, dec, radius_arcsec));
         self
@@ -344,8 +355,8 @@ impl ObjectQuery {
         }
         if let Some((ra, dec, radius)) = self.cone {
             let p = SkyPosition::new(ra, dec)?;
-            push("ra", py_float(p.ra()));
-            push("dec", py_float(p.dec()));
+            push("ra", py_float(truthy_coord(p.ra())));
+            push("dec", py_float(truthy_coord(p.dec())));
             if let Some(r) = radius {
                 push("radius", py_float(validate_radius_arcsec(r, MAX_RADIUS_ARCSEC)?));
             }
@@ -367,6 +378,17 @@ impl ObjectQuery {
         }
         Ok(q)
     }
+}
+
+/// What a cone coordinate of exactly 0 is sent as on the ZTF v1 API (see
+/// [`ObjectQuery::cone`]): the smallest positive normal `f64`, so that the server's
+/// `if ra and dec and radius` keeps the cone. It shifts the centre by about 1e-305 arcsec.
+pub const ZERO_COORD_NUDGE_DEG: f64 = f64::MIN_POSITIVE;
+
+/// A coordinate the ZTF server's truthiness test keeps: 0 (and -0) become
+/// [`ZERO_COORD_NUDGE_DEG`].
+fn truthy_coord(v: f64) -> f64 {
+    if v == 0.0 { ZERO_COORD_NUDGE_DEG } else { v }
 }
 
 pub(crate) fn check_range_i64(field: &str, v: &[i64]) -> Result<()> {

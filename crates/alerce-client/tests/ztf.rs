@@ -593,3 +593,30 @@ async fn survey_id_variants_of_the_light_curve_routes() {
     lc.assert_calls_async(1).await;
     fp.assert_calls_async(1).await;
 }
+
+/// The ZTF server applies a cone only when `ra and dec and radius` are truthy in Python
+/// (`alerts-api/src/core/astro_object/domain/astro_object_service.py`), so a 0 would give
+/// unfiltered objects: the client must never send a 0 coordinate.
+#[tokio::test]
+async fn cone_at_ra_zero_or_dec_zero_sends_a_truthy_nonzero_value() {
+    let server = MockServer::start_async().await;
+    let (c, _) = client(&server);
+    let m = server
+        .mock_async(|when, then| {
+            when.method(GET).path("/ztf/v1/objects/").is_true(exact_query(&[
+                ("ra", "2.2250738585072014e-308"),
+                ("dec", "2.2250738585072014e-308"),
+                ("radius", "10.0"),
+            ]));
+            then.status(200).json_body(json!({"total": null, "page": null, "next": null, "has_next": false,
+                "prev": null, "has_prev": false, "items": []}));
+        })
+        .await;
+    c.ztf().query_objects(&ObjectQuery::new().cone(SkyPosition::new(0.0, 0.0).unwrap(), Some(10.0))).await.unwrap();
+    c.ztf().query_objects(&ObjectQuery::new().cone_deg(0.0, -0.0, Some(10.0))).await.unwrap();
+    m.assert_hits_async(2).await;
+    let q = ObjectQuery::new().cone_deg(0.0, 12.5, None).to_query().unwrap();
+    let ra: f64 = q.iter().find(|(k, _)| k == "ra").unwrap().1.parse().unwrap();
+    assert!(ra > 0.0 && ra == alerce_client::ztf::ZERO_COORD_NUDGE_DEG);
+    assert!(q.contains(&("dec".to_string(), "12.5".to_string())));
+}

@@ -345,8 +345,15 @@ async fn ztf_list(State(sh): S, uri: Uri) -> Response {
         }
     };
     let floats = |k: &str| q.first(k).and_then(|v| v.parse::<f64>().ok());
-    let (ra, dec) = (floats("ra"), floats("dec"));
+    // As the server: the cone applies only when `ra and dec and radius` are all truthy in
+    // Python (`astro_object_service.py::_create_conesearch_statement`), so an `ra` or
+    // `dec` of 0 (or a radius of 0) silently gives objects from the whole sky.
     let radius = floats("radius").unwrap_or(30.0);
+    let truthy = |v: Option<f64>| v.filter(|x| *x != 0.0);
+    let (ra, dec) = match (truthy(floats("ra")), truthy(floats("dec")), radius != 0.0) {
+        (Some(ra), Some(dec), true) => (Some(ra), Some(dec)),
+        _ => (None, None),
+    };
     let classifier = q.first("classifier");
     let class = q.first("class");
     let oids = q.all("oid");
