@@ -614,9 +614,58 @@ async fn cone_at_ra_zero_or_dec_zero_sends_a_truthy_nonzero_value() {
         .await;
     c.ztf().query_objects(&ObjectQuery::new().cone(SkyPosition::new(0.0, 0.0).unwrap(), Some(10.0))).await.unwrap();
     c.ztf().query_objects(&ObjectQuery::new().cone_deg(0.0, -0.0, Some(10.0))).await.unwrap();
-    m.assert_hits_async(2).await;
+    m.assert_calls_async(2).await;
     let q = ObjectQuery::new().cone_deg(0.0, 12.5, None).to_query().unwrap();
     let ra: f64 = q.iter().find(|(k, _)| k == "ra").unwrap().1.parse().unwrap();
     assert!(ra > 0.0 && ra == alerce_client::ztf::ZERO_COORD_NUDGE_DEG);
     assert!(q.contains(&("dec".to_string(), "12.5".to_string())));
+}
+
+#[tokio::test]
+async fn limit_values_and_v2_lightcurve_routes() {
+    let server = MockServer::start_async().await;
+    let (c, _) = client(&server);
+    let lim = server
+        .mock_async(|w, t| {
+            w.method(GET).path("/ztf/v1/objects/limit_values").is_true(exact_query(&[]));
+            t.status(200).json_body(json!({"min_ndet": 1, "max_ndet": 2500, "min_firstmjd": 58288.1, "max_firstmjd": 60800.5}));
+        })
+        .await;
+    let row = json!({"candid": "1936275461615015015", "tid": "ztf", "pid": 1936275461615_i64, "oid": "ZTF18abbuksn",
+        "mjd": 59690.27, "fid": 1, "ra": 181.9, "dec": 4.09, "mag": 20.1, "e_mag": 0.18, "isdiffpos": 1,
+        "corrected": false, "dubious": false, "has_stamp": true, "extra_fields": {"diffmaglim": 20.5}});
+    let dets = server
+        .mock_async(|w, t| {
+            w.method(GET)
+                .path("/v2/lightcurve/detections/ZTF18abbuksn")
+                .is_true(exact_query(&[("survey_id", "ztf")]));
+            t.status(200).json_body(json!([row]));
+        })
+        .await;
+    let nd = server
+        .mock_async(|w, t| {
+            w.method(GET)
+                .path("/v2/lightcurve/non_detections/ZTF18abbuksn")
+                .is_true(exact_query(&[("survey_id", "all")]));
+            t.status(200).json_body(json!([{"tid": "ztf", "oid": "ZTF18abbuksn", "mjd": 59699.2, "fid": 2, "diffmaglim": 20.2}]));
+        })
+        .await;
+    let lc = server
+        .mock_async(|w, t| {
+            w.method(GET)
+                .path("/v2/lightcurve/lightcurve/ZTF18abbuksn")
+                .is_true(exact_query(&[("survey_id", "atlas")]));
+            t.status(200).json_body(json!({"detections": [row], "non_detections": [], "forced_photometry": []}));
+        })
+        .await;
+    let z = c.ztf();
+    let l = z.limit_values().await.unwrap();
+    assert_eq!((l.min_ndet, l.max_ndet, l.max_firstmjd), (Some(1), Some(2500), Some(60800.5)));
+    assert_eq!(z.v2_detections("ZTF18abbuksn", "ztf").await.unwrap()[0].mag, Some(20.1));
+    assert_eq!(z.v2_non_detections("ZTF18abbuksn", "all").await.unwrap()[0].diffmaglim, Some(20.2));
+    assert_eq!(z.v2_lightcurve("ZTF18abbuksn", "atlas").await.unwrap().detections.len(), 1);
+    for m in [&lim, &dets, &nd, &lc] {
+        m.assert_async().await;
+    }
+    assert!(z.v2_lightcurve("ZTF18abbuksn", "lsst").await.is_err(), "survey_id is all|ztf|atlas");
 }
