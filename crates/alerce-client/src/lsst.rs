@@ -86,16 +86,19 @@ impl MultisurveyOid {
     pub fn parse(s: &str) -> Result<Self> {
         let t = s.trim();
         if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
-            return t.parse::<i64>().map(MultisurveyOid::Lsst).map_err(|_| {
-                Error::invalid("oid", format!("{t} does not fit a 64-bit LSST object id"))
-            });
+            return t
+                .parse::<i64>()
+                .map(MultisurveyOid::Lsst)
+                .map_err(|_| Error::invalid("oid", format!("{t} does not fit a 64-bit LSST object id")));
         }
         if is_ztf_name(t) {
             return Ok(MultisurveyOid::Ztf(t.to_string()));
         }
         Err(Error::invalid(
             "oid",
-            format!("{s:?} is neither an LSST object id (digits) nor a ZTF name (ZTF + 2 digits + 7 lowercase letters)"),
+            format!(
+                "{s:?} is neither an LSST object id (digits) nor a ZTF name (ZTF + 2 digits + 7 lowercase letters)"
+            ),
         ))
     }
 
@@ -112,9 +115,9 @@ impl MultisurveyOid {
     pub fn wire_single(&self) -> Result<String> {
         match self {
             MultisurveyOid::Lsst(n) => Ok(n.to_string()),
-            MultisurveyOid::Ztf(name) => ztf_master_id(name)
-                .map(|n| n.to_string())
-                .ok_or_else(|| Error::invalid("oid", format!("{name:?} is not a ZTF name (ZTF + 2 digits + 7 lowercase letters)"))),
+            MultisurveyOid::Ztf(name) => ztf_master_id(name).map(|n| n.to_string()).ok_or_else(|| {
+                Error::invalid("oid", format!("{name:?} is not a ZTF name (ZTF + 2 digits + 7 lowercase letters)"))
+            }),
         }
     }
 
@@ -855,7 +858,9 @@ fn value_f64(v: &Value) -> Option<f64> {
 
 fn value_i64(v: &Value) -> Option<i64> {
     match v {
-        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| f as i64)),
+        Value::Number(n) => {
+            n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| f as i64))
+        }
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
     }
@@ -1214,7 +1219,9 @@ fn check_cone(radius_deg: f64, neighbors: u32) -> Result<()> {
     if !radius_deg.is_finite() || radius_deg <= 0.0 || radius_deg > 10.0 {
         return Err(Error::invalid(
             "radius",
-            format!("{radius_deg} deg is not valid: use a radius in (0, 10] degrees (this route takes degrees, not arcsec)"),
+            format!(
+                "{radius_deg} deg is not valid: use a radius in (0, 10] degrees (this route takes degrees, not arcsec)"
+            ),
         ));
     }
     if neighbors == 0 {

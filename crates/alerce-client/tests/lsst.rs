@@ -176,9 +176,8 @@ async fn ztf_names_go_as_master_ids_alone_and_as_names_in_batches() {
     let (c, _) = client(&server);
     // ZTF18abbuksn: master id = 2^55 + 18 * 26^7 + seq("abbuksn").
     let name = "ZTF18abbuksn";
-    let master = (1i64 << 55)
-        + 18 * 8_031_810_176
-        + "abbuksn".bytes().fold(0i64, |a, ch| a * 26 + i64::from(ch - b'a'));
+    let master =
+        (1i64 << 55) + 18 * 8_031_810_176 + "abbuksn".bytes().fold(0i64, |a, ch| a * 26 + i64::from(ch - b'a'));
     let master_s = master.to_string();
     let single = server
         .mock_async(|w, t| {
@@ -517,7 +516,8 @@ async fn conesearch_and_crossmatch_routes() {
                 ("radius", "0.001"),
                 ("neighbors", "3"),
             ]));
-            t.status(200).json_body(json!([{"objectId": "313765480543813793", "survey_id": "lsst", "ra": 150.1, "dec": 2.2}]));
+            t.status(200)
+                .json_body(json!([{"objectId": "313765480543813793", "survey_id": "lsst", "ra": 150.1, "dec": 2.2}]));
         })
         .await;
     let lc = server
@@ -536,13 +536,16 @@ async fn conesearch_and_crossmatch_routes() {
             w.method(GET)
                 .path("/crossmatch_api/crossmatch")
                 .is_true(exact_query(&[("oid", "313765480543813793"), ("survey_id", "lsst")]));
-            t.status(200).json_body(json!([{"NEDz": {"z": {"unit": " ", "value": 0.1}, "distance": {"unit": "arcsec", "value": 8.0}}}]));
+            t.status(200).json_body(
+                json!([{"NEDz": {"z": {"unit": " ", "value": 0.1}, "distance": {"unit": "arcsec", "value": 8.0}}}]),
+            );
         })
         .await;
     let l = c.lsst();
     let ztf = MultisurveyOid::parse("ZTF18abbuksn").unwrap();
     assert_eq!(l.conesearch_by_oid(ztf.clone(), 0.01, 5).await.unwrap()[0].objectId, ztf);
-    let found = l.conesearch_by_coordinates(broker_core::SkyPosition::new(150.1, 2.2).unwrap(), 0.001, 3).await.unwrap();
+    let found =
+        l.conesearch_by_coordinates(broker_core::SkyPosition::new(150.1, 2.2).unwrap(), 0.001, 3).await.unwrap();
     assert_eq!(found[0].objectId, MultisurveyOid::Lsst(OID));
     l.conesearch_lightcurve(OID, 0.001, 1).await.unwrap();
     let tables = l.crossmatch(OID).await.unwrap();

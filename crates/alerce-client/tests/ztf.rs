@@ -628,7 +628,8 @@ async fn limit_values_and_v2_lightcurve_routes() {
     let lim = server
         .mock_async(|w, t| {
             w.method(GET).path("/ztf/v1/objects/limit_values").is_true(exact_query(&[]));
-            t.status(200).json_body(json!({"min_ndet": 1, "max_ndet": 2500, "min_firstmjd": 58288.1, "max_firstmjd": 60800.5}));
+            t.status(200)
+                .json_body(json!({"min_ndet": 1, "max_ndet": 2500, "min_firstmjd": 58288.1, "max_firstmjd": 60800.5}));
         })
         .await;
     let row = json!({"candid": "1936275461615015015", "tid": "ztf", "pid": 1936275461615_i64, "oid": "ZTF18abbuksn",
@@ -636,9 +637,7 @@ async fn limit_values_and_v2_lightcurve_routes() {
         "corrected": false, "dubious": false, "has_stamp": true, "extra_fields": {"diffmaglim": 20.5}});
     let dets = server
         .mock_async(|w, t| {
-            w.method(GET)
-                .path("/v2/lightcurve/detections/ZTF18abbuksn")
-                .is_true(exact_query(&[("survey_id", "ztf")]));
+            w.method(GET).path("/v2/lightcurve/detections/ZTF18abbuksn").is_true(exact_query(&[("survey_id", "ztf")]));
             t.status(200).json_body(json!([row]));
         })
         .await;
@@ -647,7 +646,9 @@ async fn limit_values_and_v2_lightcurve_routes() {
             w.method(GET)
                 .path("/v2/lightcurve/non_detections/ZTF18abbuksn")
                 .is_true(exact_query(&[("survey_id", "all")]));
-            t.status(200).json_body(json!([{"tid": "ztf", "oid": "ZTF18abbuksn", "mjd": 59699.2, "fid": 2, "diffmaglim": 20.2}]));
+            t.status(200).json_body(
+                json!([{"tid": "ztf", "oid": "ZTF18abbuksn", "mjd": 59699.2, "fid": 2, "diffmaglim": 20.2}]),
+            );
         })
         .await;
     let lc = server

@@ -607,6 +607,7 @@ async fn alerce_ztf_cone_at_zero_is_ignored_as_on_the_server() {
     assert!(all > 1);
     let zero = get(format!("{ztf}objects/?count=true&page_size=1&ra=0&dec=0&radius=5")).await;
     assert_eq!(zero, all, "a 0 coordinate must drop the cone, as the server does");
-    let tiny = get(format!("{ztf}objects/?count=true&page_size=1&ra=2.2250738585072014e-308&dec=0.0001&radius=5")).await;
+    let tiny =
+        get(format!("{ztf}objects/?count=true&page_size=1&ra=2.2250738585072014e-308&dec=0.0001&radius=5")).await;
     assert!(tiny < all, "a non-zero coordinate keeps the cone");
 }
