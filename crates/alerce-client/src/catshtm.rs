@@ -6,6 +6,7 @@
 //! | [`CatsHtm::conesearch_all`] | `GET conesearch_all?catalog=all&ra&dec&radius` |
 //! | [`CatsHtm::crossmatch`] | `GET crossmatch?catalog=<id>&ra&dec&radius` |
 //! | [`CatsHtm::crossmatch_all`] | `GET crossmatch_all?catalog=all&ra&dec&radius` |
+//! | [`CatsHtm::crossmatch_default_radius`], [`CatsHtm::crossmatch_all_default_radius`] | the same without `radius` (per-catalog default on the server) |
 //! | [`CatsHtm::redshift`] | `crossmatch_all`, then the first `z`, else `zphot` / `z_phot` |
 //!
 //! Catalog names go through the Python client's aliases (`GAIA/DR1` → `GAIADR1`,
@@ -283,7 +284,18 @@ impl AlerceClient {
 
 impl<'a> CatsHtm<'a> {
     async fn call(&self, route: &str, catalog: &str, pos: &SkyPosition, radius: f64, percent: bool) -> Result<Value> {
-        let radius = validate_radius_arcsec(radius, MAX_CATSHTM_RADIUS_ARCSEC)?;
+        self.call_opt(route, catalog, pos, Some(radius), percent).await
+    }
+
+    async fn call_opt(
+        &self,
+        route: &str,
+        catalog: &str,
+        pos: &SkyPosition,
+        radius: Option<f64>,
+        percent: bool,
+    ) -> Result<Value> {
+        let radius = radius.map(|r| validate_radius_arcsec(r, MAX_CATSHTM_RADIUS_ARCSEC)).transpose()?;
         if catalog.trim().is_empty() {
             return Err(Error::invalid("catalog", "give a catalog name such as GAIA/DR2, 2MASS or NEDz"));
         }
@@ -298,7 +310,7 @@ impl<'a> CatsHtm<'a> {
             .query("catalog", catalog)
             .query("ra", ra)
             .query("dec", dec)
-            .query("radius", py_percent_f(radius));
+            .query_opt("radius", radius.map(py_percent_f));
         let v: Option<Value> = get_json(&self.client.inner.catshtm, req).await?;
         Ok(v.unwrap_or(Value::Null))
     }
@@ -322,6 +334,23 @@ impl<'a> CatsHtm<'a> {
         let id = catalog_id(catalog);
         let v = self.call("crossmatch", &id, &position, radius_arcsec, true).await?;
         Ok(parse_tables(&v, &id)?.into_iter().next().unwrap_or(CatalogTable { catalog: id, columns: Vec::new() }))
+    }
+
+    /// The closest source of one catalog within that catalog's own default radius: the
+    /// same request without `radius` (the current catsHTM service declares `radius:
+    /// float | None` on `/crossmatch` and `/crossmatch_all` and uses a per-catalog default,
+    /// `src/view/fastAPI_project.py`; the legacy Flask service required a radius).
+    pub async fn crossmatch_default_radius(&self, position: SkyPosition, catalog: &str) -> Result<CatalogTable> {
+        let id = catalog_id(catalog);
+        let v = self.call_opt("crossmatch", &id, &position, None, true).await?;
+        Ok(parse_tables(&v, &id)?.into_iter().next().unwrap_or(CatalogTable { catalog: id, columns: Vec::new() }))
+    }
+
+    /// The closest source of every catalog, each within its default radius
+    /// (`GET crossmatch_all` without `radius`; see [`CatsHtm::crossmatch_default_radius`]).
+    pub async fn crossmatch_all_default_radius(&self, position: SkyPosition) -> Result<Vec<CatalogTable>> {
+        let v = self.call_opt("crossmatch_all", "all", &position, None, true).await?;
+        parse_tables(&v, "all")
     }
 
     /// The closest source of every catalog (`GET crossmatch_all`).

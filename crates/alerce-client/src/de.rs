@@ -132,11 +132,6 @@ pub(crate) fn opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D:
     d.deserialize_option(V)
 }
 
-/// Like [`opt_i64`] for a required field.
-pub(crate) fn req_i64<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
-    opt_i64(d)?.ok_or_else(|| de::Error::custom("expected an integer id, got null"))
-}
-
 /// A bool, or 0/1, or `"true"`/`"false"`; `null` is `None`.
 pub(crate) fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
     #[derive(Deserialize)]

@@ -9,8 +9,8 @@
 //! | [`ztf_non_detections`] | `mjd` (f64), `fid` (i64), `diffmaglim` (f64) |
 //! | [`ztf_probabilities`] | `classifier_name` `classifier_version` `class_name` (str), `probability` (f64), `ranking` (i64) |
 //! | [`ztf_magstats`] | `fid` (i64), `stellar` `corrected` (bool), `ndet` `ndubious` (i64), `magmean` `magmedian` `magmax` `magmin` `magsigma` `maglast` `magfirst` `firstmjd` `lastmjd` (f64), `step_id_corr` (str) |
-//! | [`lsst_objects`] | `oid` (i64), `meanra` `meandec` `firstmjd` `lastmjd` `deltamjd` (f64), `n_det` `n_forced` `n_non_det` (i64), `class_name` `classifier_name` (str), `probability` (f64), `ranking` (i64) |
-//! | [`lsst_detections`] | `oid` `measurement_id` (i64), `mjd` `ra` `dec` (f64), `band` (i64), `band_name` (str), `psfFlux` `psfFluxErr` `scienceFlux` `scienceFluxErr` (f64, nJy), `has_stamp` (bool) |
+//! | [`lsst_objects`] | `oid` (i64; text when ZTF names are among the ids), `meanra` `meandec` `firstmjd` `lastmjd` `deltamjd` (f64), `n_det` `n_forced` `n_non_det` (i64), `class_name` `classifier_name` (str), `probability` (f64), `ranking` (i64) |
+//! | [`lsst_detections`] | `oid` (i64; text with ZTF names) `measurement_id` (i64), `mjd` `ra` `dec` (f64), `band` (i64), `band_name` (str), `psfFlux` `psfFluxErr` `scienceFlux` `scienceFluxErr` (f64, nJy), `has_stamp` (bool) |
 //! | [`catalog_table`] | the catalog's columns: f64 when every value is numeric or null, else str |
 
 use broker_core::frame::polars_error;
@@ -32,6 +32,15 @@ fn b<T>(name: &str, rows: &[T], get: impl Fn(&T) -> Option<bool>) -> Column {
 }
 fn s<T>(name: &str, rows: &[T], get: impl Fn(&T) -> Option<String>) -> Column {
     Column::new(name.into(), rows.iter().map(get).collect::<Vec<Option<String>>>())
+}
+
+/// `oid`: i64 when every id is an LSST id, else text (ZTF names, and LSST ids as digits).
+fn oid_column<T>(rows: &[T], get: impl Fn(&T) -> &crate::lsst::MultisurveyOid) -> Column {
+    if rows.iter().all(|r| get(r).lsst_id().is_some()) {
+        i("oid", rows, |r| get(r).lsst_id())
+    } else {
+        s("oid", rows, |r| Some(get(r).to_string()))
+    }
 }
 
 fn frame(height: usize, cols: Vec<Column>) -> Result<DataFrame> {
@@ -158,7 +167,7 @@ pub fn lsst_objects(rows: &[LsstObject]) -> Result<DataFrame> {
     frame(
         rows.len(),
         vec![
-            i("oid", rows, |r| Some(r.oid)),
+            oid_column(rows, |r| &r.oid),
             f("meanra", rows, |r| r.meanra),
             f("meandec", rows, |r| r.meandec),
             f("firstmjd", rows, |r| r.firstmjd),
@@ -180,7 +189,7 @@ pub fn lsst_detections(rows: &[LsstDetection]) -> Result<DataFrame> {
     frame(
         rows.len(),
         vec![
-            i("oid", rows, |r| Some(r.oid)),
+            oid_column(rows, |r| &r.oid),
             i("measurement_id", rows, |r| r.measurement_id),
             f("mjd", rows, |r| r.mjd),
             f("ra", rows, |r| r.ra),

@@ -128,14 +128,20 @@
 //! ```
 //!
 //! LSST through the multisurvey API (64-bit ids, fluxes in nJy, several objects in one
-//! call):
+//! call; a ZTF name such as `ZTF18abbuksn` works too, as [`lsst::MultisurveyOid::Ztf`]):
 //!
 //! ```no_run
 //! # use alerce_client::AlerceClient;
+//! use alerce_client::lsst::{Magstats, MultisurveyOid};
 //! # async fn demo(alerce: AlerceClient) -> alerce_client::Result<()> {
-//! let dets = alerce.lsst().detections(&[313_765_480_543_813_793, 169_298_433_191_444_990]).await?;
+//! let ids = [MultisurveyOid::Lsst(313_765_480_543_813_793), MultisurveyOid::Lsst(169_298_433_191_444_990)];
+//! let dets = alerce.lsst().detections(&ids).await?;
 //! for d in &dets {
 //!     println!("{} {:?} band {:?}: {:?} nJy", d.oid, d.mjd, d.band_name, d.psfFlux);
+//! }
+//! // Per-band flux statistics of the DiaObject.
+//! if let Magstats::Lsst(row) = alerce.lsst().magstats(ids[0].clone()).await? {
+//!     println!("mean r flux {:?} nJy", row.band("r").and_then(|r| r.psfFluxMean));
 //! }
 //! # Ok(()) }
 //! ```

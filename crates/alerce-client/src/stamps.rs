@@ -6,8 +6,10 @@
 //! | [`Stamps::ztf_stamp_png`] | the same with `format=png` |
 //! | [`Stamps::ztf_stamps`] | the three types; without a candid, first `objects/{oid}/detections` |
 //! | [`Stamps::ztf_avro`] | `GET {ztf stamps}get_avro?oid&candid` |
+//! | [`Stamps::ztf_avro_info`] | `GET {ztf stamps}get_avro_info?oid&candid` (JSON, no cutouts) |
 //! | [`Stamps::lsst_stamp`] | `GET {lsst stamps}stamp?oid&measurement_id&stamp_type=cutoutScience\|…&file_format=fits&survey_id` |
 //! | [`Stamps::lsst_stamp_png`] | the same with `file_format=png` |
+//! | [`Stamps::lsst_stamp_uncompressed`] | `file_format=fits&is_compressed=false` (plain FITS) |
 //! | [`Stamps::lsst_stamps`] | the three types; without a measurement id, first `lightcurve_api/detections` |
 //! | [`Stamps::lsst_avro`] | `GET {lsst stamps}avro?oid&measurement_id&survey_id` (JSON) |
 //!
@@ -196,6 +198,17 @@ impl<'a> Stamps<'a> {
         Ok(resp.body)
     }
 
+    /// The ZTF alert as JSON without its cutouts (`GET get_avro_info?oid&candid`; a route
+    /// of the stamp service, `stamp_service/resources.py::GetAVROInfoResource`, that the
+    /// Python client does not call). `candidate.candid` comes as a string. 404 when the
+    /// alert is in neither of the server's stores.
+    pub async fn ztf_avro_info(&self, oid: &str, candid: &str) -> Result<serde_json::Value> {
+        let req = Request::get("get_avro_info")
+            .query("oid", check_id("oid", oid)?)
+            .query("candid", check_id("candid", candid)?);
+        get_json(&self.client.inner.ztf_stamps, req).await
+    }
+
     /// The ZTF alert packet, decoded (feature `avro`).
     #[cfg(feature = "avro")]
     pub async fn ztf_alert(&self, oid: &str, candid: &str) -> Result<crate::avro::AvroPacket> {
@@ -209,6 +222,15 @@ impl<'a> Stamps<'a> {
             .query("stamp_type", kind.cutout_name())
             .query("file_format", format)
             .query("survey_id", &self.client.inner.survey)
+    }
+
+    /// One multisurvey stamp as plain FITS: `file_format=fits&is_compressed=false` (the
+    /// server's `is_compressed` defaults to true, `stamps_api/routes/rest.py`; without
+    /// compression it answers `application/fits`).
+    pub async fn lsst_stamp_uncompressed(&self, oid: i64, measurement_id: i64, kind: StampKind) -> Result<Stamp> {
+        let req = self.lsst_req(oid, measurement_id, kind, "fits").query("is_compressed", "false");
+        let resp = get_raw(&self.client.inner.lsst_stamps, req).await?;
+        Stamp::from_body(kind, &resp.body)
     }
 
     /// One multisurvey stamp as FITS (`file_format=fits`), gunzipped and read. With the
@@ -231,9 +253,9 @@ impl<'a> Stamps<'a> {
         let mid = match measurement_id {
             Some(m) => m,
             None => {
-                let dets = self.client.lsst().detections(&[oid]).await?;
+                let dets = self.client.lsst().detections(&[crate::lsst::MultisurveyOid::Lsst(oid)]).await?;
                 dets.iter()
-                    .filter(|d| d.has_stamp == Some(true) && d.oid == oid)
+                    .filter(|d| d.has_stamp == Some(true) && d.oid.lsst_id() == Some(oid))
                     .filter_map(|d| Some((d.mjd.filter(|m| m.is_finite())?, d.measurement_id?)))
                     .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)))
                     .map(|(_, m)| m)

@@ -15,6 +15,10 @@
 //! | [`Ztf::lightcurve_of`] | `GET objects/{oid}/lightcurve` | `survey_id` (`ztf`\|`atlas`) |
 //! | [`Ztf::forced_photometry`] | `GET {forced-photometry base}forced-photometry/{oid}` | |
 //! | [`Ztf::forced_photometry_of`] | the same | `survey_id` (`all`\|`ztf`\|`atlas`) |
+//! | [`Ztf::v2_detections`] | `GET {forced-photometry base}detections/{oid}` | `survey_id` (`all`\|`ztf`\|`atlas`) |
+//! | [`Ztf::v2_non_detections`] | `GET {forced-photometry base}non_detections/{oid}` | `survey_id` |
+//! | [`Ztf::v2_lightcurve`] | `GET {forced-photometry base}lightcurve/{oid}` | `survey_id` |
+//! | [`Ztf::limit_values`] | `GET objects/limit_values` | |
 //! | [`Ztf::magstats`] | `GET objects/{oid}/magstats` | |
 //! | [`Ztf::probabilities`] | `GET objects/{oid}/probabilities` | `classifier` `classifier_version` |
 //! | [`Ztf::features`] | `GET objects/{oid}/features` | `fid` `version` |
@@ -249,11 +253,22 @@ impl ObjectQuery {
         self
     }
     /// A cone search around a position; `radius_arcsec` defaults to 30 on the server.
+    ///
+    /// **RA or Dec of exactly 0.** The server applies the cone only when `ra and dec and
+    /// radius` are all truthy in Python (`alerts-api/src/core/astro_object/domain/
+    /// astro_object_service.py::_create_conesearch_statement`), so `ra=0` or `dec=0` would
+    /// silently return objects from the whole sky. This client never sends a 0 there: a
+    /// coordinate of 0 (or -0) goes on the wire as [`ZERO_COORD_NUDGE_DEG`]
+    /// (`2.2250738585072014e-308`, the smallest positive *normal* `f64`), which Flask-RESTX
+    /// parses with `float()` into a truthy value, PostgreSQL's `float8` reads without the
+    /// range error older versions give for subnormals such as `5e-324`, and which moves the
+    /// centre by about 1e-305 arcsec. The cone result is therefore the cone the caller asked for.
     pub fn cone(mut self, position: SkyPosition, radius_arcsec: Option<f64>) -> Self {
         self.cone = Some((position.ra(), position.dec(), radius_arcsec));
         self
     }
-    /// A cone search from raw degrees (checked when the query is sent).
+    /// A cone search from raw degrees (checked when the query is sent; a 0 is sent as
+    /// [`ZERO_COORD_NUDGE_DEG`], see [`ObjectQuery::cone`]).
     pub fn cone_deg(mut self, ra: f64, dec: f64, radius_arcsec: Option<f64>) -> Self {
         self.cone = Some((ra, dec, radius_arcsec));
         self
@@ -344,8 +359,8 @@ impl ObjectQuery {
         }
         if let Some((ra, dec, radius)) = self.cone {
             let p = SkyPosition::new(ra, dec)?;
-            push("ra", py_float(p.ra()));
-            push("dec", py_float(p.dec()));
+            push("ra", py_float(truthy_coord(p.ra())));
+            push("dec", py_float(truthy_coord(p.dec())));
             if let Some(r) = radius {
                 push("radius", py_float(validate_radius_arcsec(r, MAX_RADIUS_ARCSEC)?));
             }
@@ -367,6 +382,17 @@ impl ObjectQuery {
         }
         Ok(q)
     }
+}
+
+/// What a cone coordinate of exactly 0 is sent as on the ZTF v1 API (see
+/// [`ObjectQuery::cone`]): the smallest positive normal `f64`, so that the server's
+/// `if ra and dec and radius` keeps the cone. It shifts the centre by about 1e-305 arcsec.
+pub const ZERO_COORD_NUDGE_DEG: f64 = f64::MIN_POSITIVE;
+
+/// A coordinate the ZTF server's truthiness test keeps: 0 (and -0) become
+/// [`ZERO_COORD_NUDGE_DEG`].
+fn truthy_coord(v: f64) -> f64 {
+    if v == 0.0 { ZERO_COORD_NUDGE_DEG } else { v }
 }
 
 pub(crate) fn check_range_i64(field: &str, v: &[i64]) -> Result<()> {
@@ -644,6 +670,49 @@ pub struct ZtfLightcurve {
     /// The non-detections.
     #[serde(default)]
     pub non_detections: Vec<ZtfNonDetection>,
+    /// Fields this crate does not know yet.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// `objects/limit_values`: the range of `ndet` and `firstmjd` over every object
+/// (`alerts-api/src/api/resources/astro_object/models.py::limit_values_model`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ZtfLimitValues {
+    /// The fewest detections of any object.
+    #[serde(default, deserialize_with = "opt_i64")]
+    pub min_ndet: Option<i64>,
+    /// The most detections of any object.
+    #[serde(default, deserialize_with = "opt_i64")]
+    pub max_ndet: Option<i64>,
+    /// The earliest first detection (MJD).
+    #[serde(default, deserialize_with = "opt_f64")]
+    pub min_firstmjd: Option<f64>,
+    /// The latest first detection (MJD).
+    #[serde(default, deserialize_with = "opt_f64")]
+    pub max_firstmjd: Option<f64>,
+    /// Fields this crate does not know yet.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// A detection of the v2 light-curve service (`/v2/lightcurve/detections/{oid}`): the
+/// same fields as a forced-photometry row (`lightcurve/src/core/models/lightcurve_model.py`:
+/// `mag`/`e_mag`, survey-specific fields in `extra_fields`).
+pub type ZtfV2Detection = ZtfForcedPhotometry;
+
+/// `/v2/lightcurve/lightcurve/{oid}`: detections, non-detections and forced photometry.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ZtfV2Lightcurve {
+    /// Detections.
+    #[serde(default)]
+    pub detections: Vec<ZtfV2Detection>,
+    /// Non-detections.
+    #[serde(default)]
+    pub non_detections: Vec<ZtfNonDetection>,
+    /// Forced photometry.
+    #[serde(default)]
+    pub forced_photometry: Vec<ZtfForcedPhotometry>,
     /// Fields this crate does not know yet.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -1000,6 +1069,37 @@ impl<'a> Ztf<'a> {
         let oid = path_segment("oid", oid)?;
         let req = Request::get(format!("forced-photometry/{oid}")).query("survey_id", survey);
         list(&self.client.inner.ztf_fp, req).await
+    }
+
+    /// The range of `ndet` and `firstmjd` over all objects (`GET objects/limit_values`).
+    pub async fn limit_values(&self) -> Result<ZtfLimitValues> {
+        get_json(self.http(), Request::get("objects/limit_values")).await
+    }
+
+    fn v2_req(route: &str, oid: &str, survey_id: &str) -> Result<Request> {
+        let survey = check_choice("survey_id", survey_id, &["all", "ztf", "atlas"])?;
+        let oid = path_segment("oid", oid)?;
+        Ok(Request::get(format!("{route}/{oid}")).query("survey_id", survey))
+    }
+
+    /// Detections from the v2 light-curve service (`GET /v2/lightcurve/detections/{oid}`),
+    /// `survey_id` `all` (the server's default), `ztf` or `atlas` (ATLAS rows need a token
+    /// with that permission).
+    pub async fn v2_detections(&self, oid: &str, survey_id: &str) -> Result<Vec<ZtfV2Detection>> {
+        list(&self.client.inner.ztf_fp, Self::v2_req("detections", oid, survey_id)?).await
+    }
+
+    /// Non-detections from the v2 light-curve service (`GET /v2/lightcurve/non_detections/{oid}`).
+    pub async fn v2_non_detections(&self, oid: &str, survey_id: &str) -> Result<Vec<ZtfNonDetection>> {
+        list(&self.client.inner.ztf_fp, Self::v2_req("non_detections", oid, survey_id)?).await
+    }
+
+    /// Detections, non-detections and forced photometry from the v2 light-curve service
+    /// (`GET /v2/lightcurve/lightcurve/{oid}`).
+    pub async fn v2_lightcurve(&self, oid: &str, survey_id: &str) -> Result<ZtfV2Lightcurve> {
+        let lc: Option<ZtfV2Lightcurve> =
+            get_or_empty(&self.client.inner.ztf_fp, Self::v2_req("lightcurve", oid, survey_id)?).await?;
+        Ok(lc.unwrap_or_default())
     }
 
     /// Magnitude statistics per band (`GET objects/{oid}/magstats`).

@@ -186,3 +186,37 @@ async fn bad_radius_or_catalog_sends_nothing_and_errors_map() {
     assert!(parse_tables(&json!("oops"), "x").is_err());
     assert!(parse_tables(&json!([1, 2]), "x").is_err());
 }
+
+/// The current catsHTM service makes `radius` optional on the crossmatch routes (per-catalog
+/// default, `src/view/fastAPI_project.py`): the request carries no `radius` at all.
+#[tokio::test]
+async fn crossmatch_without_radius_uses_the_server_default() {
+    let server = MockServer::start_async().await;
+    let (c, _) = client(&server);
+    let one = server
+        .mock_async(|w, t| {
+            w.method(GET).path("/crossmatch").is_true(exact_query(&[
+                ("catalog", "GAIADR2"),
+                ("ra", "10.000000"),
+                ("dec", "20.000000"),
+            ]));
+            t.status(200).json_body(json!([{"attribute_name": "distance", "unit": "arcsec", "value": 1.5}]));
+        })
+        .await;
+    let all = server
+        .mock_async(|w, t| {
+            w.method(GET).path("/crossmatch_all").is_true(exact_query(&[
+                ("catalog", "all"),
+                ("ra", "10.000000"),
+                ("dec", "20.000000"),
+            ]));
+            t.status(200).json_body(json!({"NEDz": [{"attribute_name": "z", "unit": " ", "value": 0.1}]}));
+        })
+        .await;
+    let t = c.catshtm().crossmatch_default_radius(pos(), "GAIA/DR2").await.unwrap();
+    assert_eq!(t.first_f64("distance"), Some(1.5));
+    let tables = c.catshtm().crossmatch_all_default_radius(pos()).await.unwrap();
+    assert_eq!(tables[0].catalog, "NEDz");
+    one.assert_async().await;
+    all.assert_async().await;
+}

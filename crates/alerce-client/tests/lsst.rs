@@ -4,7 +4,7 @@
 mod common;
 
 use alerce_client::Error;
-use alerce_client::lsst::{ClassifierVersion, LsstObjectQuery};
+use alerce_client::lsst::{ClassifierVersion, LsstObjectQuery, Magstats, MultisurveyOid};
 use alerce_client::ztf::OrderMode;
 use broker_core::Band;
 use common::{client, exact_query};
@@ -13,6 +13,10 @@ use serde_json::json;
 
 const OID: i64 = 313_765_480_543_813_793; // above 2^53
 const MID: i64 = 313_985_346_497_413_306;
+
+fn lsst(ids: &[i64]) -> Vec<MultisurveyOid> {
+    ids.iter().copied().map(MultisurveyOid::Lsst).collect()
+}
 
 fn band_map() -> serde_json::Value {
     json!({"6": "u", "1": "g", "2": "r", "3": "i", "4": "z", "5": "y"})
@@ -64,7 +68,7 @@ async fn list_objects_sends_n_det_survey_and_keeps_64_bit_ids() {
     assert_eq!(page.current_page, Some(1));
     assert_eq!(page.info_message.as_deref(), Some("Showing the first results"));
     let o = &page.items[0];
-    assert_eq!(o.oid, OID, "every digit of a 64-bit id survives");
+    assert_eq!(o.oid, MultisurveyOid::Lsst(OID), "every digit of a 64-bit id survives");
     assert_eq!(o.classifier_version, Some(ClassifierVersion::Text("1.0.0".into())));
     assert_eq!(o.n_det, Some(7));
 }
@@ -107,7 +111,7 @@ async fn stream_objects_follows_has_next_not_total() {
         })
         .await;
     let all = c.lsst().stream_objects(LsstObjectQuery::new().page_size(2)).unwrap().collect_all().await.unwrap();
-    assert_eq!(all.iter().map(|o| o.oid).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
+    assert_eq!(all.iter().map(|o| o.oid.clone()).collect::<Vec<_>>(), lsst(&[1, 2, 3, 4, 5]));
     for m in [&p1, &p2, &p3] {
         m.assert_async().await;
     }
@@ -138,12 +142,87 @@ async fn object_with_survey_extra() {
         })
         .await;
     let o = c.lsst().object(OID, true).await.unwrap();
-    assert_eq!(o.oid, OID);
+    assert_eq!(o.oid, MultisurveyOid::Lsst(OID));
     assert_eq!(o.extra.get("nDiaSources"), Some(&json!(7)));
-    let e = c.lsst().object(42, false).await.unwrap_err();
-    assert!(matches!(&e, Error::Api { status: 500, message, .. } if message == "An error occurred"), "{e:?}");
     m.assert_async().await;
-    plain.assert_calls_async(3).await; // 5xx retried by the core policy
+    // An unknown oid: the server's catch-all 500 "An error occurred" is a not-found, after
+    // one request (no retry).
+    let e = c.lsst().object(42i64, false).await.unwrap_err();
+    assert!(e.is_not_found(), "{e:?}");
+    assert!(e.to_string().contains("no object 42 in survey lsst"), "{e}");
+    plain.assert_calls_async(1).await;
+}
+
+#[tokio::test]
+async fn object_other_5xx_is_still_retried() {
+    let server = MockServer::start_async().await;
+    let (c, clock) = client(&server);
+    let gw = server
+        .mock_async(|w, t| {
+            w.method(GET).path("/object_api/object");
+            t.status(502).body("<html>Bad Gateway</html>");
+        })
+        .await;
+    let e = c.lsst().object(7i64, false).await.unwrap_err();
+    assert!(matches!(e, Error::Api { status: 502, .. }), "{e:?}");
+    // One unretried try, then the normal policy (3 attempts).
+    gw.assert_calls_async(4).await;
+    assert!(!clock.sleeps().is_empty());
+}
+
+#[tokio::test]
+async fn ztf_names_go_as_master_ids_alone_and_as_names_in_batches() {
+    let server = MockServer::start_async().await;
+    let (c, _) = client(&server);
+    // ZTF18abbuksn: master id = 2^55 + 18 * 26^7 + seq("abbuksn").
+    let name = "ZTF18abbuksn";
+    let master =
+        (1i64 << 55) + 18 * 8_031_810_176 + "abbuksn".bytes().fold(0i64, |a, ch| a * 26 + i64::from(ch - b'a'));
+    let master_s = master.to_string();
+    let single = server
+        .mock_async(|w, t| {
+            w.method(GET)
+                .path("/lightcurve_api/detections")
+                .is_true(exact_query(&[("survey_id", "ztf"), ("oid", &master_s)]));
+            t.status(200).json_body(json!([{"oid": master, "survey_id": "ztf", "measurement_id": 1, "mjd": 59000.5,
+                "band": 1, "band_map": {"1": "g", "2": "r"}, "magpsf": 18.5, "sigmapsf": 0.1}]));
+        })
+        .await;
+    let batch = server
+        .mock_async(|w, t| {
+            w.method(GET).path("/lightcurve_api/detections").is_true(exact_query(&[
+                ("survey_id", "ztf"),
+                ("oid", "ZTF18abbuksn"),
+                ("oid", "ZTF20acnsdjd"),
+            ]));
+            t.status(200).json_body(json!([]));
+        })
+        .await;
+    let list = server
+        .mock_async(|w, t| {
+            w.method(GET)
+                .path("/object_api/list_objects")
+                .is_true(exact_query(&[("survey", "ztf"), ("oid", &master.to_string())]));
+            t.status(200).json_body(json!({"items": [{"oid": "ZTF18abbuksn", "meanra": 1.0}]}));
+        })
+        .await;
+    let one = MultisurveyOid::parse(name).unwrap();
+    let rows = c.lsst().detections(std::slice::from_ref(&one)).await.unwrap();
+    single.assert_async().await;
+    assert_eq!(rows[0].oid, one, "the master id in the reply reads back as the ZTF name");
+    assert_eq!(rows[0].band_name.as_deref(), Some("g"));
+    let two = [one.clone(), MultisurveyOid::parse("ZTF20acnsdjd").unwrap()];
+    c.lsst().detections(&two).await.unwrap();
+    batch.assert_async().await;
+    let page = c.lsst().query_objects(&LsstObjectQuery::new().oids([one.clone()])).await.unwrap();
+    list.assert_async().await;
+    assert_eq!(page.items[0].oid, one);
+    assert_eq!(MultisurveyOid::from_ztf_master_id(master).as_deref(), Some(name));
+    // Mixed surveys and malformed ids are refused before any request.
+    assert!(c.lsst().detections(&[one.clone(), MultisurveyOid::Lsst(5)]).await.is_err());
+    assert!(MultisurveyOid::parse("ZTF18ABC").is_err());
+    assert!(MultisurveyOid::parse("18abbuksn").is_err());
+    assert_eq!(MultisurveyOid::parse(" 313765480543813793 ").unwrap(), MultisurveyOid::Lsst(OID));
 }
 
 #[tokio::test]
@@ -169,7 +248,7 @@ async fn detections_of_several_oids_resolve_band_names() {
             t.status(200).header("content-type", "application/json").body(body);
         })
         .await;
-    let rows = c.lsst().detections(&[169_298_433_191_444_990, OID]).await.unwrap();
+    let rows = c.lsst().detections(&lsst(&[169_298_433_191_444_990, OID])).await.unwrap();
     m.assert_async().await;
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0].measurement_id, Some(MID));
@@ -218,10 +297,10 @@ async fn more_than_200_oids_are_split_into_chunks() {
                 "band_map": {"1": "g"}, "psfFlux": 6000.0, "psfFluxErr": 100.0}]));
         })
         .await;
-    let rows = c.lsst().forced_photometry(&oids).await.unwrap();
+    let rows = c.lsst().forced_photometry(&lsst(&oids)).await.unwrap();
     first.assert_async().await;
     second.assert_async().await;
-    assert_eq!(rows.iter().map(|r| r.oid).collect::<Vec<_>>(), [1, 250]);
+    assert_eq!(rows.iter().map(|r| r.oid.clone()).collect::<Vec<_>>(), lsst(&[1, 250]));
     assert_eq!(rows[1].band_name.as_deref(), Some("g"));
     assert!(rows[0].to_point().unwrap().mag.is_some());
 }
@@ -271,8 +350,13 @@ async fn lightcurve_non_detections_probabilities_magstats_classifiers() {
     let ms = server
         .mock_async(|w, t| {
             w.method(GET).path("/magstat_api/magstats").is_true(exact_query(&q));
-            t.status(200).json_body(json!([{"oid": 1, "sid": 1, "band": 2, "magmean": 21.3, "saturation_rate": 0.0,
-                "updated_date": "2025-06-12T00:00:00"}]));
+            // One DiaObject row (magstat_api/models/lsst_dia_object.py), floats rounded to 3.
+            t.status(200).header("content-type", "application/json").body(
+                r#"[{"oid": 313765480543813793, "validityStartMjdTai": 60800.0, "ra": 150.1, "raErr": 0.001,
+                    "dec": 2.2, "decErr": 0.001, "ra_dec_Cov": null, "r_psfFluxMean": 1523.4, "r_psfFluxMeanErr": 21.0,
+                    "r_psfFluxSigma": 40.2, "r_psfFluxNdata": 7, "r_fpFluxMean": 1400.5, "g_psfFluxMean": null,
+                    "firstDiaSourceMjdTai": 60800.1, "lastDiaSourceMjdTai": 60810.3, "nDiaSources": 7, "future": 1}]"#,
+            );
         })
         .await;
     let clfs = server
@@ -294,7 +378,7 @@ async fn lightcurve_non_detections_probabilities_magstats_classifiers() {
         .await;
 
     let l = c.lsst();
-    let curve = l.lightcurve(&[OID]).await.unwrap();
+    let curve = l.lightcurve(&lsst(&[OID])).await.unwrap();
     assert_eq!(curve.detections[0].band_name.as_deref(), Some("i"));
     assert_eq!(curve.non_detections[0].band_name.as_deref(), Some("z"));
     let core = curve.to_lightcurve();
@@ -303,13 +387,22 @@ async fn lightcurve_non_detections_probabilities_magstats_classifiers() {
     let lim = core.points[0].limiting_mag.unwrap();
     assert!((lim - (23.9 - 2.5 * (0.1f64 * 5.0).log10())).abs() < 1e-9, "5-sigma of diaNoise 100 nJy");
     assert!(core.points[2].is_detection());
-    assert!(l.non_detections(&[OID]).await.unwrap().is_empty());
+    assert!(l.non_detections(&lsst(&[OID])).await.unwrap().is_empty());
     let p = l.probabilities(OID, None).await.unwrap();
     assert_eq!(p[0].classifier_version, Some(ClassifierVersion::Number(1)));
     let e = l.probabilities(OID, Some("nope")).await.unwrap_err();
     assert!(matches!(&e, Error::NotFound { message, .. } if message == "Classifier not found"), "{e:?}");
-    let m = l.magstats(OID).await.unwrap();
-    assert_eq!((m[0].band, m[0].magmean), (Some(2), Some(21.3)));
+    let Magstats::Lsst(m) = l.magstats(OID).await.unwrap() else { panic!("an LSST id gives the DiaObject row") };
+    assert_eq!(m.oid, Some(OID));
+    assert_eq!(m.nDiaSources, Some(7));
+    let r = m.band("r").unwrap();
+    assert_eq!((r.psfFluxMean, r.psfFluxNdata, r.fpFluxMean), (Some(1523.4), Some(7), Some(1400.5)));
+    assert!(m.band("g").is_some_and(|g| g.psfFluxMean.is_none()));
+    assert!(m.band("u").is_none());
+    assert_eq!(m.extra.get("future"), Some(&json!(1)));
+    let back = serde_json::to_value(&*m).unwrap();
+    assert_eq!(back["r_psfFluxMean"], json!(1523.4));
+    assert_eq!(back["oid"], json!(OID));
     let cs = l.classifiers().await.unwrap();
     assert_eq!(cs[0].class_names(), ["SN", "AGN", "VS"]);
     let one = l.classifier("stamp_classifier_rubin").await.unwrap();
@@ -331,7 +424,7 @@ async fn validation_errors_and_bad_input() {
             );
         })
         .await;
-    let e = c.lsst().detections(&[5]).await.unwrap_err();
+    let e = c.lsst().detections(&lsst(&[5])).await.unwrap_err();
     v.assert_async().await;
     assert!(
         matches!(&e, Error::Parse { status: 422, errors, .. } if errors[0] == ("query.oid".to_string(), "Field required".to_string())),
@@ -345,12 +438,121 @@ async fn validation_errors_and_bad_input() {
         })
         .await;
     assert!(c.lsst().detections(&[]).await.is_err());
-    assert!(
-        c.lsst().query_objects(&LsstObjectQuery::new().probability(0.5)).await.is_err(),
-        "probability needs class_name"
-    );
-    assert!(c.lsst().query_objects(&LsstObjectQuery::new().oids(0..201)).await.is_err());
     assert!(c.lsst().query_objects(&LsstObjectQuery::new().n_det_range(9, 1)).await.is_err());
     assert!(c.lsst().classifier(" ").await.is_err());
     before.assert_calls_async(0).await;
+}
+
+/// The REST `list_objects` runs only the `n_det` and `order_mode` checks
+/// (`object_api/routes/rest.py`); the 200-oid cap and "probability needs a class" are
+/// HTMX-only (`routes/htmx.py`), so the client must send such queries.
+#[tokio::test]
+async fn list_objects_sends_htmx_only_checks_to_the_rest_route() {
+    let server = MockServer::start_async().await;
+    let (c, _) = client(&server);
+    let prob = server
+        .mock_async(|w, t| {
+            w.method(GET)
+                .path("/object_api/list_objects")
+                .is_true(exact_query(&[("survey", "lsst"), ("probability", "0.5")]));
+            t.status(200).json_body(json!({"items": []}));
+        })
+        .await;
+    let many = server
+        .mock_async(|w, t| {
+            w.method(GET).path("/object_api/list_objects").is_true(|r: &httpmock::HttpMockRequest| {
+                r.query_params().iter().filter(|(k, _)| k == "oid").count() == 201
+            });
+            t.status(200).json_body(json!({"items": []}));
+        })
+        .await;
+    c.lsst().query_objects(&LsstObjectQuery::new().probability(0.5)).await.unwrap();
+    c.lsst().query_objects(&LsstObjectQuery::new().oids(0i64..201)).await.unwrap();
+    prob.assert_async().await;
+    many.assert_async().await;
+}
+
+#[tokio::test]
+async fn ztf_magstats_rows_have_no_band_and_dashes() {
+    let server = MockServer::start_async().await;
+    let (c, _) = client(&server);
+    let m = server
+        .mock_async(|w, t| {
+            w.method(GET).path("/magstat_api/magstats").query_param("survey_id", "ztf");
+            t.status(200).json_body(json!([{"stellar": false, "corrected": true, "ndubious": 0, "magmean": 18.9,
+                "magmedian": 18.8, "magmax": 19.9, "magmin": 18.1, "magsigma": 0.4, "maglast": 19.5, "magfirst": 18.7,
+                "step_id_corr": "correction_1.0.6", "ndet": "-", "firstmjd": "-", "lastmjd": "-"}]));
+        })
+        .await;
+    let Magstats::Ztf(rows) = c.lsst().magstats(MultisurveyOid::parse("ZTF18abbuksn").unwrap()).await.unwrap() else {
+        panic!("a ZTF name gives ZTF rows")
+    };
+    m.assert_async().await;
+    assert_eq!(rows[0].magmean, Some(18.9));
+    assert_eq!((rows[0].ndet, rows[0].firstmjd), (None, None));
+    assert!(!rows[0].extra.contains_key("fid"));
+}
+
+#[tokio::test]
+async fn conesearch_and_crossmatch_routes() {
+    let server = MockServer::start_async().await;
+    let (c, _) = client(&server);
+    let by_oid = server
+        .mock_async(|w, t| {
+            w.method(GET).path("/lightcurve_api/conesearch/objects_by_oid").is_true(exact_query(&[
+                ("oid", "ZTF18abbuksn"),
+                ("survey", "ztf"),
+                ("radius", "0.01"),
+                ("neighbors", "5"),
+            ]));
+            t.status(200).json_body(json!([{"objectId": "ZTF18abbuksn", "survey_id": "ztf", "ra": 10.0, "dec": 20.0}]));
+        })
+        .await;
+    let by_pos = server
+        .mock_async(|w, t| {
+            w.method(GET).path("/lightcurve_api/conesearch/objects_by_coordinates").is_true(exact_query(&[
+                ("ra", "150.1"),
+                ("dec", "2.2"),
+                ("radius", "0.001"),
+                ("neighbors", "3"),
+            ]));
+            t.status(200)
+                .json_body(json!([{"objectId": "313765480543813793", "survey_id": "lsst", "ra": 150.1, "dec": 2.2}]));
+        })
+        .await;
+    let lc = server
+        .mock_async(|w, t| {
+            w.method(GET).path("/lightcurve_api/conesearch/lightcurve_by_oid").is_true(exact_query(&[
+                ("oid", "313765480543813793"),
+                ("survey", "lsst"),
+                ("radius", "0.001"),
+                ("neighbors", "1"),
+            ]));
+            t.status(200).json_body(json!({"detections": [], "non_detections": [], "forced_photometry": []}));
+        })
+        .await;
+    let xm = server
+        .mock_async(|w, t| {
+            w.method(GET)
+                .path("/crossmatch_api/crossmatch")
+                .is_true(exact_query(&[("oid", "313765480543813793"), ("survey_id", "lsst")]));
+            t.status(200).json_body(
+                json!([{"NEDz": {"z": {"unit": " ", "value": 0.1}, "distance": {"unit": "arcsec", "value": 8.0}}}]),
+            );
+        })
+        .await;
+    let l = c.lsst();
+    let ztf = MultisurveyOid::parse("ZTF18abbuksn").unwrap();
+    assert_eq!(l.conesearch_by_oid(ztf.clone(), 0.01, 5).await.unwrap()[0].objectId, ztf);
+    let found =
+        l.conesearch_by_coordinates(broker_core::SkyPosition::new(150.1, 2.2).unwrap(), 0.001, 3).await.unwrap();
+    assert_eq!(found[0].objectId, MultisurveyOid::Lsst(OID));
+    l.conesearch_lightcurve(OID, 0.001, 1).await.unwrap();
+    let tables = l.crossmatch(OID).await.unwrap();
+    assert_eq!(tables[0].catalog, "NEDz");
+    for m in [&by_oid, &by_pos, &lc, &xm] {
+        m.assert_async().await;
+    }
+    assert!(l.conesearch_by_oid(OID, 0.0, 5).await.is_err());
+    assert!(l.conesearch_by_oid(OID, 0.1, 0).await.is_err());
 }

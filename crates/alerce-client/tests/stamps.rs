@@ -282,3 +282,50 @@ async fn ztf_avro_raw_and_decoded_with_its_cutouts() {
 
     assert!(alerce_client::avro::AvroPacket::parse(b"not avro").is_err());
 }
+
+#[tokio::test]
+async fn lsst_stamp_uncompressed_sends_is_compressed_false() {
+    let server = MockServer::start_async().await;
+    let (c, _) = client(&server);
+    let fits = alerce_client::fits::write_f32_fits(4, 3, &[2.5; 12], &[]);
+    let m = server
+        .mock_async(|w, t| {
+            w.method(GET).path("/stamps_api/stamp").is_true(exact_query(&[
+                ("oid", "313765480543813793"),
+                ("measurement_id", "313985346497413306"),
+                ("stamp_type", "cutoutDifference"),
+                ("file_format", "fits"),
+                ("survey_id", "lsst"),
+                ("is_compressed", "false"),
+            ]));
+            t.status(200).header("content-type", "application/fits").body(fits.clone());
+        })
+        .await;
+    let s = c
+        .stamps()
+        .lsst_stamp_uncompressed(313_765_480_543_813_793, 313_985_346_497_413_306, StampKind::Difference)
+        .await
+        .unwrap();
+    m.assert_async().await;
+    let img = s.image().unwrap();
+    assert_eq!((img.width, img.height), (4, 3));
+}
+
+#[tokio::test]
+async fn ztf_avro_info_is_json_without_cutouts() {
+    let server = MockServer::start_async().await;
+    let (c, _) = client(&server);
+    let m = server
+        .mock_async(|w, t| {
+            w.method(GET)
+                .path("/get_avro_info")
+                .is_true(exact_query(&[("oid", "ZTF18abbuksn"), ("candid", "570448435315010000")]));
+            t.status(200).json_body(json!({"objectId": "ZTF18abbuksn",
+                "candidate": {"candid": "570448435315010000", "magpsf": 18.2}, "prv_candidates": []}));
+        })
+        .await;
+    let v = c.stamps().ztf_avro_info("ZTF18abbuksn", "570448435315010000").await.unwrap();
+    m.assert_async().await;
+    assert_eq!(v["candidate"]["candid"], "570448435315010000");
+    assert!(v.get("cutoutScience").is_none());
+}

@@ -593,3 +593,80 @@ async fn survey_id_variants_of_the_light_curve_routes() {
     lc.assert_calls_async(1).await;
     fp.assert_calls_async(1).await;
 }
+
+/// The ZTF server applies a cone only when `ra and dec and radius` are truthy in Python
+/// (`alerts-api/src/core/astro_object/domain/astro_object_service.py`), so a 0 would give
+/// unfiltered objects: the client must never send a 0 coordinate.
+#[tokio::test]
+async fn cone_at_ra_zero_or_dec_zero_sends_a_truthy_nonzero_value() {
+    let server = MockServer::start_async().await;
+    let (c, _) = client(&server);
+    let m = server
+        .mock_async(|when, then| {
+            when.method(GET).path("/ztf/v1/objects/").is_true(exact_query(&[
+                ("ra", "2.2250738585072014e-308"),
+                ("dec", "2.2250738585072014e-308"),
+                ("radius", "10.0"),
+            ]));
+            then.status(200).json_body(json!({"total": null, "page": null, "next": null, "has_next": false,
+                "prev": null, "has_prev": false, "items": []}));
+        })
+        .await;
+    c.ztf().query_objects(&ObjectQuery::new().cone(SkyPosition::new(0.0, 0.0).unwrap(), Some(10.0))).await.unwrap();
+    c.ztf().query_objects(&ObjectQuery::new().cone_deg(0.0, -0.0, Some(10.0))).await.unwrap();
+    m.assert_calls_async(2).await;
+    let q = ObjectQuery::new().cone_deg(0.0, 12.5, None).to_query().unwrap();
+    let ra: f64 = q.iter().find(|(k, _)| k == "ra").unwrap().1.parse().unwrap();
+    assert!(ra > 0.0 && ra == alerce_client::ztf::ZERO_COORD_NUDGE_DEG);
+    assert!(q.contains(&("dec".to_string(), "12.5".to_string())));
+}
+
+#[tokio::test]
+async fn limit_values_and_v2_lightcurve_routes() {
+    let server = MockServer::start_async().await;
+    let (c, _) = client(&server);
+    let lim = server
+        .mock_async(|w, t| {
+            w.method(GET).path("/ztf/v1/objects/limit_values").is_true(exact_query(&[]));
+            t.status(200)
+                .json_body(json!({"min_ndet": 1, "max_ndet": 2500, "min_firstmjd": 58288.1, "max_firstmjd": 60800.5}));
+        })
+        .await;
+    let row = json!({"candid": "1936275461615015015", "tid": "ztf", "pid": 1936275461615_i64, "oid": "ZTF18abbuksn",
+        "mjd": 59690.27, "fid": 1, "ra": 181.9, "dec": 4.09, "mag": 20.1, "e_mag": 0.18, "isdiffpos": 1,
+        "corrected": false, "dubious": false, "has_stamp": true, "extra_fields": {"diffmaglim": 20.5}});
+    let dets = server
+        .mock_async(|w, t| {
+            w.method(GET).path("/v2/lightcurve/detections/ZTF18abbuksn").is_true(exact_query(&[("survey_id", "ztf")]));
+            t.status(200).json_body(json!([row]));
+        })
+        .await;
+    let nd = server
+        .mock_async(|w, t| {
+            w.method(GET)
+                .path("/v2/lightcurve/non_detections/ZTF18abbuksn")
+                .is_true(exact_query(&[("survey_id", "all")]));
+            t.status(200).json_body(
+                json!([{"tid": "ztf", "oid": "ZTF18abbuksn", "mjd": 59699.2, "fid": 2, "diffmaglim": 20.2}]),
+            );
+        })
+        .await;
+    let lc = server
+        .mock_async(|w, t| {
+            w.method(GET)
+                .path("/v2/lightcurve/lightcurve/ZTF18abbuksn")
+                .is_true(exact_query(&[("survey_id", "atlas")]));
+            t.status(200).json_body(json!({"detections": [row], "non_detections": [], "forced_photometry": []}));
+        })
+        .await;
+    let z = c.ztf();
+    let l = z.limit_values().await.unwrap();
+    assert_eq!((l.min_ndet, l.max_ndet, l.max_firstmjd), (Some(1), Some(2500), Some(60800.5)));
+    assert_eq!(z.v2_detections("ZTF18abbuksn", "ztf").await.unwrap()[0].mag, Some(20.1));
+    assert_eq!(z.v2_non_detections("ZTF18abbuksn", "all").await.unwrap()[0].diffmaglim, Some(20.2));
+    assert_eq!(z.v2_lightcurve("ZTF18abbuksn", "atlas").await.unwrap().detections.len(), 1);
+    for m in [&lim, &dets, &nd, &lc] {
+        m.assert_async().await;
+    }
+    assert!(z.v2_lightcurve("ZTF18abbuksn", "lsst").await.is_err(), "survey_id is all|ztf|atlas");
+}

@@ -202,6 +202,37 @@ fn alerce_verbs() {
 }
 
 #[test]
+fn alerce_lsst_verbs() {
+    let e = env("alerce-lsst");
+    let rows = e.json(&["alerce", "lsst", "objects", "--page-size", "3"]);
+    assert!(!rows.is_empty() && rows.len() <= 3, "{rows:?}");
+    let oid = rows[0]["oid"].as_u64().map(|n| n.to_string()).unwrap_or_else(|| rows[0]["oid"].to_string());
+    assert!(oid.bytes().all(|b| b.is_ascii_digit()), "LSST ids are integers: {oid}");
+    // The REST route takes a probability without a class (the HTMX-only check is not applied).
+    e.json(&["alerce", "lsst", "objects", "--probability", "0.1", "--page-size", "2"]);
+    let one = e.json(&["alerce", "lsst", "object", &oid, "--extra"]);
+    assert_eq!(one[0]["oid"].to_string(), oid);
+    let lc = e.ok(&["-f", "csv", "alerce", "lsst", "lightcurve", &oid]);
+    assert!(lc.starts_with(COLUMNS) && lc.lines().count() > 2, "{lc}");
+    assert!(!e.json(&["alerce", "lsst", "detections", &oid]).is_empty());
+    assert!(e.json(&["alerce", "lsst", "probabilities", &oid])[0]["class_name"].is_string());
+    let stamps = e.json(&["alerce", "lsst", "stamps", &oid, "--output-dir", "lsst-stamps"]);
+    assert_eq!(stamps.len(), 3);
+    for s in &stamps {
+        let f = PathBuf::from(s["file"].as_str().unwrap());
+        assert!(std::fs::read(e.dir.join("lsst-stamps").join(f.file_name().unwrap())).unwrap().starts_with(b"SIMPLE"));
+    }
+    // An unknown id is reported as not found (the server's 500 "An error occurred").
+    let out = e.run_with(e.cmd(), &["alerce", "lsst", "object", "42"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no object 42"), "{}", String::from_utf8_lossy(&out.stderr));
+    // A malformed id is refused before any request, naming both forms.
+    let out = e.run_with(e.cmd(), &["alerce", "lsst", "object", "ZTF-bad"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ZTF name"));
+}
+
+#[test]
 fn atlas_verbs() {
     let e = env("atlas");
     let obj = e.transient();

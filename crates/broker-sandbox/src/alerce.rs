@@ -345,8 +345,15 @@ async fn ztf_list(State(sh): S, uri: Uri) -> Response {
         }
     };
     let floats = |k: &str| q.first(k).and_then(|v| v.parse::<f64>().ok());
-    let (ra, dec) = (floats("ra"), floats("dec"));
+    // As the server: the cone applies only when `ra and dec and radius` are all truthy in
+    // Python (`astro_object_service.py::_create_conesearch_statement`), so an `ra` or
+    // `dec` of 0 (or a radius of 0) silently gives objects from the whole sky.
     let radius = floats("radius").unwrap_or(30.0);
+    let truthy = |v: Option<f64>| v.filter(|x| *x != 0.0);
+    let (ra, dec) = match (truthy(floats("ra")), truthy(floats("dec")), radius != 0.0) {
+        (Some(ra), Some(dec), true) => (Some(ra), Some(dec)),
+        _ => (None, None),
+    };
     let classifier = q.first("classifier");
     let class = q.first("class");
     let oids = q.all("oid");
@@ -758,29 +765,23 @@ async fn ms_list(State(sh): S, uri: Uri) -> Response {
     let page = q.first("page").and_then(|v| v.parse::<usize>().ok()).unwrap_or(1).max(1);
     let page_size = q.first("page_size").and_then(|v| v.parse::<usize>().ok()).unwrap_or(10).max(1);
     let oids: Vec<&str> = q.all("oid");
-    if oids.len() > 200 {
-        return json(422, json!({"detail": {"oid": "Too many oids: the maximum is 200"}}));
-    }
+    // The REST route runs only the n_det and order_mode checks
+    // (`object_api/routes/rest.py`); the 200-oid cap, "probability needs a class" and the
+    // radius check belong to the HTMX routes.
     let ndet: Vec<f64> = q.all("n_det").iter().filter_map(|v| v.parse().ok()).collect();
     if let [lo, hi, ..] = ndet.as_slice() {
         if lo > hi {
-            return json(422, json!({"detail": {"n_det": "n_det min must be lower than max"}}));
+            return json(422, json!({"detail": {"detections_container": "Min value can't be greater than max."}}));
         }
     }
     if let Some(om) = q.first("order_mode") {
         if !matches!(om, "ASC" | "DESC") {
-            return json(422, json!({"detail": {"order_mode": "order_mode must be DESC or ASC"}}));
+            return json(422, json!({"detail": {"search_filters": "Order can be only DESC or ASC."}}));
         }
     }
     let radius = q.first("radius").and_then(|v| v.parse::<f64>().ok());
-    if radius.is_some_and(|r| r < 0.0) {
-        return json(422, json!({"detail": {"radius": "radius must be positive"}}));
-    }
     let prob = q.first("probability").and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
     let class = q.first("class_name");
-    if prob > 0.0 && class.is_none() {
-        return json(422, json!({"detail": {"probability": "probability requires class_name"}}));
-    }
     let ra = q.first("ra").and_then(|v| v.parse::<f64>().ok());
     let dec = q.first("dec").and_then(|v| v.parse::<f64>().ok());
     let radius = radius.unwrap_or(30.0);

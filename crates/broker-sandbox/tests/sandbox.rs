@@ -591,3 +591,23 @@ async fn alerce_lightcurve_reply_cached_identical() {
     assert_eq!(v["non_detections"], non);
     assert!(!det.as_array().unwrap().is_empty());
 }
+
+/// The ZTF server keeps a cone only when `ra and dec and radius` are truthy: a 0 returns
+/// objects from the whole sky (the quirk the client works around), a tiny non-zero keeps it.
+#[tokio::test]
+async fn alerce_ztf_cone_at_zero_is_ignored_as_on_the_server() {
+    let sb = small().await;
+    let c = client();
+    let ztf = &sb.urls().alerce.ztf;
+    let get = |q: String| {
+        let c = c.clone();
+        async move { c.get(q).send().await.unwrap().json::<Value>().await.unwrap()["total"].as_u64().unwrap() }
+    };
+    let all = get(format!("{ztf}objects/?count=true&page_size=1")).await;
+    assert!(all > 1);
+    let zero = get(format!("{ztf}objects/?count=true&page_size=1&ra=0&dec=0&radius=5")).await;
+    assert_eq!(zero, all, "a 0 coordinate must drop the cone, as the server does");
+    let tiny =
+        get(format!("{ztf}objects/?count=true&page_size=1&ra=2.2250738585072014e-308&dec=0.0001&radius=5")).await;
+    assert!(tiny < all, "a non-zero coordinate keeps the cone");
+}
