@@ -110,6 +110,12 @@ pub fn read_images(fits: &[u8]) -> Result<Vec<FitsImage>> {
     if !fits.starts_with(b"SIMPLE") {
         return Err(Error::format("FITS stamp", "the data does not start with a SIMPLE card"));
     }
+    if let Some(card) = unclosed_string_card(fits) {
+        return Err(Error::format(
+            "FITS stamp",
+            format!("header card {card} has a string value without its closing quote"),
+        ));
+    }
     // fitsrs is pure Rust but not hardened against every malformed file: keep a panic in
     // it from reaching the caller.
     let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_images_inner(fits)));
@@ -117,6 +123,47 @@ pub fn read_images(fits: &[u8]) -> Result<Vec<FitsImage>> {
         Ok(r) => r,
         Err(_) => Err(Error::format("FITS stamp", "the FITS reader failed on malformed data")),
     }
+}
+
+/// The 1-based number of the first header card (before `END`) whose value is a string
+/// with no closing quote: malformed FITS (4.2.1.1), and what makes fitsrs 0.4.1 slice out of
+/// bounds (`parse_string` on a lone `'`, found by the `alerce_stamp` fuzz target). Refusing
+/// it here keeps the reader from panicking at all; `catch_unwind` stays as the backstop.
+fn unclosed_string_card(fits: &[u8]) -> Option<usize> {
+    for (n, card) in fits.chunks_exact(80).enumerate() {
+        let kw = card[..8].trim_ascii();
+        let value = match kw {
+            b"END" => return None,
+            b"" | b"COMMENT" | b"HISTORY" => continue,
+            b"HIERARCH" => match card[9..].iter().position(|&b| b == b'=') {
+                Some(i) => &card[9 + i + 1..],
+                None => continue,
+            },
+            b"CONTINUE" => &card[8..],
+            _ if &card[8..10] == b"= " => &card[10..],
+            _ => continue,
+        };
+        // Only printable ASCII counts, as in the reader.
+        let mut chars = value.iter().copied().filter(|b| (0x20..=0x7e).contains(b)).skip_while(|&b| b == b' ');
+        if chars.next() != Some(b'\'') {
+            continue;
+        }
+        let mut closed = false;
+        let mut after_quote = false;
+        for b in chars {
+            if b == b'\'' {
+                // `''` inside a string is an escaped quote.
+                after_quote = !after_quote;
+                closed = after_quote;
+            } else if after_quote {
+                break;
+            }
+        }
+        if !closed {
+            return Some(n + 1);
+        }
+    }
+    None
 }
 
 fn read_images_inner(fits: &[u8]) -> Result<Vec<FitsImage>> {
@@ -247,6 +294,41 @@ pub fn write_f32_fits(width: usize, height: usize, pixels: &[f32], extra_cards: 
 mod tests {
     use super::*;
     use std::io::Write;
+
+    fn card(text: &str) -> Vec<u8> {
+        let mut c = text.as_bytes().to_vec();
+        c.resize(80, b' ');
+        c
+    }
+
+    #[test]
+    fn a_string_value_without_its_closing_quote_is_refused_before_the_reader() {
+        // The fuzzer's input that made fitsrs slice out of bounds (a HIERARCH card whose
+        // value is a lone quote followed by control bytes).
+        let crash: &[u8] = &[
+            83, 73, 77, 80, 76, 69, 24, 42, 15, 0, 0, 0, 255, 255, 255, 204, 204, 204, 204, 204, 204, 204, 204, 204,
+            204, 1, 0, 0, 0, 0, 0, 0, 1, 204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 206, 204, 204, 0, 16, 255,
+            0, 0, 0, 0, 0, 0, 0, 0, 140, 204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 204,
+            204, 204, 0, 16, 0, 255, 0, 72, 73, 69, 82, 65, 82, 67, 72, 220, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0,
+            0, 0, 0, 0, 0, 84, 84, 84, 84, 84, 84, 84, 84, 84, 84, 0, 84, 84, 84, 255, 255, 255, 255, 255, 255, 255,
+            255, 84, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 12, 12, 0, 210, 1, 210, 255, 223, 140, 12, 12, 61, 39, 12,
+            12, 12, 12, 12, 12, 12, 12,
+        ];
+        assert_eq!(unclosed_string_card(crash), Some(2));
+        let e = read_images(crash).unwrap_err().to_string();
+        assert!(e.contains("header card 2") && e.contains("closing quote"), "{e}");
+        let head = |v: &str| [card("SIMPLE  =                    T"), card(v), card("END")].concat();
+        assert_eq!(unclosed_string_card(&head("OBJECT  = '")), Some(2));
+        assert_eq!(unclosed_string_card(&head("OBJECT  = 'it''s")), Some(2));
+        assert_eq!(unclosed_string_card(&head("XTENSION= '")), Some(2));
+        assert_eq!(unclosed_string_card(&head("CONTINUE  '")), Some(2));
+        assert_eq!(unclosed_string_card(&head("HIERARCH ESO DET = '")), Some(2));
+        // Well-formed strings pass, escaped quotes and slashes inside included.
+        assert_eq!(unclosed_string_card(&head("OBJECT  = 'it''s a/b' / comment")), None);
+        assert_eq!(unclosed_string_card(&head("OBJECT  = ''")), None);
+        assert_eq!(unclosed_string_card(&head("COMMENT   ' alone is fine in a comment")), None);
+        assert_eq!(unclosed_string_card(&write_f32_fits(2, 2, &[1.0, 2.0, 3.0, 4.0], &[("OBJECT", "'ZTF'")])), None);
+    }
 
     fn gz(b: &[u8]) -> Vec<u8> {
         let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
