@@ -148,12 +148,13 @@ fn run_one(dir: &Path, target: &str, seconds: u64, target_dir: &str, cmin: bool)
         let tmp = dir.join("corpus").join(format!("{target}.min"));
         let _ = std::fs::remove_dir_all(&tmp);
         std::fs::create_dir_all(&tmp)?;
-        // Merge into an empty directory keeps only inputs that add coverage.
+        // A set-cover merge into an empty directory keeps a small set of inputs with the same
+        // coverage and features.
         let merged = fuzz_cmd(dir)
             .args(["fuzz", "run", "--target-dir", target_dir, target])
             .arg(format!("corpus/{target}.min"))
             .arg(&corpus_arg)
-            .args(["--", "-merge=1", "-rss_limit_mb=2048", "-timeout=10"])
+            .args(["--", "-set_cover_merge=1", "-rss_limit_mb=2048", "-timeout=10"])
             .output()
             .with_context(|| format!("could not minimize the corpus of {target}"))?;
         if merged.status.success() {
