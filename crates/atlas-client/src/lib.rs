@@ -166,6 +166,13 @@
 //! Every call is `POST <base>/<endpoint>/`, form-encoded (absent fields omitted, booleans
 //! as `True`/`False`, id lists comma-joined), with `Authorization: Token <key>`.
 //!
+//! Reads are retried on 5xx, timeouts and dropped connections. Writes are marked as such
+//! (`write=true` on the `http_request` tracing span, `write: true` in a request's `Debug`).
+//! `vrarank/` (an upsert of the object's one rank row) and `objectdetectionlist/` (sets the
+//! object's list; `insertdate` sets its `date_modified`) are idempotent writes, retried like
+//! reads; `vrascores/`, `vratodo/`, `objectgroups/` and `objectgroupsdelete/` are retried
+//! only when the server certainly did not act (a 429, or a connection refused).
+//!
 //! ## Errors
 //!
 //! One error type, [`Error`] (from `broker-core`): bad input is
