@@ -152,7 +152,7 @@
 //! | endpoint | method |
 //! |---|---|
 //! | `objects/` | [`AtlasClient::source`], [`AtlasClient::sources`] |
-//! | `cone/` | [`AtlasClient::cone_nearest`], [`AtlasClient::cone_all`], [`AtlasClient::cone_count`] |
+//! | `cone/` | [`AtlasClient::cone_nearest`], [`AtlasClient::cone_all`], [`AtlasClient::cone_count`], [`AtlasClient::cone_all_with_positions`] (+ `objects/`) |
 //! | `objectlist/` | [`AtlasClient::object_list`] |
 //! | `objectgroupslist/` | [`AtlasClient::custom_list_rows`], [`AtlasClient::custom_lists_of`], [`AtlasClient::all_custom_list_rows`] |
 //! | `objectgroups/`, `objectgroupsdelete/` | [`AtlasClient::add_to_custom_list`], [`AtlasClient::remove_from_custom_list`] |
