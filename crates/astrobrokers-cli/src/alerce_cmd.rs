@@ -434,28 +434,32 @@ pub async fn run(g: &Global, ep: &Endpoints, cmd: AlerceCmd) -> Result<()> {
             if all {
                 let stream = ztf.stream_objects(q)?;
                 let items = ctx::drain(g, stream, "ALeRCE objects").await?;
-                g.emit(&to_rows(&items)?, Some(&["oid"]))
+                g.emit_view(&to_rows(&items)?, crate::output::views::ALERCE_OBJECTS)
             } else {
                 if page == 0 {
                     bail!("invalid --page 0: pages start at 1");
                 }
                 let p = ztf.query_objects(&q.page(page)).await?;
-                g.emit(&to_rows(&p.items)?, Some(&["oid"]))
+                g.emit_view(&to_rows(&p.items)?, crate::output::views::ALERCE_OBJECTS)
             }
         }
-        AlerceCmd::Object { oid } => g.emit(&to_rows(&ztf.object(oid_ok(&oid)?).await?)?, Some(&["oid"])),
+        AlerceCmd::Object { oid } => {
+            g.emit_view(&to_rows(&ztf.object(oid_ok(&oid)?).await?)?, crate::output::views::ALERCE_OBJECTS)
+        }
         AlerceCmd::Lightcurve { oid, forced, lc } => {
             let oid = oid_ok(&oid)?;
             lc.check()?;
             let curve = ztf.unified_lightcurve(oid, forced).await?;
             lc.emit(g, &curve, oid)
         }
-        AlerceCmd::Detections { oid } => g.emit(&to_rows(&ztf.detections(oid_ok(&oid)?).await?)?, Some(&["mjd"])),
+        AlerceCmd::Detections { oid } => {
+            g.emit_view(&to_rows(&ztf.detections(oid_ok(&oid)?).await?)?, crate::output::views::ALERCE_DETECTIONS)
+        }
         AlerceCmd::NonDetections { oid } => {
             g.emit(&to_rows(&ztf.non_detections(oid_ok(&oid)?).await?)?, Some(&["mjd"]))
         }
         AlerceCmd::ForcedPhotometry { oid } => {
-            g.emit(&to_rows(&ztf.forced_photometry(oid_ok(&oid)?).await?)?, Some(&["mjd"]))
+            g.emit_view(&to_rows(&ztf.forced_photometry(oid_ok(&oid)?).await?)?, crate::output::views::ALERCE_FORCED)
         }
         AlerceCmd::Probabilities { oid, classifier } => {
             let oid = oid_ok(&oid)?;
@@ -474,7 +478,9 @@ pub async fn run(g: &Global, ep: &Endpoints, cmd: AlerceCmd) -> Result<()> {
             };
             g.emit(&to_rows(&f)?, None)
         }
-        AlerceCmd::Magstats { oid } => g.emit(&to_rows(&ztf.magstats(oid_ok(&oid)?).await?)?, None),
+        AlerceCmd::Magstats { oid } => {
+            g.emit_view(&to_rows(&ztf.magstats(oid_ok(&oid)?).await?)?, crate::output::views::ALERCE_MAGSTATS)
+        }
         AlerceCmd::Classifiers => g.emit(&to_rows(&ztf.classifiers().await?)?, None),
         AlerceCmd::Classes { classifier, version } => {
             g.emit(&to_rows(&ztf.classes(&classifier, &version).await?)?, None)

@@ -9,7 +9,7 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 
 use crate::ctx::{self, Endpoints};
-use crate::output::to_rows;
+use crate::output::{to_rows, views};
 use crate::{Global, LcOut, PosArgs};
 
 /// ATLAS verbs.
@@ -28,7 +28,9 @@ pub enum AtlasCmd {
         #[command(flatten)]
         lc: LcOut,
     },
-    /// Many objects at once (chunks of 100, concurrently, with a progress bar).
+    /// Many objects at once (chunks of 100, concurrently, with a progress bar): one summary
+    /// row each, with the VRA score (`vra`, from `realbogus_factor` on older servers) and the
+    /// VRA rank (from `vraranklist/`, one more request) where the object has them.
     Sources {
         /// 19-digit ATLAS ids.
         ids: Vec<String>,
@@ -36,7 +38,8 @@ pub enum AtlasCmd {
         #[arg(long)]
         file: Option<PathBuf>,
     },
-    /// Objects within a radius of a position.
+    /// Objects within a radius of a position, with their RA and Dec (looked up with one
+    /// more request: the server's cone reply has none).
     Cone {
         #[command(flatten)]
         pos: PosArgs,
@@ -203,13 +206,14 @@ pub async fn run(g: &Global, ep: &Endpoints, cmd: AtlasCmd) -> Result<()> {
                 m.insert("non_detections".into(), json!(source.lcnondets.len()));
                 m.insert("forced_points".into(), json!(source.fp.len()));
             }
-            g.emit(&[row], Some(&["id", "atlas_designation", "tns_name", "ra", "dec"]))
+            g.emit_view(&[row], views::ATLAS_SOURCE)
         }
         AtlasCmd::Sources { ids, file } => {
             let ids = ids_from(&ids, file.as_ref())?;
             let mut stream = client.sources(ids).stream()?;
             let pb = ctx::bar(g, stream.total(), "ATLAS objects");
             let mut rows = Vec::new();
+            let mut found = Vec::new();
             let mut failed = 0usize;
             while let Some(item) = stream.next().await {
                 pb.inc(1);
@@ -221,10 +225,15 @@ pub async fn run(g: &Global, ep: &Endpoints, cmd: AtlasCmd) -> Result<()> {
                     }
                 };
                 let row = match &r.outcome {
-                    SourceOutcome::Found(s) => json!({"id": r.id.to_string(), "status": "found",
+                    SourceOutcome::Found(s) => {
+                        found.push(r.id);
+                        json!({"id": r.id.to_string(), "status": "found",
                         "atlas_designation": s.object.atlas_designation, "tns_name": s.tns_name(),
                         "ra": s.object.ra, "dec": s.object.dec,
-                        "detections": s.lc.len(), "non_detections": s.lcnondets.len()}),
+                        "sherlockClassification": s.object.sherlock_classification,
+                        "vra": s.object.vra, "rank": null,
+                        "detections": s.lc.len(), "non_detections": s.lcnondets.len()})
+                    }
                     SourceOutcome::NotFound(m) => json!({"id": r.id.to_string(), "status": "not found", "error": m}),
                     SourceOutcome::Failed(e) => {
                         failed += 1;
@@ -234,7 +243,27 @@ pub async fn run(g: &Global, ep: &Endpoints, cmd: AtlasCmd) -> Result<()> {
                 rows.push(row);
             }
             pb.finish_and_clear();
-            g.emit(&rows, Some(&["id", "status", "atlas_designation", "tns_name"]))?;
+            if !found.is_empty() {
+                // The rank a person sorts by lives in the VRA rank table, not in `objects/`.
+                match client.vra_rank_list(&VraListQuery::new().objects(found)).await {
+                    Ok(ranks) => {
+                        let by_id: std::collections::HashMap<String, Option<f64>> =
+                            ranks.iter().map(|r| (r.transient_object_id.to_string(), r.rank)).collect();
+                        for row in &mut rows {
+                            let rank = row.get("id").and_then(Value::as_str).and_then(|id| by_id.get(id)).copied();
+                            if let (Some(Some(rank)), Value::Object(m)) = (rank, row) {
+                                m.insert("rank".into(), json!(rank));
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        if !g.quiet {
+                            eprintln!("warning: no VRA ranks (vraranklist/ failed: {e}); the rank column is empty");
+                        }
+                    }
+                }
+            }
+            g.emit_view(&rows, views::ATLAS_SOURCES)?;
             if failed > 0 {
                 bail!(
                     "{failed} of {} ids could not be fetched (see the `error` column); run again for those",
@@ -248,21 +277,21 @@ pub async fn run(g: &Global, ep: &Endpoints, cmd: AtlasCmd) -> Result<()> {
             if r > 300.0 {
                 bail!("invalid radius: {r} arcsec is too large for ATLAS: use at most 300");
             }
-            g.emit(&to_rows(&client.cone_all(p, r).await?)?, Some(&["object", "objectname", "separation"]))
+            g.emit_view(&to_rows(&client.cone_all_with_positions(p, r).await?)?, views::ATLAS_CONE)
         }
         AtlasCmd::List { list, since: s } => {
             let mut req = client.object_list(list_ref(&list)?);
             if let Some(d) = since(s)? {
                 req = req.date_threshold(d);
             }
-            g.emit(&to_rows(&req.send().await?)?, None)
+            g.emit_view(&to_rows(&req.send().await?)?, views::ATLAS_LIST)
         }
         AtlasCmd::VraScores { since: s } => {
             let mut q = VraListQuery::new();
             if let Some(d) = since(s)? {
                 q = q.date_threshold(d);
             }
-            g.emit(&to_rows(&client.vra_scores_list(&q).await?)?, None)
+            g.emit_view(&to_rows(&client.vra_scores_list(&q).await?)?, views::ATLAS_VRA_SCORES)
         }
         AtlasCmd::VraTodo { since: s } => {
             let mut q = VraListQuery::new();

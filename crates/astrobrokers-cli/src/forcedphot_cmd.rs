@@ -185,7 +185,7 @@ pub async fn run(g: &Global, ep: &Endpoints, cmd: ForcedPhotCmd) -> Result<()> {
                         if lc.plot.is_some() {
                             lc.plot_only(g, &table.to_lightcurve(&name), &name)?;
                         }
-                        g.emit(&crate::output::to_rows(&table.rows)?, None)
+                        g.emit_view(&crate::output::to_rows(&table.rows)?, crate::output::views::FORCEDPHOT_ROWS)
                     } else {
                         lc.emit(g, &table.to_lightcurve(&name), &name)
                     }
@@ -269,7 +269,7 @@ pub async fn run(g: &Global, ep: &Endpoints, cmd: ForcedPhotCmd) -> Result<()> {
             let table = client.result(&task).await?;
             let name = format!("task {id}");
             if raw {
-                g.emit(&crate::output::to_rows(&table.rows)?, None)
+                g.emit_view(&crate::output::to_rows(&table.rows)?, crate::output::views::FORCEDPHOT_ROWS)
             } else {
                 lc.emit(g, &table.to_lightcurve(&name), &name)
             }

@@ -44,6 +44,12 @@ pub struct Global {
     /// Write the output to this file instead of standard output.
     #[arg(long, short = 'o', global = true)]
     output: Option<PathBuf>,
+    /// The columns to print, in this order, in every format (e.g. `--columns id,ra,dec`).
+    /// Without it a table shows each kind of record's main columns (listed in the README,
+    /// "Tables") and JSON, CSV and Parquet keep every field. An unknown name is refused with
+    /// the list of the available ones.
+    #[arg(long, global = true, value_delimiter = ',', value_name = "A,B,C")]
+    columns: Option<Vec<String>>,
     /// No progress bars or notes on standard error.
     #[arg(long, short = 'q', global = true)]
     quiet: bool,
@@ -238,6 +244,12 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         // The reader went away (`| head`): stop quietly, as other command-line tools do.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        // A bad --columns name, found once the rows are known: a usage error, like a bad flag.
+        Err(e) if e.downcast_ref::<output::UsageError>().is_some() => {
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "error: {e} (see --help)");
+            ExitCode::from(2)
+        }
         Err(e) => {
             use std::io::Write;
             let _ = writeln!(std::io::stderr(), "error: {}", one_line(&e, token_vars));
@@ -326,26 +338,54 @@ impl Global {
         })
     }
 
-    /// Writes rows to the output.
+    /// Writes rows to the output, these columns first.
     fn emit(&self, rows: &[serde_json::Value], preferred: Option<&[&str]>) -> Result<()> {
+        self.emit_shaped(rows, output::Shape { first: preferred, ..output::Shape::default() })
+    }
+
+    /// Writes rows of a kind that has a [`output::View`]: a table shows its main columns.
+    fn emit_view(&self, rows: &[serde_json::Value], view: output::View) -> Result<()> {
+        self.emit_shaped(rows, output::Shape { view: Some(view), ..output::Shape::default() })
+    }
+
+    fn emit_shaped(&self, rows: &[serde_json::Value], shape: output::Shape<'_>) -> Result<()> {
+        let picked: Option<Vec<String>> =
+            self.columns.as_ref().map(|c| c.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect());
+        if let Some(p) = &picked {
+            if p.is_empty() {
+                return Err(output::UsageError("invalid --columns: give at least one column name".into()).into());
+            }
+        }
+        let shape = output::Shape { picked: picked.as_deref(), ..shape };
         let format = self.format();
+        let hidden = self.write_out(rows, format, &shape)?;
+        if hidden > 0 && !self.quiet {
+            eprintln!(
+                "({hidden} more {}: pick with --columns a,b,c, or -f json for every field)",
+                if hidden == 1 { "column" } else { "columns" }
+            );
+        }
+        Ok(())
+    }
+
+    fn write_out(&self, rows: &[serde_json::Value], format: Format, shape: &output::Shape<'_>) -> Result<usize> {
         match &self.output {
             Some(path) => {
                 let mut f = std::io::BufWriter::new(
                     std::fs::File::create(path).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?,
                 );
-                output::write_rows(&mut f, rows, format, preferred)?;
+                let hidden = output::write_shaped(&mut f, rows, format, shape)?;
                 use std::io::Write;
                 f.flush()?;
                 if !self.quiet {
                     eprintln!("wrote {} rows to {}", rows.len(), path.display());
                 }
-                Ok(())
+                Ok(hidden)
             }
             None => {
                 let stdout = std::io::stdout();
                 let mut lock = stdout.lock();
-                output::write_rows(&mut lock, rows, format, preferred)
+                output::write_shaped(&mut lock, rows, format, shape)
             }
         }
     }

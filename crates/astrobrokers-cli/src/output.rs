@@ -2,6 +2,12 @@
 //!
 //! Everything printable is first turned into rows of JSON objects (with the models' serde
 //! names), so every command supports every format the same way.
+//!
+//! JSON, JSON lines, CSV and Parquet carry every field. A table is for reading in a
+//! terminal: for each kind of record it shows the few columns a person reads first (a
+//! [`View`]; the list is in [`VIEWS`] and the README), nested values shortened to one line.
+//! `--columns a,b,c` picks (and orders) the columns in every format; an unknown name is a
+//! [`UsageError`] that lists the available ones.
 
 use std::io::Write;
 
@@ -24,6 +30,181 @@ pub enum Format {
     /// Apache Parquet (needs `--output FILE`; built with the `parquet` feature).
     #[cfg(feature = "parquet")]
     Parquet,
+}
+
+/// A usage error found after the data came back (an unknown `--columns` name): the CLI
+/// exits with status 2, as for a bad flag.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// The columns a table shows by default for one kind of record (every other format keeps
+/// every field, these first). Columns no row has are left out.
+#[derive(Debug, Clone, Copy)]
+pub struct View {
+    /// The verb(s) whose rows these are, as in the README.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub name: &'static str,
+    /// The table's columns, in order.
+    pub table: &'static [&'static str],
+}
+
+/// The default table columns of each kind of record with many fields.
+pub mod views {
+    use super::View;
+
+    /// `atlas source`.
+    pub const ATLAS_SOURCE: View = View {
+        name: "atlas source",
+        table: &[
+            "id",
+            "atlas_designation",
+            "tns_name",
+            "ra",
+            "dec",
+            "sherlockClassification",
+            "vra",
+            "rb_pix",
+            "detection_list_id",
+            "detections",
+            "forced_points",
+        ],
+    };
+    /// `atlas sources`.
+    pub const ATLAS_SOURCES: View = View {
+        name: "atlas sources",
+        table: &[
+            "id",
+            "status",
+            "atlas_designation",
+            "tns_name",
+            "ra",
+            "dec",
+            "sherlockClassification",
+            "vra",
+            "rank",
+            "detections",
+            "error",
+        ],
+    };
+    /// `atlas cone`.
+    pub const ATLAS_CONE: View =
+        View { name: "atlas cone", table: &["object", "objectname", "ra", "dec", "separation"] };
+    /// `atlas list`.
+    pub const ATLAS_LIST: View = View {
+        name: "atlas list",
+        table: &[
+            "rank",
+            "id",
+            "atlas_designation",
+            "other_designation",
+            "ra",
+            "dec",
+            "sherlockClassification",
+            "vra",
+            "latest_mjd",
+            "latest_mag",
+            "observation_status",
+        ],
+    };
+    /// `atlas vra-scores`.
+    pub const ATLAS_VRA_SCORES: View = View {
+        name: "atlas vra-scores",
+        table: &["transient_object_id", "preal", "pgal", "pfast", "rank", "timestamp", "apiusername"],
+    };
+    /// `skyportal sources`, `skyportal source`.
+    pub const SKYPORTAL_SOURCES: View = View {
+        name: "skyportal sources, skyportal source",
+        table: &["id", "ra", "dec", "redshift", "classifications", "tns_name", "groups", "last_detected_at"],
+    };
+    /// `skyportal candidates`.
+    pub const SKYPORTAL_CANDIDATES: View = View {
+        name: "skyportal candidates",
+        table: &["id", "ra", "dec", "redshift", "classifications", "is_source", "tns_name", "created_at"],
+    };
+    /// `skyportal photometry --raw`.
+    pub const SKYPORTAL_PHOTOMETRY: View = View {
+        name: "skyportal photometry --raw",
+        table: &["id", "mjd", "filter", "mag", "magerr", "limiting_mag", "instrument_name", "origin"],
+    };
+    /// `skyportal classifications`.
+    pub const SKYPORTAL_CLASSIFICATIONS: View = View {
+        name: "skyportal classifications",
+        table: &["id", "classification", "probability", "ml", "author_name", "created_at"],
+    };
+    /// `skyportal comments`.
+    pub const SKYPORTAL_COMMENTS: View =
+        View { name: "skyportal comments", table: &["id", "obj_id", "text", "author_id", "created_at"] };
+    /// `skyportal spectra --full`.
+    pub const SKYPORTAL_SPECTRA_FULL: View = View {
+        name: "skyportal spectra --full",
+        table: &["id", "obj_id", "observed_at", "instrument_name", "telescope_name", "type", "origin", "label"],
+    };
+    /// `alerce objects`, `alerce object`.
+    pub const ALERCE_OBJECTS: View = View {
+        name: "alerce objects, alerce object",
+        table: &["oid", "meanra", "meandec", "ndet", "firstmjd", "lastmjd", "class", "classifier", "probability"],
+    };
+    /// `alerce detections`.
+    pub const ALERCE_DETECTIONS: View = View {
+        name: "alerce detections",
+        table: &["mjd", "fid", "magpsf", "sigmapsf", "diffmaglim", "isdiffpos", "rb", "candid"],
+    };
+    /// `alerce forced-photometry`.
+    pub const ALERCE_FORCED: View = View {
+        name: "alerce forced-photometry",
+        table: &["mjd", "fid", "mag", "e_mag", "isdiffpos", "ra", "dec", "candid"],
+    };
+    /// `alerce magstats`.
+    pub const ALERCE_MAGSTATS: View = View {
+        name: "alerce magstats",
+        table: &["fid", "ndet", "magmean", "magmin", "magmax", "magfirst", "maglast", "firstmjd", "lastmjd"],
+    };
+    /// `forcedphot run`/`fetch` rows (`--raw`).
+    pub const FORCEDPHOT_ROWS: View = View {
+        name: "forcedphot run --raw, forcedphot fetch --raw",
+        table: &["mjd", "m", "dm", "ujy", "dujy", "filter", "err", "mag5sig", "obs"],
+    };
+}
+
+/// Every [`View`], for the documentation (a test keeps the README's list in step).
+#[cfg_attr(not(test), allow(dead_code))]
+pub const VIEWS: &[View] = &[
+    views::ATLAS_SOURCE,
+    views::ATLAS_SOURCES,
+    views::ATLAS_CONE,
+    views::ATLAS_LIST,
+    views::ATLAS_VRA_SCORES,
+    views::SKYPORTAL_SOURCES,
+    views::SKYPORTAL_CANDIDATES,
+    views::SKYPORTAL_PHOTOMETRY,
+    views::SKYPORTAL_CLASSIFICATIONS,
+    views::SKYPORTAL_COMMENTS,
+    views::SKYPORTAL_SPECTRA_FULL,
+    views::ALERCE_OBJECTS,
+    views::ALERCE_DETECTIONS,
+    views::ALERCE_FORCED,
+    views::ALERCE_MAGSTATS,
+    views::FORCEDPHOT_ROWS,
+];
+
+/// What to print of the rows: the columns put first (and, for a [`View`], the only ones in
+/// a table), and the columns the user picked with `--columns`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Shape<'a> {
+    /// Columns first in every format (all columns still shown).
+    pub first: Option<&'a [&'a str]>,
+    /// A table shows only these (those present).
+    pub view: Option<View>,
+    /// `--columns`: exactly these, in this order, in every format.
+    pub picked: Option<&'a [String]>,
 }
 
 /// The unified light-curve columns, in order (the core's, shared with its DataFrames).
@@ -91,6 +272,10 @@ fn cell(row: &Value, col: &str) -> String {
         other if col == "value" => other.clone(),
         _ => Value::Null,
     };
+    scalar_text(v)
+}
+
+fn scalar_text(v: Value) -> String {
     match v {
         Value::Null => String::new(),
         Value::String(s) => s,
@@ -108,14 +293,94 @@ fn cell(row: &Value, col: &str) -> String {
     }
 }
 
-/// Writes rows in a format.
-pub fn write_rows(out: &mut dyn Write, rows: &[Value], format: Format, preferred: Option<&[&str]>) -> Result<()> {
-    let mut cols = columns(rows);
-    if let Some(pref) = preferred {
-        let mut ordered: Vec<String> = pref.iter().map(|s| s.to_string()).collect();
-        ordered.extend(cols.into_iter().filter(|c| !pref.contains(&c.as_str())));
-        cols = ordered;
+/// Keys that name a nested record in one word, tried in order when a table cell holds a
+/// nested object or a list of them (a SkyPortal classification, group or instrument).
+const LABEL_KEYS: [&str; 7] = ["classification", "name", "nickname", "class_name", "label", "text", "id"];
+
+fn label_of(v: &Value) -> Option<String> {
+    match v {
+        Value::Object(m) => LABEL_KEYS.iter().find_map(|k| match m.get(*k) {
+            Some(x @ (Value::String(_) | Value::Number(_))) => Some(scalar_text(x.clone())),
+            _ => None,
+        }),
+        Value::Array(_) => None,
+        other => Some(scalar_text(other.clone())),
     }
+}
+
+/// A table cell: scalars as text; nested values on one short line (the labels of nested
+/// records, else `[n items]` / `{n fields}`).
+fn table_cell(row: &Value, col: &str) -> String {
+    let v = match row {
+        Value::Object(m) => m.get(col).cloned().unwrap_or(Value::Null),
+        other if col == "value" => other.clone(),
+        _ => Value::Null,
+    };
+    match &v {
+        Value::Array(items) if items.is_empty() => String::new(),
+        Value::Array(items) => match items.iter().map(label_of).collect::<Option<Vec<String>>>() {
+            Some(labels) => labels.join(", "),
+            None => format!("[{} items]", items.len()),
+        },
+        Value::Object(m) if m.is_empty() => String::new(),
+        Value::Object(m) => label_of(&v).unwrap_or_else(|| format!("{{{} fields}}", m.len())),
+        _ => scalar_text(v),
+    }
+}
+
+/// The columns to print, in order; an unknown `--columns` name is a [`UsageError`].
+pub fn pick_columns(rows: &[Value], format: Format, shape: &Shape<'_>) -> Result<Vec<String>> {
+    let all = columns(rows);
+    if let Some(picked) = shape.picked {
+        if rows.is_empty() {
+            return Ok(picked.to_vec());
+        }
+        let unknown: Vec<&String> = picked.iter().filter(|c| !all.contains(c)).collect();
+        if !unknown.is_empty() {
+            let names = unknown.iter().map(|c| format!("{c:?}")).collect::<Vec<_>>().join(", ");
+            return Err(UsageError(format!(
+                "invalid --columns: no column {names} in these rows; the columns are: {}",
+                all.join(",")
+            ))
+            .into());
+        }
+        return Ok(picked.to_vec());
+    }
+    if let (Format::Table, Some(view)) = (format, shape.view) {
+        let shown: Vec<String> =
+            view.table.iter().filter(|c| all.iter().any(|a| a == *c)).map(|c| c.to_string()).collect();
+        if !shown.is_empty() {
+            return Ok(shown);
+        }
+    }
+    let first: Vec<&str> = match (shape.view, shape.first) {
+        (Some(v), _) => v.table.to_vec(),
+        (None, Some(f)) => f.to_vec(),
+        (None, None) => Vec::new(),
+    };
+    let mut ordered: Vec<String> =
+        first.iter().filter(|c| all.iter().any(|a| a == *c)).map(|c| c.to_string()).collect();
+    ordered.extend(all.into_iter().filter(|c| !first.contains(&c.as_str())));
+    Ok(ordered)
+}
+
+/// Writes rows in a format, these columns first.
+pub fn write_rows(out: &mut dyn Write, rows: &[Value], format: Format, preferred: Option<&[&str]>) -> Result<()> {
+    write_shaped(out, rows, format, &Shape { first: preferred, ..Shape::default() }).map(|_| ())
+}
+
+/// Writes rows in a format and shape; returns how many columns a table left out.
+pub fn write_shaped(out: &mut dyn Write, rows: &[Value], format: Format, shape: &Shape<'_>) -> Result<usize> {
+    let cols = pick_columns(rows, format, shape)?;
+    let hidden = columns(rows).len().saturating_sub(cols.len());
+    let project = |r: &Value| -> Value {
+        match (shape.picked, r) {
+            (Some(_), Value::Object(m)) => {
+                Value::Object(cols.iter().map(|c| (c.clone(), m.get(c).cloned().unwrap_or(Value::Null))).collect())
+            }
+            _ => r.clone(),
+        }
+    };
     match format {
         #[cfg(feature = "parquet")]
         Format::Parquet => {
@@ -127,12 +392,16 @@ pub fn write_rows(out: &mut dyn Write, rows: &[Value], format: Format, preferred
             out.write_all(&buf)?;
         }
         Format::Json => {
-            serde_json::to_writer_pretty(&mut *out, rows)?;
+            if shape.picked.is_some() {
+                serde_json::to_writer_pretty(&mut *out, &rows.iter().map(project).collect::<Vec<_>>())?;
+            } else {
+                serde_json::to_writer_pretty(&mut *out, rows)?;
+            }
             writeln!(out)?;
         }
         Format::Jsonl => {
             for r in rows {
-                serde_json::to_writer(&mut *out, r)?;
+                serde_json::to_writer(&mut *out, &project(r))?;
                 writeln!(out)?;
             }
         }
@@ -146,7 +415,7 @@ pub fn write_rows(out: &mut dyn Write, rows: &[Value], format: Format, preferred
         Format::Table => {
             if rows.is_empty() {
                 writeln!(out, "(no results)")?;
-                return Ok(());
+                return Ok(0);
             }
             const MAX: usize = 40;
             let cells: Vec<Vec<String>> = rows
@@ -154,7 +423,7 @@ pub fn write_rows(out: &mut dyn Write, rows: &[Value], format: Format, preferred
                 .map(|r| {
                     cols.iter()
                         .map(|c| {
-                            let s = cell(r, c).replace(['\n', '\t'], " ");
+                            let s = table_cell(r, c).replace(['\n', '\r', '\t'], " ");
                             if s.chars().count() > MAX {
                                 format!("{}…", s.chars().take(MAX - 1).collect::<String>())
                             } else {
@@ -183,9 +452,10 @@ pub fn write_rows(out: &mut dyn Write, rows: &[Value], format: Format, preferred
             for r in &cells {
                 writeln!(out, "{}", line(r))?;
             }
+            return Ok(hidden);
         }
     }
-    Ok(())
+    Ok(0)
 }
 
 /// Rows to a DataFrame: a column of booleans, integers or floats when every value is one,
@@ -281,6 +551,57 @@ mod tests {
         assert_eq!(back.get_column_names().iter().map(|c| c.as_str()).collect::<Vec<_>>(), LIGHTCURVE_COLUMNS.to_vec());
         assert_eq!(back.column("mag").unwrap().f64().unwrap().get(0), Some(18.25));
         assert_eq!(back.column("is_detection").unwrap().bool().unwrap().get(1), Some(false));
+    }
+
+    /// The README lists every view's table columns, as they are.
+    #[test]
+    fn readme_lists_every_view() {
+        let readme = include_str!("../../../README.md");
+        for v in VIEWS {
+            let line = format!("| `{}` | {} |", v.name, v.table.join(", "));
+            assert!(readme.contains(&line), "README.md lacks the line: {line}");
+        }
+    }
+
+    #[test]
+    fn table_shows_the_view_and_shortens_nested_values() {
+        let rows = vec![json!({"id": "ZTF1", "ra": 1.5, "altdata": {"a": 1, "b": [1, 2]},
+            "classifications": [{"classification": "Ia", "probability": 0.9}, {"classification": "II"}],
+            "photometry": [{"mjd": 1.0}, {"mjd": 2.0}], "tags": ["x", "y"]})];
+        let view = View { name: "t", table: &["id", "classifications", "photometry", "tags", "altdata", "nope"] };
+        let mut buf = Vec::new();
+        let hidden =
+            write_shaped(&mut buf, &rows, Format::Table, &Shape { view: Some(view), ..Shape::default() }).unwrap();
+        let text = String::from_utf8(buf).unwrap();
+        assert_eq!(hidden, 1, "ra left out");
+        let mut lines = text.lines();
+        assert_eq!(lines.next().unwrap(), "id    classifications  photometry  tags  altdata");
+        lines.next();
+        assert_eq!(lines.next().unwrap(), "ZTF1  Ia, II           [2 items]   x, y  {2 fields}");
+        // CSV keeps every field, the view's first, nested values as JSON.
+        let mut buf = Vec::new();
+        write_shaped(&mut buf, &rows, Format::Csv, &Shape { view: Some(view), ..Shape::default() }).unwrap();
+        let text = String::from_utf8(buf).unwrap();
+        assert!(text.starts_with("id,classifications,photometry,tags,altdata,ra\n"), "{text}");
+        assert!(text.contains("\"[{\"\"classification\"\""), "{text}");
+    }
+
+    #[test]
+    fn picked_columns_select_and_order_in_every_format_and_unknown_is_a_usage_error() {
+        let rows = vec![json!({"a": 1, "b": "x", "c": [1]}), json!({"a": 2, "d": true})];
+        let picked = vec!["d".to_string(), "a".to_string()];
+        let shape = Shape { picked: Some(&picked), ..Shape::default() };
+        let mut buf = Vec::new();
+        write_shaped(&mut buf, &rows, Format::Csv, &shape).unwrap();
+        assert_eq!(String::from_utf8(buf).unwrap(), "d,a\n,1\ntrue,2\n");
+        let mut buf = Vec::new();
+        write_shaped(&mut buf, &rows, Format::Jsonl, &shape).unwrap();
+        assert_eq!(String::from_utf8(buf).unwrap(), "{\"d\":null,\"a\":1}\n{\"d\":true,\"a\":2}\n");
+        let bad = vec!["a".to_string(), "zz".to_string()];
+        let e = write_shaped(&mut Vec::new(), &rows, Format::Table, &Shape { picked: Some(&bad), ..Shape::default() })
+            .unwrap_err();
+        let u = e.downcast_ref::<UsageError>().expect("a usage error");
+        assert!(u.0.contains("\"zz\"") && u.0.contains("a,b,c,d"), "{u}");
     }
 
     #[test]

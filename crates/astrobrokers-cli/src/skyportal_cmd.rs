@@ -9,7 +9,7 @@ use clap::Subcommand;
 use serde_json::json;
 
 use crate::ctx::{self, Endpoints};
-use crate::output::to_rows;
+use crate::output::{to_rows, views};
 use crate::{Global, LcOut};
 
 /// SkyPortal verbs.
@@ -226,10 +226,10 @@ pub async fn run(g: &Global, ep: &Endpoints, cmd: SkyPortalCmd) -> Result<()> {
             }
             let items =
                 if all { ctx::drain(g, q.stream(), "SkyPortal sources").await? } else { q.page(page).await?.items };
-            g.emit(&to_rows(&items)?, Some(&["id", "ra", "dec", "redshift"]))
+            g.emit_view(&to_rows(&items)?, views::SKYPORTAL_SOURCES)
         }
         SkyPortalCmd::Source { id } => {
-            g.emit(&to_rows(&client.sources().get(obj_id(&id)?).send().await?)?, Some(&["id", "ra", "dec"]))
+            g.emit_view(&to_rows(&client.sources().get(obj_id(&id)?).send().await?)?, views::SKYPORTAL_SOURCES)
         }
         SkyPortalCmd::Photometry { id, raw, lc } => {
             let id = obj_id(&id)?;
@@ -238,7 +238,7 @@ pub async fn run(g: &Global, ep: &Endpoints, cmd: SkyPortalCmd) -> Result<()> {
                 if lc.plot.is_some() {
                     lc.plot_only(g, &astrobrokers::skyportal::to_lightcurve(id, &recs), id)?;
                 }
-                g.emit(&to_rows(&recs)?, Some(&["id", "mjd", "filter", "mag", "magerr"]))
+                g.emit_view(&to_rows(&recs)?, views::SKYPORTAL_PHOTOMETRY)
             } else {
                 let curve = client.photometry().lightcurve(id).await?;
                 lc.emit(g, &curve, id)
@@ -251,14 +251,15 @@ pub async fn run(g: &Global, ep: &Endpoints, cmd: SkyPortalCmd) -> Result<()> {
             }
             let items =
                 if all { ctx::drain(g, q.stream(), "SkyPortal candidates").await? } else { q.page(page).await?.items };
-            g.emit(&to_rows(&items)?, Some(&["id", "ra", "dec"]))
+            g.emit_view(&to_rows(&items)?, views::SKYPORTAL_CANDIDATES)
         }
-        SkyPortalCmd::Classifications { id } => {
-            g.emit(&to_rows(&client.classifications().for_source(obj_id(&id)?).await?)?, None)
-        }
+        SkyPortalCmd::Classifications { id } => g.emit_view(
+            &to_rows(&client.classifications().for_source(obj_id(&id)?).await?)?,
+            views::SKYPORTAL_CLASSIFICATIONS,
+        ),
         SkyPortalCmd::Comments { id } => {
             let target = CommentTarget::Source(obj_id(&id)?.to_string());
-            g.emit(&to_rows(&client.comments().list(&target).await?)?, None)
+            g.emit_view(&to_rows(&client.comments().list(&target).await?)?, views::SKYPORTAL_COMMENTS)
         }
         SkyPortalCmd::Comment { id, text } => {
             let target = CommentTarget::Source(obj_id(&id)?.to_string());
@@ -282,7 +283,11 @@ pub async fn run(g: &Global, ep: &Endpoints, cmd: SkyPortalCmd) -> Result<()> {
                     })
                     .collect()
             };
-            g.emit(&rows, Some(&["id", "obj_id", "observed_at"]))
+            if full {
+                g.emit_view(&rows, views::SKYPORTAL_SPECTRA_FULL)
+            } else {
+                g.emit(&rows, Some(&["id", "obj_id", "observed_at"]))
+            }
         }
         SkyPortalCmd::Instruments => g.emit(&to_rows(&client.resources().instruments(None).await?)?, None),
         SkyPortalCmd::UploadPhotometry { id, group_ids, .. } => {

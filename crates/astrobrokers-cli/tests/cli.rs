@@ -608,3 +608,80 @@ fn parquet_output_file() {
     let bytes = std::fs::read(e.dir.join("lc.parquet")).unwrap();
     assert!(bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1") && bytes.len() > 1000);
 }
+
+/// `-f table` shows each kind of record's main columns with nested values on one line;
+/// JSON keeps every field; `--columns` picks and orders in every format, and an unknown
+/// name is a usage error (exit 2) listing the columns there are.
+#[test]
+fn tables_show_main_columns_and_columns_picks_any() {
+    let e = env("columns");
+    let table = e.ok(&["-f", "table", "skyportal", "sources"]);
+    let header = table.lines().next().unwrap();
+    let cols: Vec<&str> = header.split_whitespace().collect();
+    assert_eq!(
+        cols,
+        ["id", "ra", "dec", "redshift", "classifications", "tns_name", "groups", "last_detected_at"],
+        "{table}"
+    );
+    assert!(!table.contains("{\"") && !table.contains("[{"), "nested JSON in a table cell:\n{table}");
+    assert!(table.lines().all(|l| l.chars().count() < 200), "{table}");
+    let rows = e.json(&["skyportal", "sources"]);
+    for field in ["altdata", "thumbnails", "photometry", "classifications", "groups"] {
+        assert!(rows[0].get(field).is_some(), "JSON keeps {field}");
+    }
+    let csv = e.ok(&["-f", "csv", "skyportal", "sources"]);
+    assert!(csv.lines().next().unwrap().split(',').count() > 30, "CSV keeps every field");
+
+    let picked = e.ok(&["-f", "table", "--columns", "tns_name,id", "skyportal", "sources"]);
+    assert_eq!(picked.lines().next().unwrap().split_whitespace().collect::<Vec<_>>(), ["tns_name", "id"]);
+    let csv = e.ok(&["-f", "csv", "--columns", "id,redshift", "skyportal", "sources"]);
+    assert_eq!(csv.lines().next().unwrap(), "id,redshift");
+    let json = e.json(&["--columns", "id,ra", "skyportal", "sources"]);
+    assert_eq!(json[0].as_object().unwrap().keys().collect::<Vec<_>>(), ["id", "ra"]);
+
+    let out = e.run_with(e.cmd(), &["-f", "table", "--columns", "id,colour", "skyportal", "sources"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("\"colour\"") && err.contains("redshift") && err.contains("tns_name"), "{err}");
+
+    let alerce = e.ok(&["-f", "table", "alerce", "objects"]);
+    assert!(alerce.lines().next().unwrap().starts_with("oid"), "{alerce}");
+    assert!(alerce.contains("meanra") && alerce.contains("firstmjd") && !alerce.contains("sigmara"), "{alerce}");
+}
+
+/// `atlas sources` rows carry the VRA score and the VRA rank; `atlas cone` and the
+/// cross-broker `cone` give ATLAS hits their RA and Dec.
+#[test]
+fn atlas_sources_rank_and_cone_positions() {
+    let e = env("atlas-rank");
+    let obj = e.transient();
+    let id = obj.atlas_id.to_string();
+    let other = e.sb.objects().iter().find(|o| o.atlas_id != obj.atlas_id).unwrap().atlas_id.to_string();
+    let c = e.sb.credentials().clone();
+    let client = astrobrokers::atlas::AtlasClient::builder()
+        .base_url(e.sb.urls().atlas.clone())
+        .token(c.atlas.token.clone())
+        .build()
+        .unwrap();
+    let rank = astrobrokers::atlas::VraRank::new(obj.atlas_id.to_string().parse().unwrap(), 7.5);
+    e._rt.block_on(client.write_vra_rank(&rank)).unwrap();
+
+    let rows = e.json(&["atlas", "sources", &id, &other]);
+    assert!(rows[0]["vra"].as_f64().is_some(), "{}", rows[0]);
+    assert_eq!(rows[0]["rank"].as_f64(), Some(7.5), "{}", rows[0]);
+    assert!(rows[1]["rank"].is_null(), "no rank row for {other}: {}", rows[1]);
+    let table = e.ok(&["-f", "table", "atlas", "sources", &id]);
+    let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
+    assert!(header.contains(&"vra") && header.contains(&"rank"), "{table}");
+    assert!(table.lines().nth(2).unwrap().contains("7.5"), "{table}");
+
+    let (ra, dec) = (obj.ra.to_string(), obj.dec.to_string());
+    let cone = e.json(&["atlas", "cone", &ra, &dec, "-r", "5"]);
+    let hit = cone.iter().find(|r| r["object"].to_string().trim_matches('"') == id).expect("the object");
+    assert!((hit["ra"].as_f64().unwrap() - obj.ra).abs() < 1e-4, "{hit}");
+    assert!((hit["dec"].as_f64().unwrap() - obj.dec).abs() < 1e-4, "{hit}");
+    let all = e.json(&["cone", &ra, &dec, "-r", "5"]);
+    let atlas: Vec<_> = all.iter().filter(|r| r["broker"] == "atlas").collect();
+    assert!(!atlas.is_empty(), "{all:?}");
+    assert!(atlas.iter().all(|r| r["ra"].as_f64().is_some() && r["dec"].as_f64().is_some()), "{atlas:?}");
+}

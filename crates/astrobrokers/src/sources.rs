@@ -137,14 +137,15 @@ impl ConeSource for AtlasSource {
         "atlas"
     }
     async fn cone(&self, centre: &SkyPosition, radius_arcsec: f64) -> Result<Vec<ConeHit>, BoxError> {
-        let hits = self.client.cone_all(*centre, radius_arcsec.min(300.0)).await?;
+        // The `cone/` reply has no positions; this fills them from the objects' records.
+        let hits = self.client.cone_all_with_positions(*centre, radius_arcsec.min(300.0)).await?;
         Ok(hits
             .into_iter()
             .map(|m| ConeHit {
                 broker: "atlas".into(),
                 object_id: m.object.to_string(),
-                ra: None,
-                dec: None,
+                ra: m.ra,
+                dec: m.dec,
                 separation_arcsec: m.separation,
             })
             .collect())

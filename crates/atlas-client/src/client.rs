@@ -331,14 +331,21 @@ impl AtlasClient {
         self.inner.auth.refresh_with(username, &password).await
     }
 
-    /// A read request: `POST <path>`, retry-safe.
+    /// A read request: `POST <path>`, retry-safe, not a write.
     pub(crate) fn read(path: &str) -> Request {
-        Request::post(path).retry_safety(RetrySafety::Safe)
+        Request::post(path).retry_safety(RetrySafety::Safe).writes(false)
     }
 
     /// A write request: `POST <path>`, not retried unless the server did not act.
     pub(crate) fn write(path: &str) -> Request {
-        Request::post(path).retry_safety(RetrySafety::Unsafe)
+        Request::post(path).retry_safety(RetrySafety::Unsafe).writes(true)
+    }
+
+    /// An idempotent write: `POST <path>`, a write (logs show `write=true`) that is safe to
+    /// retry, because sending it twice leaves the same state as sending it once (`vrarank/`
+    /// upserts the one rank row of an object; `objectdetectionlist/` sets an object's list).
+    pub(crate) fn idempotent_write(path: &str) -> Request {
+        Request::post(path).retry_safety(RetrySafety::Safe).writes(true)
     }
 
     /// Sends a request; a 403 becomes a clear permission error.

@@ -152,7 +152,7 @@
 //! | endpoint | method |
 //! |---|---|
 //! | `objects/` | [`AtlasClient::source`], [`AtlasClient::sources`] |
-//! | `cone/` | [`AtlasClient::cone_nearest`], [`AtlasClient::cone_all`], [`AtlasClient::cone_count`] |
+//! | `cone/` | [`AtlasClient::cone_nearest`], [`AtlasClient::cone_all`], [`AtlasClient::cone_count`], [`AtlasClient::cone_all_with_positions`] (+ `objects/`) |
 //! | `objectlist/` | [`AtlasClient::object_list`] |
 //! | `objectgroupslist/` | [`AtlasClient::custom_list_rows`], [`AtlasClient::custom_lists_of`], [`AtlasClient::all_custom_list_rows`] |
 //! | `objectgroups/`, `objectgroupsdelete/` | [`AtlasClient::add_to_custom_list`], [`AtlasClient::remove_from_custom_list`] |
@@ -165,6 +165,13 @@
 //!
 //! Every call is `POST <base>/<endpoint>/`, form-encoded (absent fields omitted, booleans
 //! as `True`/`False`, id lists comma-joined), with `Authorization: Token <key>`.
+//!
+//! Reads are retried on 5xx, timeouts and dropped connections. Writes are marked as such
+//! (`write=true` on the `http_request` tracing span, `write: true` in a request's `Debug`).
+//! `vrarank/` (an upsert of the object's one rank row) and `objectdetectionlist/` (sets the
+//! object's list; `insertdate` sets its `date_modified`) are idempotent writes, retried like
+//! reads; `vrascores/`, `vratodo/`, `objectgroups/` and `objectgroupsdelete/` are retried
+//! only when the server certainly did not act (a 429, or a connection refused).
 //!
 //! ## Errors
 //!

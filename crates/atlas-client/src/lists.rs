@@ -2,7 +2,8 @@
 //! custom-list membership (`objectgroups/`, `objectgroupsdelete/`) and moving an object
 //! between detection lists (`objectdetectionlist/`).
 
-use broker_core::{Error, Response, Result};
+use broker_core::{Error, Request, Response, Result};
+use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use serde_json::Value;
 
@@ -305,27 +306,72 @@ impl AtlasClient {
     }
 
     /// Moves an object to another detection list (`POST objectdetectionlist/` with
-    /// `objectid` and `objectlist`). The server allows only `possible` (3), `eyeball` (4)
-    /// and `galcand` (12), so other lists are refused before sending.
-    pub async fn set_detection_list(&self, id: AtlasId, list: DetectionList) -> Result<WriteOutcome> {
-        const ALLOWED: [DetectionList; 3] = [DetectionList::Possible, DetectionList::Eyeball, DetectionList::Galcand];
-        if !ALLOWED.contains(&list) {
-            return Err(Error::invalid(
-                "objectlist",
-                format!(
-                    "{list} ({}) cannot be set through the API: use possible (3), eyeball (4) or galcand (12)",
-                    list.id()
-                ),
-            ));
-        }
-        let req = AtlasClient::read("objectdetectionlist/").form("objectid", id).form("objectlist", list.id());
+    /// `objectid`, `objectlist` and, when given, `insertdate`: the server stores it as the
+    /// object's `date_modified`, default now). The server allows only `possible` (3),
+    /// `eyeball` (4) and `galcand` (12), so other lists are refused before sending.
+    ///
+    /// A write, safe to retry: sending it twice leaves the object in the same list (with
+    /// `insertdate` given, in exactly the same state).
+    pub async fn set_detection_list(
+        &self,
+        id: AtlasId,
+        list: DetectionList,
+        insertdate: Option<DateTime<Utc>>,
+    ) -> Result<WriteOutcome> {
+        let req = detection_list_request(id, list, insertdate)?;
         outcome_of(&self.send(req).await?)
     }
 }
 
+/// `POST objectdetectionlist/`, checked before sending.
+fn detection_list_request(id: AtlasId, list: DetectionList, insertdate: Option<DateTime<Utc>>) -> Result<Request> {
+    const ALLOWED: [DetectionList; 3] = [DetectionList::Possible, DetectionList::Eyeball, DetectionList::Galcand];
+    if !ALLOWED.contains(&list) {
+        return Err(Error::invalid(
+            "objectlist",
+            format!(
+                "{list} ({}) cannot be set through the API: use possible (3), eyeball (4) or galcand (12)",
+                list.id()
+            ),
+        ));
+    }
+    Ok(AtlasClient::idempotent_write("objectdetectionlist/")
+        .form("objectid", id)
+        .form("objectlist", list.id())
+        .form_opt("insertdate", insertdate.map(crate::vra::insertdate)))
+}
+
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use broker_core::RetrySafety;
+    use chrono::TimeZone;
+
+    #[test]
+    fn detection_list_move_is_an_idempotent_write_with_insertdate() {
+        let id = AtlasId::new(1161600211221604900).unwrap();
+        let at = Utc.with_ymd_and_hms(2026, 7, 1, 12, 30, 0).unwrap();
+        let req = detection_list_request(id, DetectionList::Eyeball, Some(at)).unwrap();
+        assert!(req.is_write(), "objectdetectionlist/ changes the object: {req:?}");
+        assert_eq!(req.safety(), RetrySafety::Safe, "setting the same list twice is harmless");
+        match req.body() {
+            broker_core::Body::Form(p) => assert_eq!(
+                p,
+                &[
+                    ("objectid".to_string(), "1161600211221604900".to_string()),
+                    ("objectlist".to_string(), "4".to_string()),
+                    ("insertdate".to_string(), "2026-07-01T12:30:00Z".to_string())
+                ]
+            ),
+            other => panic!("not a form: {other:?}"),
+        }
+        // Reads are not writes; the non-idempotent writes are not retry-safe.
+        let read = AtlasClient::read("objectlist/");
+        assert!(!read.is_write() && read.safety() == RetrySafety::Safe);
+        let write = AtlasClient::write("objectgroups/");
+        assert!(write.is_write() && write.safety() == RetrySafety::Unsafe);
+    }
 
     #[test]
     fn info_texts_map_to_outcomes() {

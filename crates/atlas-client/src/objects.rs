@@ -193,6 +193,10 @@ impl SourcesRequest {
     }
 }
 
+/// An `mjd` threshold past every observation (MJD 1,000,000 is in the year 4596): the
+/// server then sends the object records with empty `lc`, `lcnondets` and `fp`.
+const NO_PHOTOMETRY_MJD: f64 = 1_000_000.0;
+
 /// Replies at least this large are decoded on tokio's blocking pool.
 const BLOCKING_DECODE_BYTES: usize = 256 * 1024;
 
@@ -436,6 +440,33 @@ impl AtlasClient {
             excerpt: String::new(),
             url: "cone/".into(),
         })
+    }
+
+    /// Cone search with positions: [`AtlasClient::cone_all`], then the matches' RA and Dec
+    /// from their `objects/` records (the `cone/` reply has only id, designation and
+    /// separation). The lookup asks for no photometry (`mjd` past every observation), so it
+    /// is one small request per 50,000 matches, counted against the hourly budget. A match
+    /// whose record could not be read keeps `ra`/`dec` at `None`.
+    pub async fn cone_all_with_positions(&self, position: SkyPosition, radius_arcsec: f64) -> Result<Vec<ConeMatch>> {
+        let mut matches = self.cone_all(position, radius_arcsec).await?;
+        if matches.is_empty() {
+            return Ok(matches);
+        }
+        let found = self
+            .sources(matches.iter().map(|m| m.object))
+            .mjd_threshold(NO_PHOTOMETRY_MJD)
+            .chunk_size(SERVER_MAX_IDS)
+            .collect()
+            .await?;
+        let at: HashMap<AtlasId, (Option<f64>, Option<f64>)> =
+            found.iter().filter_map(|r| r.source().map(|s| (r.id, (s.object.ra, s.object.dec)))).collect();
+        for m in &mut matches {
+            if let Some((ra, dec)) = at.get(&m.object) {
+                m.ra = m.ra.or(*ra);
+                m.dec = m.dec.or(*dec);
+            }
+        }
+        Ok(matches)
     }
 
     /// Cone search, how many objects are within `radius_arcsec` (at most 300):

@@ -10,7 +10,9 @@ use crate::ids::AtlasId;
 use crate::lists::WriteOutcome;
 use crate::models::{VraRankRow, VraScoreRow, VraTodoRow};
 
-fn insertdate(t: DateTime<Utc>) -> String {
+/// An `insertdate` form value: RFC 3339 in UTC (`2024-02-22T09:00:00Z`), which the server's
+/// DRF `DateTimeField` reads in ISO 8601.
+pub(crate) fn insertdate(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
@@ -120,7 +122,8 @@ impl VraScores {
     }
 }
 
-/// A row for `vrarank/` (an upsert: one rank per object).
+/// A row for `vrarank/` (an upsert: one rank per object, keyed by the object id, so writing
+/// it twice leaves the same row: the request is a write that is safe to retry).
 #[derive(Debug, Clone, PartialEq)]
 pub struct VraRank {
     /// The object.
@@ -131,11 +134,22 @@ pub struct VraRank {
     pub rank_alt1: Option<f64>,
     /// Galaxy-candidate flag.
     pub is_gal_cand: Option<i64>,
-    /// Insert date (server default: now).
+    /// The row's `timestamp` (`insertdate`; server default: now).
     pub insertdate: Option<DateTime<Utc>>,
 }
 
 impl VraRank {
+    /// `POST vrarank/`: an idempotent write.
+    fn request(&self) -> Result<Request> {
+        let r = finite("rank", self.rank)?;
+        let alt = self.rank_alt1.map(|v| finite("rank_alt1", v)).transpose()?;
+        Ok(AtlasClient::idempotent_write("vrarank/")
+            .form("objectid", self.objectid)
+            .form("rank", r)
+            .form_opt("rank_alt1", alt)
+            .form_opt("is_gal_cand", self.is_gal_cand)
+            .form_opt("insertdate", self.insertdate.map(insertdate)))
+    }
     /// A rank for `objectid`.
     pub fn new(objectid: AtlasId, rank: f64) -> Self {
         VraRank { objectid, rank, rank_alt1: None, is_gal_cand: None, insertdate: None }
@@ -257,21 +271,30 @@ impl AtlasClient {
         self.list_rows(query.request("vratodolist/", false, true)?).await
     }
 
-    /// Writes (upserts) a VRA rank (`POST vrarank/`).
+    /// Writes (upserts) a VRA rank (`POST vrarank/`). A write, safe to retry: the server
+    /// keeps one rank row per object.
     pub async fn write_vra_rank(&self, rank: &VraRank) -> Result<WriteOutcome> {
-        let r = finite("rank", rank.rank)?;
-        let alt = rank.rank_alt1.map(|v| finite("rank_alt1", v)).transpose()?;
-        let req = AtlasClient::read("vrarank/")
-            .form("objectid", rank.objectid)
-            .form("rank", r)
-            .form_opt("rank_alt1", alt)
-            .form_opt("is_gal_cand", rank.is_gal_cand)
-            .form_opt("insertdate", rank.insertdate.map(insertdate));
-        self.write_outcome(req).await
+        self.write_outcome(rank.request()?).await
     }
 
     /// VRA rank rows (`POST vraranklist/`).
     pub async fn vra_rank_list(&self, query: &VraListQuery) -> Result<Vec<VraRankRow>> {
         self.list_rows(query.request("vraranklist/", false, false)?).await
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use broker_core::RetrySafety;
+
+    #[test]
+    fn vra_rank_is_an_idempotent_write() {
+        let req = VraRank::new(AtlasId::new(1161600211221604900).unwrap(), 8.25).request().unwrap();
+        assert!(req.is_write(), "vrarank/ writes a row: {req:?}");
+        assert_eq!(req.safety(), RetrySafety::Safe, "vrarank/ upserts the object's one rank row");
+        let scores = VraScores::new(AtlasId::new(1161600211221604900).unwrap()).request().unwrap();
+        assert!(scores.is_write() && scores.safety() == RetrySafety::Unsafe, "vrascores/ inserts a new row each time");
     }
 }

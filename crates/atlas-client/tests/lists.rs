@@ -5,7 +5,7 @@
 mod common;
 
 use atlas_client::{AtlasId, CustomList, DateThreshold, DetectionList, Error, ListRef, WriteOutcome};
-use chrono::NaiveDate;
+use chrono::{NaiveDate, TimeZone};
 use common::*;
 use httpmock::prelude::*;
 use serde_json::json;
@@ -267,13 +267,52 @@ async fn set_detection_list_allowed_lists_only() {
         })
         .await;
     let (client, _) = client(&server);
-    assert_eq!(client.set_detection_list(id(ID), DetectionList::Eyeball).await.unwrap(), WriteOutcome::Created);
-    assert_eq!(client.set_detection_list(id(ID2), DetectionList::Galcand).await.unwrap(), WriteOutcome::ObjectNotFound);
-    let e = client.set_detection_list(id(ID), DetectionList::Good).await.unwrap_err();
+    assert_eq!(client.set_detection_list(id(ID), DetectionList::Eyeball, None).await.unwrap(), WriteOutcome::Created);
+    assert_eq!(
+        client.set_detection_list(id(ID2), DetectionList::Galcand, None).await.unwrap(),
+        WriteOutcome::ObjectNotFound
+    );
+    let e = client.set_detection_list(id(ID), DetectionList::Good, None).await.unwrap_err();
     assert!(matches!(e, Error::InvalidInput { .. }));
     assert!(e.to_string().contains("possible (3), eyeball (4) or galcand (12)"), "{e}");
     m.assert_calls_async(1).await;
     m2.assert_calls_async(1).await;
+}
+
+/// `insertdate` (the object's new `date_modified`) goes in the form as ISO 8601 UTC; the
+/// move is retried after a 503 because it is an idempotent write (a plain write is not:
+/// see `add_to_custom_list_one_id_per_request_with_typed_outcomes`).
+#[tokio::test]
+async fn set_detection_list_sends_insertdate_and_retries_a_503() {
+    let server = MockServer::start_async().await;
+    let n = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let n2 = n.clone();
+    let m = server
+        .mock_async(move |when, then| {
+            when.method(POST)
+                .path("/api/objectdetectionlist/")
+                .header("authorization", AUTH)
+                .header("content-type", FORM)
+                .body(format!("objectid={ID}&objectlist=3&insertdate=2026-07-01T12%3A30%3A00Z"));
+            then.respond_with(move |_req: &httpmock::HttpMockRequest| {
+                if n2.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                    httpmock::HttpMockResponse::builder().status(503).body("busy").build()
+                } else {
+                    httpmock::HttpMockResponse::builder()
+                        .status(200)
+                        .header("content-type", "application/json")
+                        .body(json!({"objectid": ID_U64, "info": "Row created."}).to_string())
+                        .build()
+                }
+            });
+        })
+        .await;
+    let (client, clock) = client(&server);
+    let at = chrono::Utc.with_ymd_and_hms(2026, 7, 1, 12, 30, 0).unwrap();
+    let out = client.set_detection_list(id(ID), DetectionList::Possible, Some(at)).await.unwrap();
+    assert_eq!(out, WriteOutcome::Created);
+    m.assert_calls_async(2).await;
+    assert_eq!(clock.sleeps().len(), 1, "one backoff wait before the retry");
 }
 
 #[test]

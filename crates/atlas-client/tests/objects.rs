@@ -528,3 +528,45 @@ async fn large_replies_decoded_off_the_runtime_same_results() {
     assert_eq!(out[1].source().unwrap().id().get(), b);
     assert_eq!(out[0].source().unwrap().lc.len(), 1500);
 }
+
+/// The `cone/` reply has no positions: `cone_all_with_positions` reads them from one
+/// `objects/` request for the matches, asking for no photometry (`mjd=1000000`). An id the
+/// server does not know keeps `None`.
+#[tokio::test]
+async fn cone_with_positions_reads_ra_dec_from_objects() {
+    let server = MockServer::start_async().await;
+    let cone = server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path("/api/cone/")
+                .header("authorization", AUTH)
+                .header("content-type", FORM)
+                .body("ra=150&dec=60&radius=5&requestType=all");
+            then.status(200).json_body(json!([
+                {"object": ID_U64, "separation": 0.64, "objectname": "ATLAS20bbfr"},
+                {"object": ID2_U64, "separation": 4.2, "objectname": "ATLAS23abc"}
+            ]));
+        })
+        .await;
+    let objects = server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path("/api/objects/")
+                .header("authorization", AUTH)
+                .header("content-type", FORM)
+                .body(format!("objects={ID}%2C{ID2}&mjd=1000000"));
+            then.status(200).json_body(json!([source_json(ID_U64), unknown_json()]));
+        })
+        .await;
+    let (client, _) = client(&server);
+    let hits = client.cone_all_with_positions(SkyPosition::new(150.0, 60.0).unwrap(), 5.0).await.unwrap();
+    cone.assert_calls_async(1).await;
+    objects.assert_calls_async(1).await;
+    assert_eq!(hits.len(), 2);
+    assert_eq!((hits[0].ra, hits[0].dec), (Some(0.02158), Some(31.78178)));
+    assert_eq!(hits[0].objectname.as_deref(), Some("ATLAS20bbfr"));
+    assert_eq!((hits[1].ra, hits[1].dec), (None, None));
+    // Serialized, a match has the position next to the server's fields.
+    let v = serde_json::to_value(&hits[0]).unwrap();
+    assert_eq!(v["ra"], 0.02158);
+}

@@ -60,6 +60,12 @@ pub enum Body {
 /// [`Request::post`] and [`Request::patch`] as [`RetrySafety::Unsafe`]. Change it with
 /// [`Request::retry_safety`] (an ATLAS read POST is safe; a write is not).
 ///
+/// Whether a request changes data on the server is declared apart from its retry safety,
+/// because the two differ: an upsert is a write that is safe to retry. A request starts as
+/// a write unless its method is `GET`, `HEAD`, `OPTIONS` or `TRACE`; change it with
+/// [`Request::writes`] (an ATLAS read POST is not a write; an ATLAS `vrarank/` upsert is a
+/// write and retry-safe). The `http_request` tracing span and `Debug` show it as `write`.
+///
 /// Its `Debug` never shows secrets: form fields and JSON bodies are summarised, header values
 /// are left out, and secret query parameters (`token=`, ...) are redacted.
 #[derive(Clone)]
@@ -71,6 +77,7 @@ pub struct Request {
     body: Body,
     body_error: Option<String>,
     safety: RetrySafety,
+    write: bool,
     buckets: Vec<String>,
     timeout: Option<Duration>,
 }
@@ -79,6 +86,7 @@ impl Request {
     /// A request with an explicit method and retry safety. `path` is joined to the base URL
     /// as is (a trailing slash is kept, none is added); an `http(s)://` URL is used as is.
     pub fn new(method: Method, path: impl Into<String>, safety: RetrySafety) -> Self {
+        let write = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE);
         Request {
             method,
             path: path.into(),
@@ -87,6 +95,7 @@ impl Request {
             body: Body::Empty,
             body_error: None,
             safety,
+            write,
             buckets: Vec::new(),
             timeout: None,
         }
@@ -119,6 +128,12 @@ impl Request {
     /// Declares whether the request may be sent twice.
     pub fn retry_safety(mut self, safety: RetrySafety) -> Self {
         self.safety = safety;
+        self
+    }
+    /// Declares whether the request changes data on the server (see [`Request`]). It does
+    /// not change retries: that is [`Request::retry_safety`].
+    pub fn writes(mut self, write: bool) -> Self {
+        self.write = write;
         self
     }
     /// Adds a query parameter.
@@ -223,6 +238,10 @@ impl Request {
     pub fn safety(&self) -> RetrySafety {
         self.safety
     }
+    /// Whether the request changes data on the server (see [`Request::writes`]).
+    pub fn is_write(&self) -> bool {
+        self.write
+    }
 
     fn push_form(&mut self, pairs: Vec<(String, String)>) {
         if pairs.is_empty() {
@@ -264,6 +283,7 @@ impl fmt::Debug for Request {
             .field("headers", &headers)
             .field("body", &self.body)
             .field("safety", &self.safety)
+            .field("write", &self.write)
             .field("buckets", &self.buckets)
             .field("timeout", &self.timeout)
             .finish()
@@ -780,6 +800,7 @@ impl HttpClient {
                 "http_request",
                 method = %method,
                 url = %redact_url(&url),
+                write = req.write,
                 attempt,
                 status = tracing::field::Empty,
                 elapsed_ms = tracing::field::Empty,

@@ -27,7 +27,8 @@ use async_trait::async_trait;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RetrySafety {
     /// Reads and idempotent writes (GET, PUT upserts, ATLAS read POSTs): retried on 5xx,
-    /// timeouts and connection errors as well as on 429.
+    /// timeouts and connection errors as well as on 429. Whether the request is a write is
+    /// declared apart, with [`Request::writes`](crate::Request::writes).
     Safe,
     /// Non-idempotent writes (a photometry POST, a queue submit): retried only when the
     /// server certainly did not act on it — a 429, or a connection that failed before

@@ -72,3 +72,50 @@ async fn spans_have_request_fields_and_no_secrets() {
         assert!(!log.contains(secret), "{secret} leaked into the log:\n{log}");
     }
 }
+
+/// Every request span says whether the request is a write: an idempotent write (retry-safe)
+/// still shows `write=true`, a read POST `write=false`, a GET `write=false`.
+#[tokio::test]
+async fn spans_say_which_requests_are_writes() {
+    use broker_core::RetrySafety;
+    let capture = Capture::default();
+    let c2 = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_writer(move || c2.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.any_request();
+            then.status(200).json_body(json!({}));
+        })
+        .await;
+    let http = HttpClient::builder(server.base_url()).clock(Arc::new(ManualClock::new())).build().unwrap();
+    let upsert = Request::post("upsert/").retry_safety(RetrySafety::Safe);
+    assert!(upsert.is_write() && upsert.safety() == RetrySafety::Safe);
+    assert!(format!("{upsert:?}").contains("write: true"), "{upsert:?}");
+    http.execute(upsert).await.unwrap();
+    http.execute(Request::post("search/").retry_safety(RetrySafety::Safe).writes(false)).await.unwrap();
+    http.execute(Request::get("thing/")).await.unwrap();
+
+    let log = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let line = |path: &str| log.lines().find(|l| l.contains(path)).unwrap_or_default().to_string();
+    assert!(line("/upsert/").contains("write=true"), "{log}");
+    assert!(line("/search/").contains("write=false"), "{log}");
+    assert!(line("/thing/").contains("write=false"), "{log}");
+}
+
+#[test]
+fn methods_declare_writes_by_default() {
+    assert!(!Request::get("a").is_write());
+    assert!(!Request::head("a").is_write());
+    assert!(Request::post("a").is_write());
+    assert!(Request::put("a").is_write());
+    assert!(Request::patch("a").is_write());
+    assert!(Request::delete("a").is_write());
+    assert!(!Request::post("a").writes(false).is_write());
+}

@@ -39,6 +39,9 @@ struct AtlasState {
     todo: Vec<(u64, Duration)>,
     ranks: BTreeMap<u64, Value>,
     detection_lists: BTreeMap<u64, i64>,
+    /// `date_modified` of objects moved through `objectdetectionlist/` (its `insertdate`,
+    /// else the time of the move), as the server stores it.
+    date_modified: BTreeMap<u64, String>,
 }
 
 #[derive(Clone)]
@@ -379,6 +382,11 @@ impl<'a> V<'a> {
 }
 
 fn parse_datetime_mjd(s: &str) -> Option<f64> {
+    parse_datetime(s).map(crate::clock::mjd_of)
+}
+
+/// A DRF `DateTimeField` value (ISO 8601; naive values are UTC, the server's `TIME_ZONE`).
+fn parse_datetime(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
     let s = s.trim();
     let dt = if let Ok(d) = chrono::DateTime::parse_from_rfc3339(s) {
         d.with_timezone(&chrono::Utc)
@@ -393,7 +401,7 @@ fn parse_datetime_mjd(s: &str) -> Option<f64> {
     } else {
         return None;
     };
-    Some(crate::clock::mjd_of(dt))
+    Some(dt)
 }
 
 fn cone(a: &Atlas, d: &Pairs) -> Response {
@@ -728,7 +736,13 @@ fn first_det_mjd(pts: &[Point]) -> Option<f64> {
 fn object_row(a: &Atlas, o: &SkyObject, pts: &[Point]) -> Value {
     let first = first_det_mjd(pts).unwrap_or(a.shared.sky.cfg.start_mjd);
     let ndet = pts.iter().filter(|p| p.detected).count();
-    let list = a.lock().detection_lists.get(&o.atlas_id).copied().unwrap_or(o.atlas_list);
+    let (list, modified) = {
+        let st = a.lock();
+        (
+            st.detection_lists.get(&o.atlas_id).copied().unwrap_or(o.atlas_list),
+            st.date_modified.get(&o.atlas_id).cloned().unwrap_or_else(|| iso_of_mjd(first + 1.2)),
+        )
+    };
     let trend = match pts.iter().rev().filter(|p| p.detected).take(8).map(|p| p.flux).collect::<Vec<_>>().as_slice() {
         [last, .., old] if last > old => "rising",
         [_, ..] => "fading",
@@ -739,7 +753,7 @@ fn object_row(a: &Atlas, o: &SkyObject, pts: &[Point]) -> Value {
         "detection_id": 21_000_000_000u64 + o.index as u64 * 1000, "ra": round(o.ra, 6), "dec": round(o.dec, 6),
         "object_classification": null, "sherlockClassification": o.kind.sherlock(), "observation_status": null,
         "htm16id": 67_000_000_000u64 + (o.seed % 1_000_000_000), "jtindex": o.seed % 1000, "images_id": 9_000_000 + o.index as u64,
-        "date_inserted": iso_of_mjd(first + 0.3), "date_modified": iso_of_mjd(first + 1.2), "processing_flags": 5832,
+        "date_inserted": iso_of_mjd(first + 0.3), "date_modified": modified, "processing_flags": 5832,
         "updated_by": "sandbox", "followup_priority": null, "external_reference_id": null, "detection_list_id": list,
         "survey_field": "ATLAS", "followup_counter": 18000 + o.index as u64, "atlas_designation": o.atlas_designation,
         "other_designation": o.tns_name, "current_trend": trend, "local_comments": null, "ndetections": ndet,
@@ -1126,7 +1140,7 @@ fn vrarank(a: &Atlas, d: &Pairs) -> Response {
     let rank = v.float("rank", true);
     let alt = v.float("rank_alt1", false);
     let gal = v.int("is_gal_cand", false);
-    let _ = v.datetime("insertdate");
+    let insert = v.datetime("insertdate");
     if let Err(r) = v.finish() {
         return r;
     }
@@ -1134,11 +1148,15 @@ fn vrarank(a: &Atlas, d: &Pairs) -> Response {
     if a.shared.sky.by_atlas(oid as u64).is_none() {
         return created(oid, "Object does not exist.");
     }
-    let now = a.shared.clock.now();
-    let row = json!({"transient_object_id": oid, "rank": rank.map(jf), "rank_alt1": alt.map(jf), "is_gal_cand": gal, "timestamp": ts(a, now)});
-    let mut st = a.lock();
-    let existed = st.ranks.insert(oid as u64, row).is_some();
-    created(oid, if existed { "Row updated." } else { "Row created." })
+    // The server saves a `TcsVraRank` keyed by the object id: an upsert whose `timestamp`
+    // is `insertdate` (default now), answered "Row created." whether it inserted or updated.
+    let stamp = match insert.and(v_insertdate(d)) {
+        Some(t) => iso_z(t),
+        None => ts(a, a.shared.clock.now()),
+    };
+    let row = json!({"transient_object_id": oid, "rank": rank.map(jf), "rank_alt1": alt.map(jf), "is_gal_cand": gal, "timestamp": stamp});
+    a.lock().ranks.insert(oid as u64, row);
+    created(oid, "Row created.")
 }
 
 fn objectgroups(a: &Atlas, d: &Pairs) -> Response {
@@ -1196,19 +1214,36 @@ fn objectgroupsdelete(a: &Atlas, d: &Pairs) -> Response {
     StatusCode::NO_CONTENT.into_response()
 }
 
+/// The `insertdate` form field as a date-time (once validated).
+fn v_insertdate(d: &Pairs) -> Option<chrono::DateTime<chrono::Utc>> {
+    d.last("insertdate").filter(|s| !s.is_empty()).and_then(parse_datetime)
+}
+
 fn objectdetectionlist(a: &Atlas, d: &Pairs) -> Response {
     let mut v = V::new(d);
     let oid = v.int("objectid", true);
     let list = v.int("objectlist", true);
-    let _ = v.datetime("insertdate");
+    let insert = v.datetime("insertdate");
     if let Err(r) = v.finish() {
         return r;
     }
     let (oid, list) = (oid.unwrap_or(0), list.unwrap_or(0));
-    if !matches!(list, 3 | 4 | 12) || a.shared.sky.by_atlas(oid as u64).is_none() {
-        return json(200, json!({"info": "Error updating row."}));
+    // As the server's `ObjectDetectionListSerializer`: the object is looked up first, then
+    // only lists 3, 4 and 12 may be set; `insertdate` (default now) becomes the object's
+    // `date_modified`. Every reply is 200 with the object id.
+    if a.shared.sky.by_atlas(oid as u64).is_none() {
+        return json(200, json!({"objectid": oid, "info": "Object does not exist."}));
     }
-    a.lock().detection_lists.insert(oid as u64, list);
+    if !matches!(list, 3 | 4 | 12) {
+        return json(200, json!({"objectid": oid, "info": "Error updating row."}));
+    }
+    let modified = match insert.and(v_insertdate(d)) {
+        Some(t) => iso_z(t),
+        None => ts(a, a.shared.clock.now()),
+    };
+    let mut st = a.lock();
+    st.detection_lists.insert(oid as u64, list);
+    st.date_modified.insert(oid as u64, modified);
     json(200, json!({"objectid": oid, "info": "Row created."}))
 }
 

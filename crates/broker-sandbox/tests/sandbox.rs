@@ -611,3 +611,52 @@ async fn alerce_ztf_cone_at_zero_is_ignored_as_on_the_server() {
         get(format!("{ztf}objects/?count=true&page_size=1&ra=2.2250738585072014e-308&dec=0.0001&radius=5")).await;
     assert!(tiny < all, "a non-zero coordinate keeps the cone");
 }
+
+/// `objectdetectionlist/` and `vrarank/` as the server's serializers do them: the object is
+/// looked up before the list is checked; `insertdate` becomes the object's `date_modified`
+/// (resp. the rank row's `timestamp`); a second `vrarank/` is an upsert answered "Row
+/// created." again.
+#[tokio::test]
+async fn atlas_detection_list_and_rank_take_insertdate() {
+    let sb = small().await;
+    let c = client();
+    let tok = format!("Token {}", sb.credentials().atlas.token);
+    let oid = sb.objects()[0].atlas_id.to_string();
+    let post = |path: &str, form: Vec<(&str, String)>| {
+        c.post(format!("{}{path}", sb.urls().atlas)).header("Authorization", tok.clone()).form(&form).send()
+    };
+    let r = post("objectdetectionlist/", vec![("objectid", "1000000000000000501".into()), ("objectlist", "1".into())])
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["info"], "Object does not exist.");
+    assert_eq!(v["objectid"].as_u64(), Some(1_000_000_000_000_000_501));
+    let v: Value = post("objectdetectionlist/", vec![("objectid", oid.clone()), ("objectlist", "1".into())])
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["info"], "Error updating row.");
+    assert_eq!(v["objectid"].as_u64(), sb.objects()[0].atlas_id.into());
+    let form =
+        vec![("objectid", oid.clone()), ("objectlist", "4".into()), ("insertdate", "2026-07-01T12:30:00Z".into())];
+    let v: Value = post("objectdetectionlist/", form).await.unwrap().json().await.unwrap();
+    assert_eq!(v["info"], "Row created.");
+    let v: Value = post("objects/", vec![("objects", oid.clone())]).await.unwrap().json().await.unwrap();
+    assert_eq!(v[0]["object"]["detection_list_id"], 4);
+    assert_eq!(v[0]["object"]["date_modified"], "2026-07-01T12:30:00Z");
+
+    for _ in 0..2 {
+        let form =
+            vec![("objectid", oid.clone()), ("rank", "7.5".into()), ("insertdate", "2026-07-02T00:00:00Z".into())];
+        let r = post("vrarank/", form).await.unwrap();
+        assert_eq!(r.status(), 201);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["info"], "Row created.");
+    }
+    let v: Value = post("vraranklist/", vec![("objects", oid.clone())]).await.unwrap().json().await.unwrap();
+    assert_eq!(v.as_array().map(Vec::len), Some(1), "{v}");
+    assert_eq!(v[0]["timestamp"], "2026-07-02T00:00:00Z");
+}

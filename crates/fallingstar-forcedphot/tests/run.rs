@@ -483,26 +483,37 @@ async fn dropping_the_future_stops_all_requests() {
             then.status(200).json_body(queued(t.clone(), 5));
         })
         .await;
-    let client = client(&server, Arc::new(ManualClock::new()));
-    // Run until the task has been polled at least once (however loaded the machine), then
-    // drop the future while the task is still queued.
+    // Every sleep of the run waits on this clock until the test releases it. The future is
+    // dropped only while it waits there: then every request it made has had its whole reply
+    // (and so has been counted by the mock), and none is in flight. Dropping it in the middle
+    // of a poll instead would leave that poll to be counted after the drop, whatever the run
+    // does, and the count would depend on timing.
+    let (clock, mut entered) = GateClock::new();
+    let client = client(&server, clock.clone());
     let (req, opts) = (request(), RunOptions::new());
     let mut fut = Box::pin(client.run(&req, &opts));
-    let give_up = std::time::Instant::now() + Duration::from_secs(20);
+    let mut sleeps = 0;
     loop {
         tokio::select! {
             r = &mut fut => panic!("the run ended while the task was queued: {r:?}"),
-            _ = tokio::time::sleep(Duration::from_millis(10)) => {}
+            d = entered.recv() => assert!(d.is_some(), "the clock's channel closed"),
         }
+        sleeps += 1;
         if poll.calls_async().await >= 1 {
             break;
         }
-        assert!(std::time::Instant::now() < give_up, "the task was never polled");
+        assert!(sleeps < 100, "the task was never polled");
+        clock.release();
     }
-    drop(fut);
     let polled = poll.calls_async().await;
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    drop(fut);
+    drop(client);
+    // Nothing of the run is left anywhere (no spawned task still holds the client's clock),
+    // so nothing can send another request; and none was sent at or after the drop.
+    assert_eq!(Arc::strong_count(&clock), 1, "a part of the run outlived the dropped future");
+    clock.release();
     assert_eq!(poll.calls_async().await, polled, "no request after the future was dropped");
+    assert!(entered.try_recv().is_err(), "no sleep after the future was dropped");
 }
 
 #[tokio::test]

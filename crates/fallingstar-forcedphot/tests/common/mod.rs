@@ -130,6 +130,46 @@ impl Clock for PhaseClock {
     }
 }
 
+/// A virtual clock whose every sleep stops and waits for the test: it reports each sleep
+/// it enters on a channel, then waits for [`GateClock::release`]. While a run waits on it,
+/// the run has no request in flight (every request it made has had its full reply), so a
+/// test can act at that point without racing the HTTP layer.
+#[derive(Debug)]
+pub struct GateClock {
+    manual: ManualClock,
+    entered: tokio::sync::mpsc::UnboundedSender<Duration>,
+    permits: tokio::sync::Semaphore,
+}
+
+impl GateClock {
+    /// The clock, and the receiver of "a sleep of this length has started waiting".
+    pub fn new() -> (Arc<Self>, tokio::sync::mpsc::UnboundedReceiver<Duration>) {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        (Arc::new(GateClock { manual: ManualClock::new(), entered: tx, permits: tokio::sync::Semaphore::new(0) }), rx)
+    }
+    /// Lets one waiting (or the next) sleep return.
+    pub fn release(&self) {
+        self.permits.add_permits(1);
+    }
+}
+
+#[async_trait::async_trait]
+impl Clock for GateClock {
+    async fn sleep(&self, d: Duration) {
+        self.manual.advance(d);
+        let _ = self.entered.send(d);
+        if let Ok(p) = self.permits.acquire().await {
+            p.forget();
+        }
+    }
+    fn now(&self) -> Duration {
+        self.manual.now()
+    }
+    fn system_time(&self) -> SystemTime {
+        self.manual.system_time()
+    }
+}
+
 pub fn client(server: &MockServer, clock: Arc<dyn Clock>) -> Client {
     Client::builder()
         .base_url(server.base_url())
