@@ -419,7 +419,18 @@ async fn sources(State(sp): State<Sp>, method: Method, h: HeaderMap, uri: Uri, b
         Err(r) => return r,
     };
     let use_cache = q.last("useCache").and_then(parse_bool).unwrap_or(false);
-    let include_phot = q.last("includePhotometry").and_then(parse_bool).unwrap_or(false);
+    // `get_sources` (handlers/api/sources.py): with the cache, page 1 is asked without a
+    // queryID and every later page with one; without the cache a queryID is ignored.
+    let given_qid = q.last("queryID").filter(|_| use_cache);
+    if use_cache && given_qid.is_none() && page > 1 {
+        return err(
+            400,
+            "Cannot retrieve sources: Cannot use cache and not specify a query_id when requesting a page number > 1",
+        );
+    }
+    if given_qid.is_some() && page == 1 {
+        return err(400, "Cannot retrieve sources: Cannot use cache and specify a query_id when requesting the first page");
+    }
     let mut group_ids = Vec::new();
     if let Some(g) = q.last("group_ids") {
         for x in g.split(',').filter(|x| !x.trim().is_empty()) {
@@ -447,7 +458,7 @@ async fn sources(State(sp): State<Sp>, method: Method, h: HeaderMap, uri: Uri, b
     let sort_by = q.last("sortBy").unwrap_or("saved_at");
     let desc = q.last("sortOrder").map(|s| s.eq_ignore_ascii_case("desc")).unwrap_or(true);
     let mut st = sp.lock();
-    let cached = q.last("queryID").and_then(|id| st.queries.get(id).cloned().map(|v| (id.to_string(), v)));
+    let cached = given_qid.and_then(|id| st.queries.get(id).cloned().map(|v| (id.to_string(), v)));
     let (ids, qid) = match cached {
         Some((id, v)) => (v, Some(id)),
         None => {
@@ -486,7 +497,8 @@ async fn sources(State(sp): State<Sp>, method: Method, h: HeaderMap, uri: Uri, b
     let page_sources: Vec<Source> =
         page_ids.iter().filter_map(|id| st.index.get(id).and_then(|i| st.sources.get(*i)).cloned()).collect();
     drop(st);
-    let out: Vec<Value> = page_sources.iter().map(|s| source_json(&sp, s, include_phot)).collect();
+    // The list reads `includePhotometry` but never passes it on: no photometry here.
+    let out: Vec<Value> = page_sources.iter().map(|s| source_json(&sp, s, false)).collect();
     let mut data = json!({"sources": out, "totalMatches": total, "pageNumber": page, "numPerPage": n});
     if let (Some(q), Value::Object(m)) = (qid, &mut data) {
         m.insert("queryID".into(), json!(q));

@@ -361,7 +361,11 @@ impl Client {
                 // The server clamps numPerPage: judge a short page by what it says it used.
                 let per_page = page.num_per_page.unwrap_or(p.page_size).min(p.page_size).max(1);
                 let short = (page.items.len() as u64) < per_page;
-                Ok(Page::new(page.items).with_total(page.total).with_has_next(Some(!short)))
+                // A stream may start past page 1 (a cached query continued with its
+                // `queryID`): the core counts only the items it has seen, so say here
+                // when this page reaches `totalMatches`.
+                let reached_total = page.total.is_some_and(|t| p.page.saturating_mul(per_page) >= t);
+                Ok(Page::new(page.items).with_total(page.total).with_has_next(Some(!short && !reached_total)))
             }
         })
         .stop_rules(StopRules { total: true, short_page: false, has_next: true });
