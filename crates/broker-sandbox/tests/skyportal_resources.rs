@@ -364,7 +364,10 @@ async fn streams_filters_telescopes_taxonomies_allocations_assignments() {
         .as_i64()
         .unwrap();
     t.ok(Method::PUT, &format!("/api/allocation/{aid}"), json!({"hours_allocated": 6})).await;
-    assert_eq!(t.get(&format!("/api/allocation/{aid}")).await["hours_allocated"], 6);
+    // The server wraps one allocation: {"allocation": {...}, "totalMatches": N}.
+    let one = t.get(&format!("/api/allocation/{aid}")).await;
+    assert_eq!(one["allocation"]["hours_allocated"], 6);
+    assert_eq!(one["totalMatches"], 0);
     t.ok(Method::DELETE, &format!("/api/allocation/{aid}"), json!({})).await;
 
     let m =
@@ -424,7 +427,9 @@ async fn followup_requests_paged_with_their_own_limit() {
         format!("Missing FollowUpRequest with id {id}")
     );
     let alloc = t.get("/api/allocation/1?numPerPage=4").await;
-    assert_eq!(alloc["requests"].as_array().unwrap().len(), 4);
+    assert_eq!(alloc["allocation"]["requests"].as_array().unwrap().len(), 4);
+    assert!(alloc["totalMatches"].as_u64().unwrap() > 4);
+    assert_eq!(t.fails(Method::GET, "/api/allocation/1?sortBy=priority", None, 400).await, "Invalid sortBy value.");
     t.sb.shutdown().await;
 }
 

@@ -132,8 +132,10 @@ async fn instruments_telescopes_taxonomies_allocations() {
         .await;
     let a = server
         .mock_async(|when, then| {
-            when.method(GET).path("/api/allocation/5");
-            then.json_body(ok(json!({"id": 5, "pi": "Kasliwal", "requests": [{"id": 9, "status": "submitted"}]})));
+            when.method(GET).path("/api/allocation/5").is_true(exact_query(&[]));
+            // handlers/api/allocation.py wraps one allocation with the count of its requests.
+            then.json_body(ok(json!({"allocation": {"id": 5, "pi": "Kasliwal", "hours_allocated": 100.0, "instrument_id": 7,
+                "requests": [{"id": 9, "status": "submitted"}], "ephemeris": {}, "telescope": {"id": 1}}, "totalMatches": 31})));
         })
         .await;
     let (c, _) = client(&server);
@@ -148,7 +150,9 @@ async fn instruments_telescopes_taxonomies_allocations() {
     assert_eq!((tax[0].version.as_deref(), tax[0].extra["isLatest"].as_bool()), (Some("0.1.3"), Some(true)));
     assert_eq!(r.taxonomy(1).await.unwrap().name.as_deref(), Some("Sitewide Taxonomy"));
     assert_eq!(r.allocations(Some(7)).await.unwrap()[0].hours_allocated, Some(100.0));
-    assert_eq!(r.allocation(5).await.unwrap().extra["requests"][0]["id"], 9);
+    let one = r.allocation(5).await.unwrap();
+    assert_eq!((one.id, one.pi.as_deref(), one.hours_allocated, one.instrument_id), (Some(5), Some("Kasliwal"), Some(100.0), Some(7)));
+    assert_eq!(one.extra["requests"][0]["id"], 9);
     for m in [&il, &i, &tl, &t, &xl, &x, &al, &a] {
         m.assert_async().await;
     }
@@ -366,4 +370,21 @@ async fn gcn_events_localizations_galaxies() {
         m.assert_async().await;
     }
     assert!(g.event("2019-04-25 08:18:05").await.is_err());
+}
+
+#[tokio::test]
+async fn allocation_page_sends_paging_and_reports_the_request_count() {
+    let server = MockServer::start_async().await;
+    let m = server
+        .mock_async(|when, then| {
+            when.method(GET).path("/api/allocation/5").is_true(exact_query(&[("pageNumber", "2"), ("numPerPage", "10")]));
+            then.json_body(ok(json!({"allocation": {"id": 5, "requests": [{"id": 19}]}, "totalMatches": 11})));
+        })
+        .await;
+    let (c, _) = client(&server);
+    let d = c.resources().allocation_page(5, 2, 10).await.unwrap();
+    assert_eq!((d.allocation.id, d.total_matches), (Some(5), Some(11)));
+    assert_eq!(d.allocation.extra["requests"][0]["id"], 19);
+    assert!(c.resources().allocation_page(5, 1, 1001).await.is_err());
+    m.assert_async().await;
 }

@@ -1981,10 +1981,19 @@ async fn allocation(
     match method {
         Method::GET => {
             let q = Pairs::from_query(&uri);
-            let (page, n) = try_r!(page_params(&q, 10, MAX_FOLLOWUP));
+            // handlers/api/allocation.py: 50 requests a page by default (the docstring says
+            // 10), sortBy/sortOrder checked, and the reply is
+            // {"allocation": {..., "requests": [...]}, "totalMatches": N}.
+            let (page, n) = try_r!(page_params(&q, 50, MAX_FOLLOWUP));
+            if !matches!(q.last("sortBy").unwrap_or("created_at"), "created_at" | "modified" | "status" | "obj") {
+                return err(400, "Invalid sortBy value.");
+            }
+            if !matches!(q.last("sortOrder").unwrap_or("asc"), "asc" | "desc") {
+                return err(400, "Invalid sortOrder value.");
+            }
             let st = sp.lock();
             let Some(a) = st.more.allocations.get(id) else {
-                return err(400, &format!("Could not retrieve allocation with ID {id}"));
+                return err(400, "Could not retrieve allocation.");
             };
             let mut a = a.clone();
             let reqs: Vec<&Obj> = st
@@ -1998,8 +2007,7 @@ async fn allocation(
             let page_reqs: Vec<Value> =
                 reqs.into_iter().skip((page - 1) * n).take(n).map(|r| Value::Object(r.clone())).collect();
             a.insert("requests".into(), Value::Array(page_reqs));
-            a.insert("totalMatches".into(), json!(total));
-            ok(Value::Object(a))
+            ok(json!({"allocation": Value::Object(a), "totalMatches": total}))
         }
         Method::PUT => {
             let v = try_r!(body_obj(&body));
