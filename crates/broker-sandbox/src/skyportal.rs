@@ -967,11 +967,39 @@ async fn candidates(State(sp): State<Sp>, method: Method, h: HeaderMap, uri: Uri
         return r;
     }
     let q = Pairs::from_query(&uri);
+    // The toolbar's quick search (`nameOnly=true&objID=...`): ids starting with objID, at
+    // most numPerPage (not clamped), no paging and no total.
+    let name_only = q.last("nameOnly").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    if let (true, Some(prefix)) = (name_only, q.last("objID").filter(|p| !p.is_empty())) {
+        let limit = match q.last("numPerPage").unwrap_or("25").trim().parse::<usize>() {
+            Ok(n) => n,
+            Err(e) => return err(500, &format!("invalid literal for int() with base 10: {e}")),
+        };
+        let prefix = prefix.to_lowercase();
+        let mut ids: Vec<String> =
+            more::candidate_ids(&sp).into_iter().filter(|id| id.to_lowercase().starts_with(&prefix)).collect();
+        ids.sort();
+        ids.truncate(limit);
+        return ok(json!({"candidates": ids.iter().map(|id| json!({"id": id})).collect::<Vec<_>>()}));
+    }
     let (page, n) = match page_params(&q, 25, MAX_PER_PAGE) {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let all = more::candidate_ids(&sp);
+    if q.last("annotationExcludeOrigin").is_some_and(|v| !v.is_empty())
+        || q.last("annotationExcludeOutdatedDate").is_some_and(|v| !v.is_empty())
+    {
+        return err(400, "annotationExcludeOrigin and annotationExcludeOutdatedDate parameters are no longer supported");
+    }
+    let filters = match q.last("annotationFilterList").map(more::parse_annotation_filters) {
+        None => Vec::new(),
+        Some(Ok(f)) => f,
+        Some(Err(r)) => return r,
+    };
+    let mut all = more::candidate_ids(&sp);
+    if !filters.is_empty() {
+        all.retain(|id| more::passes_annotation_filters(&sp, id, &filters));
+    }
     let mut st = sp.lock();
     let ids: Vec<String> = match q.last("queryID").and_then(|id| st.queries.get(id).cloned()) {
         Some(v) => v,

@@ -527,6 +527,34 @@ async fn sources_candidates_source_groups_and_exists() {
     assert_eq!(r.status(), 200);
     let total = t.get("/api/candidates?numPerPage=1").await["totalMatches"].as_u64().unwrap();
     assert_eq!(total, 61);
+    // includePhotometry / includeSpectra on one candidate.
+    let one = t.get(&format!("/api/candidates/{obj}?includePhotometry=true&includeSpectra=true")).await;
+    assert!(one["photometry"].as_array().is_some_and(|p| !p.is_empty()), "{one}");
+    assert!(one["spectra"].is_array());
+    assert!(t.get(&format!("/api/candidates/{obj}")).await.get("photometry").is_none());
+    // The quick name search: ids only, no total, pageNumber ignored.
+    let names = t.get("/api/candidates?nameOnly=true&objID=sbxcand&numPerPage=5&pageNumber=7").await;
+    assert_eq!(names, json!({"candidates": [{"id": "SBXCAND1"}]}));
+    // annotationFilterList: JSON objects split on ",{"; the old exclusion parameters are refused.
+    t.ok(Method::POST, "/api/sources/SBXCAND1/annotations", json!({"origin": "kowalski", "data": {"drb": 0.9, "class": "Ia", "real": true}}))
+        .await;
+    let f = |list: &str| format!("/api/candidates?annotationFilterList={}", urlencode(list));
+    let hit = t.get(&f(r#"{"origin":"kowalski","key":"drb","min":0.5,"max":1.0},{"origin":"kowalski","key":"class","value":"Ia"},{"origin":"kowalski","key":"real","value":true}"#)).await;
+    assert_eq!(hit["totalMatches"], 1, "{hit}");
+    assert_eq!(hit["candidates"][0]["id"], "SBXCAND1");
+    assert_eq!(t.get(&f(r#"{"origin":"kowalski","key":"drb","min":0.95,"max":1.0}"#)).await["totalMatches"], 0);
+    assert_eq!(
+        t.fails(Method::GET, &f(r#"{"origin":"kowalski","key":"drb"}"#), None, 400).await,
+        r#"Invalid annotation filter list item: {"origin":"kowalski","key":"drb"}. Should have either "value" or "min" and "max""#
+    );
+    assert_eq!(
+        t.fails(Method::GET, &f("kowalski"), None, 400).await,
+        "Could not parse JSON objects for annotation filtering"
+    );
+    assert_eq!(
+        t.fails(Method::GET, "/api/candidates?annotationExcludeOrigin=kowalski", None, 400).await,
+        "annotationExcludeOrigin and annotationExcludeOutdatedDate parameters are no longer supported"
+    );
     assert_eq!(
         t.fails(
             Method::POST,
@@ -607,4 +635,8 @@ async fn photometry_patch_and_bulk_deletes() {
     let vo = t.sb.credentials().skyportal.view_only_token.clone();
     assert_eq!(t.call_as(&vo, Method::DELETE, &format!("/api/sources/{obj}/photometry"), None).await.0, 401);
     t.sb.shutdown().await;
+}
+
+fn urlencode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }

@@ -442,6 +442,90 @@ pub(super) fn candidate_ids(sp: &Sp) -> Vec<String> {
     st.more.candidates.iter().filter(|c| seen.insert(c.obj_id.clone())).map(|c| c.obj_id.clone()).collect()
 }
 
+/// One parsed item of the candidates' `annotationFilterList`.
+pub(super) enum AnnFilter {
+    /// `value`: a boolean compared as a boolean, anything else as text.
+    Value { origin: String, key: String, value: Value },
+    /// `min` and `max`, numbers.
+    Range { origin: String, key: String, min: f64, max: f64 },
+}
+
+/// Parses `annotationFilterList` as `handlers/api/candidate/candidate.py` does: split on a
+/// comma followed by `{`, each item a JSON object with `origin`, `key`, and `value` or both
+/// `min` and `max`; the server's 400 messages otherwise.
+pub(super) fn parse_annotation_filters(raw: &str) -> Result<Vec<AnnFilter>, Response> {
+    let mut items = Vec::new();
+    let mut start = 0;
+    let bytes = raw.as_bytes();
+    for i in 0..bytes.len() {
+        if bytes[i] == b',' && bytes.get(i + 1) == Some(&b'{') {
+            items.push(&raw[start..i]);
+            start = i + 1;
+        }
+    }
+    items.push(&raw[start..]);
+    let mut out = Vec::new();
+    for item in items {
+        let Ok(Value::Object(f)) = serde_json::from_str::<Value>(item) else {
+            return Err(err(400, "Could not parse JSON objects for annotation filtering"));
+        };
+        let text = |k: &str| f.get(k).map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
+        let Some(origin) = text("origin") else {
+            return Err(err(400, &format!("Invalid annotation filter list item {item}: \"origin\" is required.")));
+        };
+        let Some(key) = text("key") else {
+            return Err(err(400, &format!("Invalid annotation filter list item {item}: \"key\" is required.")));
+        };
+        if let Some(v) = f.get("value") {
+            if !(v.is_boolean() || v.is_string()) {
+                // json.loads(value) on a number raises TypeError: an uncaught 500.
+                return Err(err(500, "the JSON object must be str, bytes or bytearray, not int"));
+            }
+            out.push(AnnFilter::Value { origin, key, value: v.clone() });
+        } else if let (Some(a), Some(b)) = (f.get("min"), f.get("max")) {
+            let num = |v: &Value| v.as_f64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()));
+            let (Some(min), Some(max)) = (num(a), num(b)) else {
+                return Err(err(
+                    400,
+                    &format!("Invalid annotation filter list item: {item}. The min/max provided is not a valid number."),
+                ));
+            };
+            out.push(AnnFilter::Range { origin, key, min, max });
+        } else {
+            return Err(err(
+                400,
+                &format!("Invalid annotation filter list item: {item}. Should have either \"value\" or \"min\" and \"max\""),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// Whether an object's annotations pass every filter.
+pub(super) fn passes_annotation_filters(sp: &Sp, obj: &str, filters: &[AnnFilter]) -> bool {
+    let anns = annotations_of(sp, obj);
+    let datum = |origin: &str, key: &str| -> Vec<Value> {
+        anns.iter()
+            .filter(|a| a.get("origin").and_then(Value::as_str) == Some(origin))
+            .filter_map(|a| a.get("data").and_then(|d| d.get(key)).cloned())
+            .collect()
+    };
+    filters.iter().all(|f| match f {
+        AnnFilter::Value { origin, key, value } => datum(origin, key).iter().any(|d| match value {
+            Value::Bool(b) => d.as_bool() == Some(*b),
+            Value::String(t) => {
+                let as_text = d.as_str().map(str::to_string).unwrap_or_else(|| d.to_string());
+                let nested = serde_json::from_str::<Value>(t).map(|v| v.to_string()).unwrap_or_else(|_| t.clone());
+                as_text == *t || as_text == nested
+            }
+            _ => false,
+        }),
+        AnnFilter::Range { origin, key, min, max } => {
+            datum(origin, key).iter().filter_map(Value::as_f64).any(|x| x >= *min && x <= *max)
+        }
+    })
+}
+
 /// Filter ids a candidate passed.
 pub(super) fn candidate_filters(sp: &Sp, obj: &str) -> Vec<i64> {
     sp.lock().more.candidates.iter().filter(|c| c.obj_id == obj).map(|c| c.filter_id).collect()
@@ -1128,11 +1212,9 @@ async fn source_spectra(
     let q = Pairs::from_query(&uri);
     let sort_by = q.last("sortBy").unwrap_or("observed_at");
     let sort_order = q.last("sortOrder").unwrap_or("asc");
-    if !matches!(
-        sort_by,
-        "observed_at" | "created_at" | "modified" | "id" | "origin" | "type" | "label" | "instrument_id"
-    ) {
-        return err(400, &format!("Invalid sortBy value: {sort_by}"));
+    // `ObjSpectraHandler.get` (handlers/api/spectrum.py) takes only these two.
+    if !matches!(sort_by, "observed_at" | "created_at") {
+        return err(400, "Invalid sortBy, must be one of: observed_at, created_at.");
     }
     if !matches!(sort_order, "asc" | "desc") {
         return err(400, "Invalid sortOrder, must be one of: asc, desc.");
@@ -2420,6 +2502,25 @@ async fn candidate(State(sp): State<Sp>, method: Method, h: HeaderMap, uri: Uri,
                 m.insert("saved_groups".into(), groups_json(&s.groups));
                 if q.last("includeComments").and_then(parse_bool).unwrap_or(false) {
                     m.insert("comments".into(), Value::Array(comments_of(&sp, &id)));
+                }
+                // `include_requested_obj_data`: photometry and spectra on request.
+                if q.last("includePhotometry").and_then(parse_bool).unwrap_or(false) {
+                    if let Value::Object(with) = super::source_json(&sp, &s, true) {
+                        if let Some(p) = with.get("photometry") {
+                            m.insert("photometry".into(), p.clone());
+                        }
+                    }
+                }
+                if q.last("includeSpectra").and_then(parse_bool).unwrap_or(false) {
+                    let st = sp.lock();
+                    let spectra: Vec<Value> = st
+                        .more
+                        .spectra
+                        .values()
+                        .filter(|x| x.meta.get("obj_id").and_then(Value::as_str) == Some(id.as_str()))
+                        .map(|x| spectrum_json(&sp, &st.more, x, false, None))
+                        .collect();
+                    m.insert("spectra".into(), Value::Array(spectra));
                 }
             }
             ok(v)
