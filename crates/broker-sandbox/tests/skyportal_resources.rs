@@ -188,6 +188,16 @@ async fn classifications_paged_and_crud() {
     // PUT (not PATCH), DELETE.
     t.ok(Method::PUT, &format!("/api/classification/{id}"), json!({"probability": 0.9})).await;
     assert_eq!(t.get(&format!("/api/classification/{id}")).await["probability"], 0.9);
+    // The server writes `ml = data.get("ml", False)` on every PUT: an ML classification
+    // updated without `ml` becomes a human one. The default groups are the public group.
+    let ml = json!({"obj_id": obj, "taxonomy_id": 1, "classification": "Ia", "ml": true, "group_ids": []});
+    let mid = t.ok(Method::POST, "/api/classification", ml).await["classification_id"].as_i64().unwrap();
+    let c = t.get(&format!("/api/classification/{mid}")).await;
+    assert_eq!((c["ml"].clone(), c["groups"][0]["id"].clone()), (json!(true), json!(1)));
+    t.ok(Method::PUT, &format!("/api/classification/{mid}"), json!({"probability": 0.8, "ml": true})).await;
+    assert_eq!(t.get(&format!("/api/classification/{mid}")).await["ml"], true);
+    t.ok(Method::PUT, &format!("/api/classification/{mid}"), json!({"probability": 0.8})).await;
+    assert_eq!(t.get(&format!("/api/classification/{mid}")).await["ml"], false);
     assert_eq!(
         t.fails(Method::PATCH, &format!("/api/classification/{id}"), Some(json!({})), 405).await,
         "HTTP 405: Method Not Allowed"

@@ -218,6 +218,9 @@ pub struct Classification {
     /// Creation time.
     #[serde(default)]
     pub created_at: Option<String>,
+    /// Made by a machine-learning classifier?
+    #[serde(default)]
+    pub ml: Option<bool>,
     /// Every other field (`groups`, `votes`, `taxonomy`, ...).
     #[serde(flatten)]
     pub extra: Extra,

@@ -46,7 +46,7 @@ async fn list_is_paged_under_classifications() {
         .await
         .unwrap();
     assert_eq!(all.iter().map(|c| c.id.unwrap()).collect::<Vec<_>>(), [1, 2, 3, 4]);
-    assert_eq!(all[0].extra["ml"], true);
+    assert_eq!(all[0].ml, Some(true));
     p1.assert_async().await;
     p2.assert_async().await;
 }
@@ -74,8 +74,14 @@ async fn for_source_get_create_update_delete() {
         .await;
     let u = server
         .mock_async(|when, then| {
-            when.method(PUT).path("/api/classification/17").json_body(json!({"probability": 0.5}));
+            when.method(PUT).path("/api/classification/17").json_body(json!({"probability": 0.5, "ml": true}));
             then.json_body(ok(json!({})));
+        })
+        .await;
+    let g17 = server
+        .mock_async(|when, then| {
+            when.method(GET).path("/api/classification/17");
+            then.json_body(ok(classification(17)));
         })
         .await;
     let d = server
@@ -95,7 +101,7 @@ async fn for_source_get_create_update_delete() {
         .await
         .unwrap();
     c.classifications().delete(17).await.unwrap();
-    for m in [&s, &g, &p, &u, &d] {
+    for m in [&s, &g, &p, &u, &d, &g17] {
         m.assert_async().await;
     }
     let e = c.classifications().create(&NewClassification::new("ZTF1", "Ia", 1, Some(1.5))).await.unwrap_err();
@@ -242,4 +248,40 @@ async fn several_classifications_in_one_request() {
         c.classifications().create_many(&[NewClassification::new("ZTF1", "Ia", 1, Some(0.9)), agn]).await.unwrap();
     assert_eq!(ids, vec![31, 32]);
     m.assert_async().await;
+}
+
+/// The server writes `ml = data.get("ml", False)` on every PUT
+/// (`handlers/api/classification.py`): an update of an ML classification must send
+/// `ml: true` back, read from the classification when the caller did not set it.
+#[tokio::test]
+async fn update_keeps_an_ml_classification_ml() {
+    let server = MockServer::start_async().await;
+    let g = server
+        .mock_async(|when, then| {
+            when.method(GET).path("/api/classification/21");
+            let mut c = classification(21);
+            c["ml"] = json!(true);
+            then.json_body(ok(c));
+        })
+        .await;
+    let u = server
+        .mock_async(|when, then| {
+            when.method(PUT).path("/api/classification/21").json_body(json!({"probability": 0.7, "ml": true}));
+            then.json_body(ok(json!({})));
+        })
+        .await;
+    let given = server
+        .mock_async(|when, then| {
+            when.method(PUT).path("/api/classification/22").json_body(json!({"classification": "II", "ml": false}));
+            then.json_body(ok(json!({})));
+        })
+        .await;
+    let (c, _) = client(&server);
+    c.classifications().update(21, &ClassificationUpdate { probability: Some(0.7), ..Default::default() }).await.unwrap();
+    // An explicit ml is sent as given, without a read.
+    let set = ClassificationUpdate { classification: Some("II".into()), ml: Some(false), ..Default::default() };
+    c.classifications().update(22, &set).await.unwrap();
+    g.assert_calls_async(1).await;
+    u.assert_async().await;
+    given.assert_async().await;
 }

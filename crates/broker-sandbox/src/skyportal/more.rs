@@ -564,22 +564,12 @@ fn post_one_classification(sp: &Sp, v: &Obj) -> Result<i64, String> {
     if !source_exists(sp, &obj) {
         return Err(format!("Cannot find object with ID {obj}."));
     }
+    // `post_classification`: anything but a non-empty list means the public group.
     let groups = match v.get("group_ids") {
-        None | Some(Value::Null) => vec![1],
-        Some(Value::Array(a)) => a.iter().filter_map(Value::as_i64).collect(),
-        Some(_) => return Err("group_ids must be a list of integers".into()),
+        Some(Value::Array(a)) if !a.is_empty() => a.iter().filter_map(Value::as_i64).collect(),
+        _ => vec![1],
     };
-    let ml = match v.get("ml") {
-        None | Some(Value::Bool(false)) => false,
-        Some(Value::Bool(true)) => true,
-        Some(Value::String(s)) if matches!(s.as_str(), "True" | "t" | "true") => true,
-        Some(Value::String(s)) if matches!(s.as_str(), "False" | "f" | "false") => false,
-        Some(x) => {
-            return Err(format!(
-                "If provided, ml must be one of True, False, 'True', 'False', 't', 'f', 'true', 'false' (got {x})"
-            ));
-        }
-    };
+    let ml = classification_ml(v)?;
     let tax = v.get("taxonomy_id").and_then(Value::as_i64).unwrap_or(-1);
     let class = v.get("classification").and_then(Value::as_str).unwrap_or_default().to_string();
     let mut st = sp.lock();
@@ -605,6 +595,20 @@ fn post_one_classification(sp: &Sp, v: &Obj) -> Result<i64, String> {
         "origin": v.get("origin").cloned().unwrap_or(Value::Null), "author_id": ADMIN_ID, "author_name": ADMIN_NAME,
         "ml": ml, "groups": groups_json(&groups), "created_at": t, "modified": t}));
     Ok(st.more.classifications.insert(row))
+}
+
+/// `ml = data.get("ml", False)` with the server's accepted spellings (POST and PUT alike: a
+/// PUT without `ml` resets it to false).
+fn classification_ml(v: &Obj) -> Result<bool, String> {
+    match v.get("ml") {
+        None | Some(Value::Bool(false)) => Ok(false),
+        Some(Value::Bool(true)) => Ok(true),
+        Some(Value::String(s)) if matches!(s.as_str(), "True" | "t" | "true") => Ok(true),
+        Some(Value::String(s)) if matches!(s.as_str(), "False" | "f" | "false") => Ok(false),
+        Some(x) => Err(format!(
+            "If provided, ml must be one of True, False, 'True', 'False', 't', 'f', 'true', 'false' (got {x})"
+        )),
+    }
 }
 
 async fn classifications(State(sp): State<Sp>, method: Method, h: HeaderMap, uri: Uri, body: Bytes) -> Response {
@@ -685,11 +689,16 @@ async fn classification(
             let Some(c) = st.more.classifications.rows.get_mut(&cid) else {
                 return err(400, &format!("Cannot find a classification with ID: {cid}."));
             };
-            for k in ["classification", "probability", "taxonomy_id", "origin", "ml"] {
+            let ml = match classification_ml(&v) {
+                Ok(ml) => ml,
+                Err(m) => return err(400, &m),
+            };
+            for k in ["classification", "probability", "taxonomy_id", "origin"] {
                 if let Some(x) = v.get(k) {
                     c.insert(k.into(), x.clone());
                 }
             }
+            c.insert("ml".into(), json!(ml));
             if let Some(Value::Array(a)) = v.get("group_ids") {
                 let g: Vec<i64> = a.iter().filter_map(Value::as_i64).collect();
                 c.insert("groups".into(), groups_json(&g));
