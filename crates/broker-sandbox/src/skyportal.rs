@@ -737,6 +737,22 @@ fn num(v: Option<&Value>) -> Option<f64> {
 }
 
 fn parse_rows(sp: &Sp, body: &Value) -> Result<Vec<Phot>, Response> {
+    // `standardize_photometry_data` calls `.items()` on every entry of an altdata list: a
+    // non-object entry raises AttributeError, which no handler catches (500). An empty
+    // object, or one whose values are all null or "", is stored as null.
+    if let Some(Value::Array(a)) = body.get("altdata") {
+        if let Some(bad) = a.iter().find(|x| !x.is_object()) {
+            let t = match bad {
+                Value::Null => "NoneType",
+                Value::Bool(_) => "bool",
+                Value::Number(n) if n.is_f64() => "float",
+                Value::Number(_) => "int",
+                Value::String(_) => "str",
+                _ => "list",
+            };
+            return Err(err(500, &format!("'{t}' object has no attribute 'items'")));
+        }
+    }
     let rows = standardize(body).map_err(|m| err(400, &m))?;
     if rows.len() > MAX_ROWS {
         return Err(err(
@@ -840,7 +856,17 @@ fn parse_rows(sp: &Sp, body: &Value) -> Result<Vec<Phot>, Response> {
             nsigma,
             ra: num(r.get("ra")),
             dec: num(r.get("dec")),
-            altdata: r.get("altdata").cloned().unwrap_or(Value::Null),
+            altdata: match r.get("altdata") {
+                Some(Value::Object(m)) => {
+                    let kept: Map<String, Value> = m
+                        .iter()
+                        .filter(|(_, v)| !(v.is_null() || v.as_str() == Some("")))
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect();
+                    if kept.is_empty() { Value::Null } else { Value::Object(kept) }
+                }
+                _ => Value::Null,
+            },
             groups: groups.clone(),
             created: now,
             upload_id: None,

@@ -626,6 +626,19 @@ async fn photometry_patch_and_bulk_deletes() {
         json!({"obj_id": obj, "instrument_id": 1, "mjd": [mjd, mjd + 1.0], "mag": [19.0, 19.1],
         "magerr": [0.1, 0.1], "limiting_mag": 21.0, "magsys": "ab", "filter": "ztfr"})
     };
+    // altdata: a null entry in the list is a 500 (the server calls `.items()` on it); `{}`
+    // is stored as null.
+    let mut with_null = up(60400.5);
+    with_null["altdata"] = json!([{"exptime": 30}, null]);
+    assert_eq!(
+        t.fails(Method::POST, "/api/photometry", Some(with_null), 500).await,
+        "'NoneType' object has no attribute 'items'"
+    );
+    let mut with_empty = up(60400.5);
+    with_empty["altdata"] = json!([{"exptime": 30}, {}]);
+    let ids = t.ok(Method::POST, "/api/photometry", with_empty).await["ids"].clone();
+    assert_eq!(t.get(&format!("/api/photometry/{}", ids[0])).await["altdata"], json!({"exptime": 30}));
+    assert_eq!(t.get(&format!("/api/photometry/{}", ids[1])).await["altdata"], Value::Null);
     let a = t.ok(Method::POST, "/api/photometry", up(60500.5)).await;
     t.ok(Method::POST, "/api/photometry", up(60600.5)).await;
     let uid = a["upload_id"].as_str().unwrap();
@@ -635,10 +648,10 @@ async fn photometry_patch_and_bulk_deletes() {
         t.fails(Method::DELETE, &format!("/api/photometry/bulk_delete/{uid}"), None, 400).await,
         "Invalid bulk upload id."
     );
-    assert_eq!(t.get(&format!("/api/sources/{obj}/photometry")).await.as_array().unwrap().len(), n0 + 2);
+    assert_eq!(t.get(&format!("/api/sources/{obj}/photometry")).await.as_array().unwrap().len(), n0 + 4);
     // Delete everything of the source.
     let d = t.ok(Method::DELETE, &format!("/api/sources/{obj}/photometry"), json!({})).await;
-    assert_eq!(d, format!("Deleted {} photometry point(s) of {obj}.", n0 + 2));
+    assert_eq!(d, format!("Deleted {} photometry point(s) of {obj}.", n0 + 4));
     assert_eq!(t.get(&format!("/api/sources/{obj}/photometry")).await, json!([]));
     t.fails(Method::GET, &format!("/api/photometry/{pid}"), None, 400).await;
     assert_eq!(t.fails(Method::DELETE, "/api/sources/NOPE/photometry", None, 400).await, "Invalid object id.");
