@@ -114,6 +114,12 @@ async fn spectra_list_get_post_and_ascii() {
     // PUT, DELETE.
     t.ok(Method::PUT, &format!("/api/spectra/{new}"), json!({"label": "relabelled"})).await;
     assert_eq!(t.get(&format!("/api/spectra/{new}")).await["label"], "relabelled");
+    // A partial update; its group_ids are added to the spectrum's groups.
+    let before: Vec<Value> = t.get(&format!("/api/spectra/{new}")).await["groups"].as_array().unwrap().iter().map(|g| g["id"].clone()).collect();
+    t.ok(Method::PUT, &format!("/api/spectra/{new}"), json!({"group_ids": [3]})).await;
+    let after: Vec<Value> = t.get(&format!("/api/spectra/{new}")).await["groups"].as_array().unwrap().iter().map(|g| g["id"].clone()).collect();
+    assert!(before.iter().all(|g| after.contains(g)) && after.contains(&json!(3)), "{before:?} -> {after:?}");
+    assert_eq!(t.get(&format!("/api/spectra/{new}")).await["label"], "relabelled");
     t.ok(Method::DELETE, &format!("/api/spectra/{new}"), json!({})).await;
     t.fails(Method::DELETE, &format!("/api/spectra/{new}"), None, 403).await;
 
@@ -429,6 +435,17 @@ async fn followup_requests_paged_with_their_own_limit() {
     assert!(m.starts_with("Invalid / missing parameters: {'allocation_id'"), "{m}");
     let id = ids[0];
     t.ok(Method::PUT, &format!("/api/followup_request/{id}"), json!({"payload": {"exposure_time": 300}})).await;
+    // The create-only constraints are unknown fields to the update.
+    assert_eq!(
+        t.fails(
+            Method::PUT,
+            &format!("/api/followup_request/{id}"),
+            Some(json!({"payload": {"exposure_time": 300}, "not_if_duplicates": true})),
+            400
+        )
+        .await,
+        "Error parsing followup request submit/update: \"{'not_if_duplicates': ['Unknown field.']}\""
+    );
     let r = t.get(&format!("/api/followup_request/{id}")).await;
     assert_eq!(r["payload"], json!({"priority": 3, "exposure_time": 300}));
     t.ok(Method::DELETE, &format!("/api/followup_request/{id}"), json!({})).await;

@@ -59,7 +59,11 @@ impl Spectra {
         Ok(r.id)
     }
 
-    /// Replaces a spectrum: `PUT /api/spectra/{id}`.
+    /// Updates a spectrum: `PUT /api/spectra/{id}`. The server loads the body as a
+    /// partial `SpectrumPost`: only the fields sent change (it is not a replacement), and
+    /// `group_ids` are **added** to the spectrum's groups, never removed (`"all"` adds
+    /// every group the user can access). `pi`, `reduced_by` and `observed_by` lists do
+    /// replace the current people.
     pub async fn update(&self, id: i64, spectrum: &NewSpectrum) -> Result<()> {
         spectrum.validate()?;
         self.client.ok(Request::put(format!("api/spectra/{id}")).json(spectrum)).await

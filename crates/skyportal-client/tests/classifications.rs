@@ -5,6 +5,7 @@ mod common;
 use common::*;
 use httpmock::prelude::*;
 use serde_json::json;
+use skyportal_client::broker_core::Error;
 use skyportal_client::classifications::{ClassificationUpdate, NewClassification};
 use skyportal_client::comments::{AnnotationTarget, CommentTarget, NewComment};
 
@@ -284,4 +285,41 @@ async fn update_keeps_an_ml_classification_ml() {
     g.assert_calls_async(1).await;
     u.assert_async().await;
     given.assert_async().await;
+}
+
+/// A missing (or unreadable) annotation or comment id is a 403 "Could not find any
+/// accessible annotations." (`handlers/api/annotation.py`): a not-found, not an auth error.
+#[tokio::test]
+async fn missing_annotation_or_comment_is_not_found() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(GET).path("/api/sources/ZTF1/annotations/99");
+            then.status(403).json_body(err("Could not find any accessible annotations."));
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.method(GET).path("/api/sources/ZTF1/comments/98");
+            then.status(403).json_body(err("Could not find any accessible comments."));
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.method(GET).path("/api/sources/ZTF1/annotations");
+            then.status(403).json_body(err("Insufficient permissions"));
+        })
+        .await;
+    let (c, _) = client(&server);
+    let src = AnnotationTarget::Source("ZTF1".into());
+    let e = c.annotations().get(&src, 99).await.unwrap_err();
+    assert!(skyportal_client::is_not_found(&e), "{e:?}");
+    assert_eq!(e.status(), Some(403));
+    assert!(!matches!(e, Error::Auth { .. }), "{e:?}");
+    let e = c.comments().get(&CommentTarget::Source("ZTF1".into()), 98).await.unwrap_err();
+    assert!(skyportal_client::is_not_found(&e), "{e:?}");
+    // Other 403s stay permission errors.
+    let e = c.annotations().list(&src).await.unwrap_err();
+    assert!(matches!(e, Error::Auth { status: Some(403), .. }), "{e:?}");
+    assert!(!skyportal_client::is_not_found(&e));
 }

@@ -239,7 +239,10 @@ async fn followup_requests() {
         .await;
     let u = server
         .mock_async(|when, then| {
-            when.method(PUT).path("/api/followup_request/10").json_body(body.clone());
+            // The create-only constraints are not sent on PUT: the server's update loads
+            // the body into the FollowupRequest model schema, which refuses them.
+            when.method(PUT).path("/api/followup_request/10").json_body(json!({"obj_id": "ZTF1", "allocation_id": 5,
+                "payload": {"priority": 5, "observation_type": "IFU"}, "target_group_ids": [4]}));
             then.json_body(ok(json!({})));
         })
         .await;
@@ -273,7 +276,11 @@ async fn followup_requests() {
     };
     let created = f.create(&req).await.unwrap();
     assert_eq!((created.id, created.request_status.as_deref()), (Some(10), Some("submitted")));
-    f.update(10, &req).await.unwrap();
+    let mut upd = req.clone();
+    upd.source_group_ids = Some(vec![4]);
+    upd.extra.insert("ignore_source_group_ids".into(), json!([7]));
+    upd.extra.insert("radius".into(), json!(2.0));
+    f.update(10, &upd).await.unwrap();
     f.delete(10).await.unwrap();
     for m in [&p1, &g, &p, &u, &d] {
         m.assert_async().await;
@@ -300,7 +307,8 @@ async fn gcn_events_localizations_galaxies() {
     let e = server
         .mock_async(|when, then| {
             when.method(GET).path("/api/gcn_event/2019-04-25T08:18:05");
-            then.json_body(ok(json!({"id": 12, "dateobs": "2019-04-25T08:18:05", "aliases": ["LVC#S190425z"], "notices": [{"id": 1}]})));
+            then.json_body(ok(json!({"id": 12, "dateobs": "2019-04-25T08:18:05", "aliases": ["LVC#S190425z"],
+                "gcn_notices": [{"id": 1, "ivorn": "ivo://gwnet/LVC#S190425z-1-Preliminary", "notice_type": "LVC_PRELIMINARY"}]})));
         })
         .await;
     let l = server
@@ -349,7 +357,7 @@ async fn gcn_events_localizations_galaxies() {
         .await
         .unwrap();
     assert_eq!(events[0].aliases.as_deref(), Some(&["LVC#S190425z".to_string()][..]));
-    assert_eq!(g.event("2019-04-25T08:18:05").await.unwrap().notices.as_ref().unwrap().len(), 1);
+    assert_eq!(g.event("2019-04-25T08:18:05").await.unwrap().gcn_notices.as_ref().unwrap().len(), 1);
     let loc = g.localization("2019-04-25T08:18:05", "bayestar.fits.gz,1", true).await.unwrap();
     assert_eq!(loc.extra["flat_2d"][1], 0.2);
     let gal = g

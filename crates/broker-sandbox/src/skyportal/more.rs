@@ -1081,8 +1081,20 @@ async fn spectrum(State(sp): State<Sp>, method: Method, h: HeaderMap, Path(id): 
                     s.meta.insert(k.into(), x.clone());
                 }
             }
+            // `SpectrumHandler.put`: new groups are added to the current ones, never removed.
             if let Some(Value::Array(g)) = v.get("group_ids") {
-                s.meta.insert("groups".into(), Value::Array(g.clone()));
+                let mut groups: Vec<i64> = s
+                    .meta
+                    .get("groups")
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().filter_map(Value::as_i64).collect())
+                    .unwrap_or_default();
+                for id in g.iter().filter_map(Value::as_i64) {
+                    if !groups.contains(&id) {
+                        groups.push(id);
+                    }
+                }
+                s.meta.insert("groups".into(), json!(groups));
             }
             s.meta.insert("modified".into(), json!(t));
             ok(json!({}))
@@ -2275,6 +2287,19 @@ async fn followups(State(sp): State<Sp>, method: Method, h: HeaderMap, uri: Uri,
     }
 }
 
+/// `FOLLOWUP_CONSTRAINT_KEYS` (handlers/api/followup_request.py): read on creation only.
+const FOLLOWUP_CONSTRAINT_KEYS: [&str; 9] = [
+    "not_if_duplicates",
+    "source_group_ids",
+    "ignore_source_group_ids",
+    "not_if_classified",
+    "not_if_spectra_exist",
+    "not_if_tns_classified",
+    "not_if_tns_reported",
+    "ignore_allocation_ids",
+    "not_if_assignment_exists",
+];
+
 async fn followup(State(sp): State<Sp>, method: Method, h: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
     try_r!(auth(&sp, &h, method != Method::GET));
     let parsed = id.parse::<i64>();
@@ -2294,6 +2319,22 @@ async fn followup(State(sp): State<Sp>, method: Method, h: HeaderMap, Path(id): 
             let Some(r) = st.more.followups.rows.get_mut(&id) else {
                 return err(400, &format!("Missing FollowUpRequest with id {id}"));
             };
+            // Without `status`, the update loads the body into the FollowupRequest model
+            // schema (marshmallow, unknown fields refused): the create-only constraints
+            // are unknown fields there.
+            if !v.contains_key("status") {
+                let unknown: Vec<String> = v
+                    .keys()
+                    .filter(|k| FOLLOWUP_CONSTRAINT_KEYS.contains(&k.as_str()) || k.as_str() == "radius")
+                    .map(|k| format!("'{k}': ['Unknown field.']"))
+                    .collect();
+                if !unknown.is_empty() {
+                    return err(
+                        400,
+                        &format!("Error parsing followup request submit/update: \"{{{}}}\"", unknown.join(", ")),
+                    );
+                }
+            }
             if let Some(Value::Object(p)) = v.get("payload") {
                 let mut merged = r.get("payload").and_then(Value::as_object).cloned().unwrap_or_default();
                 merged.extend(p.clone());
