@@ -252,6 +252,18 @@ async fn comments_and_annotations_on_sources_spectra_photometry() {
     );
     t.ok(Method::DELETE, &format!("{base}/{cid}"), json!({})).await;
     assert_eq!(t.get(&base).await.as_array().unwrap().len(), 1);
+    // Named conversations: kept out of the main thread, listed with ?channel=, named by
+    // /comments/channels.
+    t.ok(Method::POST, &base, json!({"text": "Keck tonight?", "channel": "followup"})).await;
+    t.ok(Method::POST, &base, json!({"text": "Keck tonight?", "channel": "classification"})).await;
+    assert_eq!(t.get(&base).await.as_array().unwrap().len(), 1);
+    let ch = t.get(&format!("{base}?channel=followup")).await;
+    assert_eq!((ch.as_array().unwrap().len(), ch[0]["channel"].clone()), (1, json!("followup")));
+    assert_eq!(t.get(&format!("{base}/channels")).await, json!(["classification", "followup"]));
+    // The TNS lookup is queued (nothing to see in the sandbox); origins are deprecated.
+    assert_eq!(t.get(&format!("/api/sources/{obj}/tns?radius=3")).await, json!({}));
+    assert_eq!(t.fails(Method::GET, "/api/sources/NOPE/tns", None, 400).await, "No object available with ID NOPE");
+    assert_eq!(t.fails(Method::GET, "/api/photometry/origins", None, 400).await, "This feature is deprecated");
 
     // Spectra comments.
     let spec = t.get(&format!("/api/sources/{obj}/spectra")).await["spectra"][0]["id"].as_i64().unwrap();

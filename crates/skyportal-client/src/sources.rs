@@ -56,6 +56,45 @@ impl Sources {
         head_exists(&self.client, format!("api/sources/{id}")).await
     }
 
+    /// Whether an object with this id is readable: `GET /api/source_exists/{obj_id}`. The
+    /// server looks for any object (a candidate that is not saved counts), unlike
+    /// [`Self::exists`].
+    pub async fn exists_named(&self, obj_id: &str) -> Result<SourceExists> {
+        let id = validate::obj_id(obj_id)?;
+        self.client.data(Request::get(format!("api/source_exists/{id}"))).await
+    }
+
+    /// Whether saved sources lie within `radius_deg` of a position:
+    /// `GET /api/source_exists?ra=..&dec=..&radius=..` (degrees). The message names them.
+    ///
+    /// The server tests `all([ra, dec, radius])`, so an `ra` or `dec` of exactly 0 counts
+    /// as missing and is answered with a 400: it is refused here before any request.
+    pub async fn exists_near(&self, ra_deg: f64, dec_deg: f64, radius_deg: f64) -> Result<SourceExists> {
+        validate::cone(ra_deg, dec_deg, radius_deg)?;
+        if ra_deg == 0.0 || dec_deg == 0.0 {
+            return Err(Error::invalid(
+                if ra_deg == 0.0 { "ra" } else { "dec" },
+                "the server takes a coordinate of exactly 0 as missing (it tests all([ra, dec, radius])): \
+                 nudge it (e.g. 1e-9)",
+            ));
+        }
+        let req = Request::get("api/source_exists").query("ra", ra_deg).query("dec", dec_deg).query("radius", radius_deg);
+        self.client.data(req).await
+    }
+
+    /// Asks the server to look the object up on TNS (within `radius_arcsec`, server default
+    /// 2) and record its TNS name: `GET /api/sources/{obj_id}/tns`. The lookup runs in the
+    /// background; the reply only says it was queued.
+    pub async fn refresh_tns(&self, obj_id: &str, radius_arcsec: Option<f64>) -> Result<()> {
+        let id = validate::obj_id(obj_id)?;
+        if let Some(r) = radius_arcsec {
+            if !(r.is_finite() && r >= 0.0) {
+                return Err(Error::invalid("radius", format!("{r} is not a valid radius: use arcseconds >= 0")));
+            }
+        }
+        self.client.ok(Request::get(format!("api/sources/{id}/tns")).query_opt("radius", radius_arcsec)).await
+    }
+
     /// Saves a new source (or updates an existing object): `POST /api/sources`.
     pub async fn create(&self, source: &NewSource) -> Result<SourceCreated> {
         source.validate()?;
@@ -573,6 +612,19 @@ impl NewSource {
         }
         Ok(())
     }
+}
+
+/// The reply of `GET /api/source_exists`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct SourceExists {
+    /// Whether it exists.
+    pub source_exists: bool,
+    /// The server's sentence ("A source at that location already exists: ZTF21abc.").
+    #[serde(default)]
+    pub message: Option<String>,
+    /// Every other field.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, Value>,
 }
 
 /// The reply to `POST /api/sources`.

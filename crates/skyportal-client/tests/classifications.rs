@@ -323,3 +323,40 @@ async fn missing_annotation_or_comment_is_not_found() {
     assert!(matches!(e, Error::Auth { status: Some(403), .. }), "{e:?}");
     assert!(!skyportal_client::is_not_found(&e));
 }
+
+/// Comments on a source live in its main thread or in a named conversation
+/// (`handlers/api/comment.py`: the list filters `Comment.channel == channel` or `IS NULL`;
+/// POST reads `data.get("channel")`; `/comments/channels` lists the names).
+#[tokio::test]
+async fn comment_channels_on_sources() {
+    let server = MockServer::start_async().await;
+    let post = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/api/sources/ZTF1/comments").json_body(json!({"text": "seen at Keck", "channel": "followup"}));
+            then.json_body(ok(json!({"comment_id": 31})));
+        })
+        .await;
+    let list = server
+        .mock_async(|when, then| {
+            when.method(GET).path("/api/sources/ZTF1/comments").is_true(exact_query(&[("channel", "followup")]));
+            then.json_body(ok(json!([{"id": 31, "text": "seen at Keck", "obj_id": "ZTF1", "channel": "followup"}])));
+        })
+        .await;
+    let names = server
+        .mock_async(|when, then| {
+            when.method(GET).path("/api/sources/ZTF1/comments/channels");
+            then.json_body(ok(json!(["classification", "followup"])));
+        })
+        .await;
+    let (c, _) = client(&server);
+    let src = CommentTarget::Source("ZTF1".into());
+    assert_eq!(c.comments().create(&src, &NewComment::text("seen at Keck").channel("followup")).await.unwrap(), 31);
+    let got = c.comments().list_channel("ZTF1", "followup").await.unwrap();
+    assert_eq!(got[0].channel.as_deref(), Some("followup"));
+    assert_eq!(c.comments().channels("ZTF1").await.unwrap(), ["classification", "followup"]);
+    let e = c.comments().create(&CommentTarget::Spectrum(3), &NewComment::text("x").channel("a")).await.unwrap_err();
+    assert!(matches!(e, Error::InvalidInput { ref field, .. } if field == "channel"), "{e}");
+    for m in [&post, &list, &names] {
+        m.assert_async().await;
+    }
+}

@@ -448,3 +448,42 @@ async fn a_stream_continuing_a_query_id_starts_at_page_2_and_stops_at_the_total(
         c.sources().list().page_size(2).query_id("q-abc").start_page(3).collect_all().await.unwrap().into_iter().map(|s| s.id).collect();
     assert_eq!(got, ["ZTF5", "ZTF6"]);
 }
+
+#[tokio::test]
+async fn source_exists_by_name_and_position_and_tns_refresh() {
+    let server = MockServer::start_async().await;
+    let named = server
+        .mock_async(|when, then| {
+            when.method(GET).path("/api/source_exists/ZTF21abc").is_true(exact_query(&[]));
+            then.json_body(ok(json!({"source_exists": true, "message": "A source with the name ZTF21abc already exists."})));
+        })
+        .await;
+    let near = server
+        .mock_async(|when, then| {
+            when.method(GET)
+                .path("/api/source_exists")
+                .is_true(exact_query(&[("ra", "10.5"), ("dec", "-20.25"), ("radius", "0.001")]));
+            then.json_body(ok(json!({"source_exists": false, "message": "No sources exist at this location."})));
+        })
+        .await;
+    let tns = server
+        .mock_async(|when, then| {
+            when.method(GET).path("/api/sources/ZTF21abc/tns").is_true(exact_query(&[("radius", "5")]));
+            then.json_body(ok(json!({})));
+        })
+        .await;
+    let (c, _) = client(&server);
+    let e = c.sources().exists_named("ZTF21abc").await.unwrap();
+    assert!(e.source_exists);
+    assert!(e.message.unwrap().contains("already exists"));
+    assert!(!c.sources().exists_near(10.5, -20.25, 0.001).await.unwrap().source_exists);
+    c.sources().refresh_tns("ZTF21abc", Some(5.0)).await.unwrap();
+    // The server takes a coordinate of 0 as missing (`all([ra, dec, radius])`): refused here.
+    let e = c.sources().exists_near(10.5, 0.0, 0.001).await.unwrap_err();
+    assert!(matches!(&e, Error::InvalidInput { field, .. } if field == "dec"), "{e}");
+    assert!(c.sources().exists_near(10.5, 95.0, 0.001).await.is_err());
+    assert!(c.sources().refresh_tns("ZTF21abc", Some(-1.0)).await.is_err());
+    for m in [&named, &near, &tns] {
+        m.assert_calls_async(1).await;
+    }
+}

@@ -362,7 +362,10 @@ pub(super) fn routes(r: Router<Sp>) -> Router<Sp> {
         .route("/api/sources/{obj_id}/classifications", any(source_classifications))
         .route("/api/sources/{obj_id}/groups", any(source_groups_of))
         .route("/api/sources/{obj_id}/comments", any(src_comments))
+        .route("/api/sources/{obj_id}/comments/channels", any(src_comment_channels))
         .route("/api/sources/{obj_id}/comments/{cid}", any(src_comment))
+        .route("/api/sources/{obj_id}/tns", any(source_tns))
+        .route("/api/photometry/origins", any(photometry_origins))
         .route("/api/spectra/{id}/comments", any(spec_comments))
         .route("/api/spectra/{id}/comments/{cid}", any(spec_comment))
         .route("/api/gcn_event/{id}/comments", any(gcn_comments))
@@ -1367,9 +1370,12 @@ fn comments_impl(
             if matches!(r, Res::Spectra | Res::GcnEvent) && rid.parse::<i64>().is_err() {
                 return err(400, &format!("Invalid resource_id: {rid}"));
             }
+            // Source comments: the main thread (channel IS NULL) unless `channel` names one.
+            let channel = q.last("channel").filter(|c| !c.is_empty()).map(|c| json!(c)).unwrap_or(Value::Null);
             let st = sp.lock();
             let rows: Vec<Value> = comment_rows(&st.more, r, rid)
                 .into_iter()
+                .filter(|c| r != Res::Sources || c.get("channel").unwrap_or(&Value::Null) == &channel)
                 .filter(|c| {
                     text.as_deref().is_none_or(|t| {
                         c.get("text").and_then(Value::as_str).is_some_and(|x| x.to_lowercase().contains(t))
@@ -1421,9 +1427,16 @@ fn comments_impl(
             };
             let Some(text) = text else { return err(400, "Missing required field: text") };
             let groups = try_r!(group_ids(&v, "group_ids"));
+            // `data.get("channel") or None`, on sources only.
+            let channel = match v.get("channel") {
+                Some(Value::String(c)) if r == Res::Sources && !c.is_empty() => json!(c),
+                _ => Value::Null,
+            };
             let mut st = sp.lock();
             if let Some((id, _)) = st.more.comments.rows.iter().find(|(_, c)| {
-                matches_resource(c, r, rid) && c.get("text").and_then(Value::as_str) == Some(text.as_str())
+                matches_resource(c, r, rid)
+                    && c.get("text").and_then(Value::as_str) == Some(text.as_str())
+                    && c.get("channel").unwrap_or(&Value::Null) == &channel
             }) {
                 return ok(json!({"comment_id": id, "message": "Same comment already exists."}));
             }
@@ -1433,6 +1446,9 @@ fn comments_impl(
                 "origin": v.get("origin").cloned().unwrap_or(Value::Null), "bot": true, "author_id": ADMIN_ID,
                 "groups": groups_json(&groups), "created_at": t, "modified": t, "_resource": r.name()}));
             row.insert(key_of(r).into(), rid_v);
+            if r == Res::Sources {
+                row.insert("channel".into(), channel);
+            }
             if let Some(o) = obj
                 && r != Res::Sources
             {
@@ -1670,6 +1686,56 @@ macro_rules! annotation_handlers {
 }
 
 comment_handlers!(src_comments, src_comment, Res::Sources);
+
+/// `CommentChannelHandler.get`: the names of a source's conversations, sorted.
+async fn src_comment_channels(State(sp): State<Sp>, method: Method, h: HeaderMap, Path(id): Path<String>) -> Response {
+    if method != Method::GET {
+        return method_not_allowed();
+    }
+    try_r!(auth(&sp, &h, false));
+    let st = sp.lock();
+    let mut names: Vec<String> = comment_rows(&st.more, Res::Sources, &id)
+        .iter()
+        .filter_map(|c| c.get("channel").and_then(Value::as_str).map(str::to_string))
+        .collect();
+    names.sort();
+    names.dedup();
+    ok(json!(names))
+}
+
+/// `ObjTNSHandler.get` (handlers/api/tns/obj_tns.py): checks the radius (arcsec, default
+/// 2) and the object, queues a TNS lookup and answers an empty success. The sandbox has
+/// no TNS: nothing changes.
+async fn source_tns(State(sp): State<Sp>, method: Method, h: HeaderMap, uri: Uri, Path(id): Path<String>) -> Response {
+    if method != Method::GET {
+        return method_not_allowed();
+    }
+    try_r!(auth(&sp, &h, false));
+    let q = Pairs::from_query(&uri);
+    let radius = match q.last("radius") {
+        None => 2.0,
+        Some(r) => match r.trim().parse::<f64>() {
+            Ok(v) => v,
+            Err(_) => return err(400, "radius must be a number"),
+        },
+    };
+    if radius < 0.0 {
+        return err(400, "radius must be non-negative");
+    }
+    if !source_exists(&sp, &id) {
+        return err(400, &format!("No object available with ID {id}"));
+    }
+    ok(json!({}))
+}
+
+/// `PhotometryOriginHandler.get`: the route is kept but deprecated.
+async fn photometry_origins(State(sp): State<Sp>, method: Method, h: HeaderMap) -> Response {
+    if method != Method::GET {
+        return method_not_allowed();
+    }
+    try_r!(auth(&sp, &h, false));
+    err(400, "This feature is deprecated")
+}
 comment_handlers!(spec_comments, spec_comment, Res::Spectra);
 comment_handlers!(gcn_comments, gcn_comment, Res::GcnEvent);
 annotation_handlers!(src_annotations, src_annotation, Res::Sources);
