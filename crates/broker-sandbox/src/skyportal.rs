@@ -429,7 +429,10 @@ async fn sources(State(sp): State<Sp>, method: Method, h: HeaderMap, uri: Uri, b
         );
     }
     if given_qid.is_some() && page == 1 {
-        return err(400, "Cannot retrieve sources: Cannot use cache and specify a query_id when requesting the first page");
+        return err(
+            400,
+            "Cannot retrieve sources: Cannot use cache and specify a query_id when requesting the first page",
+        );
     }
     let mut group_ids = Vec::new();
     if let Some(g) = q.last("group_ids") {
@@ -1015,7 +1018,10 @@ async fn candidates(State(sp): State<Sp>, method: Method, h: HeaderMap, uri: Uri
     if q.last("annotationExcludeOrigin").is_some_and(|v| !v.is_empty())
         || q.last("annotationExcludeOutdatedDate").is_some_and(|v| !v.is_empty())
     {
-        return err(400, "annotationExcludeOrigin and annotationExcludeOutdatedDate parameters are no longer supported");
+        return err(
+            400,
+            "annotationExcludeOrigin and annotationExcludeOutdatedDate parameters are no longer supported",
+        );
     }
     let filters = match q.last("annotationFilterList").map(more::parse_annotation_filters) {
         None => Vec::new(),

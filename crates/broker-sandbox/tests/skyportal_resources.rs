@@ -115,9 +115,19 @@ async fn spectra_list_get_post_and_ascii() {
     t.ok(Method::PUT, &format!("/api/spectra/{new}"), json!({"label": "relabelled"})).await;
     assert_eq!(t.get(&format!("/api/spectra/{new}")).await["label"], "relabelled");
     // A partial update; its group_ids are added to the spectrum's groups.
-    let before: Vec<Value> = t.get(&format!("/api/spectra/{new}")).await["groups"].as_array().unwrap().iter().map(|g| g["id"].clone()).collect();
+    let before: Vec<Value> = t.get(&format!("/api/spectra/{new}")).await["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["id"].clone())
+        .collect();
     t.ok(Method::PUT, &format!("/api/spectra/{new}"), json!({"group_ids": [3]})).await;
-    let after: Vec<Value> = t.get(&format!("/api/spectra/{new}")).await["groups"].as_array().unwrap().iter().map(|g| g["id"].clone()).collect();
+    let after: Vec<Value> = t.get(&format!("/api/spectra/{new}")).await["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["id"].clone())
+        .collect();
     assert!(before.iter().all(|g| after.contains(g)) && after.contains(&json!(3)), "{before:?} -> {after:?}");
     assert_eq!(t.get(&format!("/api/spectra/{new}")).await["label"], "relabelled");
     t.ok(Method::DELETE, &format!("/api/spectra/{new}"), json!({})).await;
@@ -575,8 +585,12 @@ async fn sources_candidates_source_groups_and_exists() {
     let names = t.get("/api/candidates?nameOnly=true&objID=sbxcand&numPerPage=5&pageNumber=7").await;
     assert_eq!(names, json!({"candidates": [{"id": "SBXCAND1"}]}));
     // annotationFilterList: JSON objects split on ",{"; the old exclusion parameters are refused.
-    t.ok(Method::POST, "/api/sources/SBXCAND1/annotations", json!({"origin": "kowalski", "data": {"drb": 0.9, "class": "Ia", "real": true}}))
-        .await;
+    t.ok(
+        Method::POST,
+        "/api/sources/SBXCAND1/annotations",
+        json!({"origin": "kowalski", "data": {"drb": 0.9, "class": "Ia", "real": true}}),
+    )
+    .await;
     let f = |list: &str| format!("/api/candidates?annotationFilterList={}", urlencode(list));
     let hit = t.get(&f(r#"{"origin":"kowalski","key":"drb","min":0.5,"max":1.0},{"origin":"kowalski","key":"class","value":"Ia"},{"origin":"kowalski","key":"real","value":true}"#)).await;
     assert_eq!(hit["totalMatches"], 1, "{hit}");

@@ -91,10 +91,8 @@ impl Candidates {
     pub async fn ids_starting_with(&self, prefix: &str, limit: u64) -> Result<Vec<String>> {
         validate::non_empty("objID", prefix)?;
         check_page_size(limit, MAX_CANDIDATES_PER_PAGE)?;
-        let req = Request::get("api/candidates")
-            .query("nameOnly", "true")
-            .query("objID", prefix)
-            .query("numPerPage", limit);
+        let req =
+            Request::get("api/candidates").query("nameOnly", "true").query("objID", prefix).query("numPerPage", limit);
         let r: NameOnlyReply = self.client.data(req).await?;
         Ok(r.candidates.into_iter().map(|c| c.id).collect())
     }

@@ -78,7 +78,8 @@ impl Sources {
                  nudge it (e.g. 1e-9)",
             ));
         }
-        let req = Request::get("api/source_exists").query("ra", ra_deg).query("dec", dec_deg).query("radius", radius_deg);
+        let req =
+            Request::get("api/source_exists").query("ra", ra_deg).query("dec", dec_deg).query("radius", radius_deg);
         self.client.data(req).await
     }
 

@@ -193,9 +193,11 @@ async fn ids_starting_with_is_one_request() {
     let server = MockServer::start_async().await;
     let m = server
         .mock_async(|when, then| {
-            when.method(GET)
-                .path("/api/candidates")
-                .is_true(exact_query(&[("nameOnly", "true"), ("objID", "ZTF21"), ("numPerPage", "2")]));
+            when.method(GET).path("/api/candidates").is_true(exact_query(&[
+                ("nameOnly", "true"),
+                ("objID", "ZTF21"),
+                ("numPerPage", "2"),
+            ]));
             then.json_body(ok(json!({"candidates": [{"id": "ZTF21aaa"}, {"id": "ZTF21aab"}]})));
         })
         .await;
@@ -219,7 +221,9 @@ async fn photometry_annotation_filters_use_server_names() {
                 ("pageNumber", "1"),
                 ("numPerPage", "500"),
             ]));
-            then.json_body(ok(json!({"candidates": [], "totalMatches": 0, "pageNumber": 1, "numPerPage": 500, "queryID": "q"})));
+            then.json_body(ok(
+                json!({"candidates": [], "totalMatches": 0, "pageNumber": 1, "numPerPage": 500, "queryID": "q"}),
+            ));
         })
         .await;
     let (c, _) = client(&server);

@@ -278,7 +278,10 @@ async fn update_keeps_an_ml_classification_ml() {
         })
         .await;
     let (c, _) = client(&server);
-    c.classifications().update(21, &ClassificationUpdate { probability: Some(0.7), ..Default::default() }).await.unwrap();
+    c.classifications()
+        .update(21, &ClassificationUpdate { probability: Some(0.7), ..Default::default() })
+        .await
+        .unwrap();
     // An explicit ml is sent as given, without a read.
     let set = ClassificationUpdate { classification: Some("II".into()), ml: Some(false), ..Default::default() };
     c.classifications().update(22, &set).await.unwrap();
@@ -332,7 +335,9 @@ async fn comment_channels_on_sources() {
     let server = MockServer::start_async().await;
     let post = server
         .mock_async(|when, then| {
-            when.method(POST).path("/api/sources/ZTF1/comments").json_body(json!({"text": "seen at Keck", "channel": "followup"}));
+            when.method(POST)
+                .path("/api/sources/ZTF1/comments")
+                .json_body(json!({"text": "seen at Keck", "channel": "followup"}));
             then.json_body(ok(json!({"comment_id": 31})));
         })
         .await;

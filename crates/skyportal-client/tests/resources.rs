@@ -151,7 +151,10 @@ async fn instruments_telescopes_taxonomies_allocations() {
     assert_eq!(r.taxonomy(1).await.unwrap().name.as_deref(), Some("Sitewide Taxonomy"));
     assert_eq!(r.allocations(Some(7)).await.unwrap()[0].hours_allocated, Some(100.0));
     let one = r.allocation(5).await.unwrap();
-    assert_eq!((one.id, one.pi.as_deref(), one.hours_allocated, one.instrument_id), (Some(5), Some("Kasliwal"), Some(100.0), Some(7)));
+    assert_eq!(
+        (one.id, one.pi.as_deref(), one.hours_allocated, one.instrument_id),
+        (Some(5), Some("Kasliwal"), Some(100.0), Some(7))
+    );
     assert_eq!(one.extra["requests"][0]["id"], 9);
     for m in [&il, &i, &tl, &t, &xl, &x, &al, &a] {
         m.assert_async().await;
@@ -385,7 +388,9 @@ async fn allocation_page_sends_paging_and_reports_the_request_count() {
     let server = MockServer::start_async().await;
     let m = server
         .mock_async(|when, then| {
-            when.method(GET).path("/api/allocation/5").is_true(exact_query(&[("pageNumber", "2"), ("numPerPage", "10")]));
+            when.method(GET)
+                .path("/api/allocation/5")
+                .is_true(exact_query(&[("pageNumber", "2"), ("numPerPage", "10")]));
             then.json_body(ok(json!({"allocation": {"id": 5, "requests": [{"id": 19}]}, "totalMatches": 11})));
         })
         .await;

@@ -18,12 +18,8 @@ async fn list_streams_three_pages_carrying_query_id() {
         [(1, vec!["ZTF1", "ZTF2"], None), (2, vec!["ZTF3", "ZTF4"], Some("q-abc")), (3, vec!["ZTF5"], Some("q-abc"))]
     {
         let n_s = n.to_string();
-        let mut want = vec![
-            ("group_ids", "4,71"),
-            ("pageNumber", n_s.as_str()),
-            ("numPerPage", "2"),
-            ("useCache", "true"),
-        ];
+        let mut want =
+            vec![("group_ids", "4,71"), ("pageNumber", n_s.as_str()), ("numPerPage", "2"), ("useCache", "true")];
         if let Some(q) = qid {
             want.push(("queryID", q));
         }
@@ -181,29 +177,26 @@ async fn bad_filters_fail_before_any_request() {
 #[tokio::test]
 async fn get_with_options() {
     let server = MockServer::start_async().await;
-    let m =
-        server
-            .mock_async(|when, then| {
-                when.method(GET).path("/api/sources/ZTF21aaqjmps").header("Authorization", AUTH).is_true(exact_query(
-                    &[
-                        ("includePhotometry", "true"),
-                        ("includeComments", "true"),
-                        ("includeThumbnails", "false"),
-                        ("includeRequested", "true"),
-                        ("pendingOnly", "false"),
-                        ("includeGCNCrossmatches", "true"),
-                        ("includeGCNNotes", "true"),
-                        ("includeAssociatedObjs", "false"),
-                        ("includeSuperObjs", "true"),
-                    ],
-                ));
-                let mut s = source_json("ZTF21aaqjmps", 353.36647);
-                s["photometry"] = json!([phot_json(7, 59410.3, "ztfr", Some(19.2))]);
-                s["comments"] = json!([{"id": 3, "text": "nice", "author_id": 2, "obj_id": "ZTF21aaqjmps", "bot": true,
+    let m = server
+        .mock_async(|when, then| {
+            when.method(GET).path("/api/sources/ZTF21aaqjmps").header("Authorization", AUTH).is_true(exact_query(&[
+                ("includePhotometry", "true"),
+                ("includeComments", "true"),
+                ("includeThumbnails", "false"),
+                ("includeRequested", "true"),
+                ("pendingOnly", "false"),
+                ("includeGCNCrossmatches", "true"),
+                ("includeGCNNotes", "true"),
+                ("includeAssociatedObjs", "false"),
+                ("includeSuperObjs", "true"),
+            ]));
+            let mut s = source_json("ZTF21aaqjmps", 353.36647);
+            s["photometry"] = json!([phot_json(7, 59410.3, "ztfr", Some(19.2))]);
+            s["comments"] = json!([{"id": 3, "text": "nice", "author_id": 2, "obj_id": "ZTF21aaqjmps", "bot": true,
                                     "author": {"username": "bot"}}]);
-                then.status(200).json_body(ok(s));
-            })
-            .await;
+            then.status(200).json_body(ok(s));
+        })
+        .await;
     let (c, _) = client(&server);
     let s = c
         .sources()
@@ -393,7 +386,9 @@ async fn a_page_without_the_cache_needs_no_query_id() {
     let m = server
         .mock_async(|when, then| {
             when.path("/api/sources").is_true(exact_query(&[("pageNumber", "2"), ("numPerPage", "10")]));
-            then.json_body(ok(json!({"sources": [source_json("ZTF11", 2.0)], "totalMatches": 11, "pageNumber": 2, "numPerPage": 10})));
+            then.json_body(ok(
+                json!({"sources": [source_json("ZTF11", 2.0)], "totalMatches": 11, "pageNumber": 2, "numPerPage": 10}),
+            ));
         })
         .await;
     let (c, _) = client(&server);
@@ -410,7 +405,8 @@ async fn a_stream_continuing_a_query_id_starts_at_page_2_and_stops_at_the_total(
     let mut mocks = Vec::new();
     for (n, ids) in [(2, ["ZTF3", "ZTF4"]), (3, ["ZTF5", "ZTF6"])] {
         let n_s = n.to_string();
-        let matcher = exact_query(&[("pageNumber", &n_s), ("numPerPage", "2"), ("useCache", "true"), ("queryID", "q-abc")]);
+        let matcher =
+            exact_query(&[("pageNumber", &n_s), ("numPerPage", "2"), ("useCache", "true"), ("queryID", "q-abc")]);
         let body = ok(json!({
             "sources": ids.iter().map(|i| source_json(i, 1.0)).collect::<Vec<_>>(),
             "totalMatches": 6, "pageNumber": n, "numPerPage": 2, "queryID": "q-abc"
@@ -444,8 +440,18 @@ async fn a_stream_continuing_a_query_id_starts_at_page_2_and_stops_at_the_total(
     assert_eq!(other.calls_async().await, 0, "no page 1, no page 4");
 
     // A chosen start page.
-    let got: Vec<String> =
-        c.sources().list().page_size(2).query_id("q-abc").start_page(3).collect_all().await.unwrap().into_iter().map(|s| s.id).collect();
+    let got: Vec<String> = c
+        .sources()
+        .list()
+        .page_size(2)
+        .query_id("q-abc")
+        .start_page(3)
+        .collect_all()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
     assert_eq!(got, ["ZTF5", "ZTF6"]);
 }
 
@@ -455,14 +461,18 @@ async fn source_exists_by_name_and_position_and_tns_refresh() {
     let named = server
         .mock_async(|when, then| {
             when.method(GET).path("/api/source_exists/ZTF21abc").is_true(exact_query(&[]));
-            then.json_body(ok(json!({"source_exists": true, "message": "A source with the name ZTF21abc already exists."})));
+            then.json_body(ok(
+                json!({"source_exists": true, "message": "A source with the name ZTF21abc already exists."}),
+            ));
         })
         .await;
     let near = server
         .mock_async(|when, then| {
-            when.method(GET)
-                .path("/api/source_exists")
-                .is_true(exact_query(&[("ra", "10.5"), ("dec", "-20.25"), ("radius", "0.001")]));
+            when.method(GET).path("/api/source_exists").is_true(exact_query(&[
+                ("ra", "10.5"),
+                ("dec", "-20.25"),
+                ("radius", "0.001"),
+            ]));
             then.json_body(ok(json!({"source_exists": false, "message": "No sources exist at this location."})));
         })
         .await;

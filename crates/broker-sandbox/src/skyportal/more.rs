@@ -490,14 +490,18 @@ pub(super) fn parse_annotation_filters(raw: &str) -> Result<Vec<AnnFilter>, Resp
             let (Some(min), Some(max)) = (num(a), num(b)) else {
                 return Err(err(
                     400,
-                    &format!("Invalid annotation filter list item: {item}. The min/max provided is not a valid number."),
+                    &format!(
+                        "Invalid annotation filter list item: {item}. The min/max provided is not a valid number."
+                    ),
                 ));
             };
             out.push(AnnFilter::Range { origin, key, min, max });
         } else {
             return Err(err(
                 400,
-                &format!("Invalid annotation filter list item: {item}. Should have either \"value\" or \"min\" and \"max\""),
+                &format!(
+                    "Invalid annotation filter list item: {item}. Should have either \"value\" or \"min\" and \"max\""
+                ),
             ));
         }
     }
