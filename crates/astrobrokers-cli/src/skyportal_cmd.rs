@@ -224,8 +224,13 @@ pub async fn run(g: &Global, ep: &Endpoints, cmd: SkyPortalCmd) -> Result<()> {
             if !group_ids.is_empty() {
                 q = q.group_ids(group_ids);
             }
-            let items =
-                if all { ctx::drain(g, q.stream(), "SkyPortal sources").await? } else { q.page(page).await?.items };
+            // One page is asked without the query cache: the server only serves a cached
+            // page above 1 with the queryID of its page 1.
+            let items = if all {
+                ctx::drain(g, q.stream(), "SkyPortal sources").await?
+            } else {
+                q.use_cache(false).page(page).await?.items
+            };
             g.emit_view(&to_rows(&items)?, views::SKYPORTAL_SOURCES)
         }
         SkyPortalCmd::Source { id } => {

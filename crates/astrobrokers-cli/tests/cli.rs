@@ -301,6 +301,10 @@ fn skyportal_verbs() {
     let id = obj.skyportal_id.clone();
     let page = e.json(&["skyportal", "sources", "--page-size", "5"]);
     assert_eq!(page.len(), 5);
+    // A page above 1 (the sandbox, like the server, refuses a cached page 2 without queryID).
+    let page2 = e.json(&["skyportal", "sources", "--page", "2", "--page-size", "5"]);
+    assert_eq!(page2.len(), 5);
+    assert!(page2.iter().all(|r| !page.contains(r)), "page 2 differs from page 1");
     let all = e.json(&["skyportal", "sources", "--all", "--page-size", "7"]);
     assert!(all.len() > 7, "{}", all.len());
     let (ra, dec) = (obj.ra.to_string(), obj.dec.to_string());

@@ -419,7 +419,21 @@ async fn sources(State(sp): State<Sp>, method: Method, h: HeaderMap, uri: Uri, b
         Err(r) => return r,
     };
     let use_cache = q.last("useCache").and_then(parse_bool).unwrap_or(false);
-    let include_phot = q.last("includePhotometry").and_then(parse_bool).unwrap_or(false);
+    // `get_sources` (handlers/api/sources.py): with the cache, page 1 is asked without a
+    // queryID and every later page with one; without the cache a queryID is ignored.
+    let given_qid = q.last("queryID").filter(|_| use_cache);
+    if use_cache && given_qid.is_none() && page > 1 {
+        return err(
+            400,
+            "Cannot retrieve sources: Cannot use cache and not specify a query_id when requesting a page number > 1",
+        );
+    }
+    if given_qid.is_some() && page == 1 {
+        return err(
+            400,
+            "Cannot retrieve sources: Cannot use cache and specify a query_id when requesting the first page",
+        );
+    }
     let mut group_ids = Vec::new();
     if let Some(g) = q.last("group_ids") {
         for x in g.split(',').filter(|x| !x.trim().is_empty()) {
@@ -447,7 +461,7 @@ async fn sources(State(sp): State<Sp>, method: Method, h: HeaderMap, uri: Uri, b
     let sort_by = q.last("sortBy").unwrap_or("saved_at");
     let desc = q.last("sortOrder").map(|s| s.eq_ignore_ascii_case("desc")).unwrap_or(true);
     let mut st = sp.lock();
-    let cached = q.last("queryID").and_then(|id| st.queries.get(id).cloned().map(|v| (id.to_string(), v)));
+    let cached = given_qid.and_then(|id| st.queries.get(id).cloned().map(|v| (id.to_string(), v)));
     let (ids, qid) = match cached {
         Some((id, v)) => (v, Some(id)),
         None => {
@@ -486,7 +500,8 @@ async fn sources(State(sp): State<Sp>, method: Method, h: HeaderMap, uri: Uri, b
     let page_sources: Vec<Source> =
         page_ids.iter().filter_map(|id| st.index.get(id).and_then(|i| st.sources.get(*i)).cloned()).collect();
     drop(st);
-    let out: Vec<Value> = page_sources.iter().map(|s| source_json(&sp, s, include_phot)).collect();
+    // The list reads `includePhotometry` but never passes it on: no photometry here.
+    let out: Vec<Value> = page_sources.iter().map(|s| source_json(&sp, s, false)).collect();
     let mut data = json!({"sources": out, "totalMatches": total, "pageNumber": page, "numPerPage": n});
     if let (Some(q), Value::Object(m)) = (qid, &mut data) {
         m.insert("queryID".into(), json!(q));
@@ -725,6 +740,22 @@ fn num(v: Option<&Value>) -> Option<f64> {
 }
 
 fn parse_rows(sp: &Sp, body: &Value) -> Result<Vec<Phot>, Response> {
+    // `standardize_photometry_data` calls `.items()` on every entry of an altdata list: a
+    // non-object entry raises AttributeError, which no handler catches (500). An empty
+    // object, or one whose values are all null or "", is stored as null.
+    if let Some(Value::Array(a)) = body.get("altdata") {
+        if let Some(bad) = a.iter().find(|x| !x.is_object()) {
+            let t = match bad {
+                Value::Null => "NoneType",
+                Value::Bool(_) => "bool",
+                Value::Number(n) if n.is_f64() => "float",
+                Value::Number(_) => "int",
+                Value::String(_) => "str",
+                _ => "list",
+            };
+            return Err(err(500, &format!("'{t}' object has no attribute 'items'")));
+        }
+    }
     let rows = standardize(body).map_err(|m| err(400, &m))?;
     if rows.len() > MAX_ROWS {
         return Err(err(
@@ -828,7 +859,17 @@ fn parse_rows(sp: &Sp, body: &Value) -> Result<Vec<Phot>, Response> {
             nsigma,
             ra: num(r.get("ra")),
             dec: num(r.get("dec")),
-            altdata: r.get("altdata").cloned().unwrap_or(Value::Null),
+            altdata: match r.get("altdata") {
+                Some(Value::Object(m)) => {
+                    let kept: Map<String, Value> = m
+                        .iter()
+                        .filter(|(_, v)| !(v.is_null() || v.as_str() == Some("")))
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect();
+                    if kept.is_empty() { Value::Null } else { Value::Object(kept) }
+                }
+                _ => Value::Null,
+            },
             groups: groups.clone(),
             created: now,
             upload_id: None,
@@ -955,11 +996,42 @@ async fn candidates(State(sp): State<Sp>, method: Method, h: HeaderMap, uri: Uri
         return r;
     }
     let q = Pairs::from_query(&uri);
+    // The toolbar's quick search (`nameOnly=true&objID=...`): ids starting with objID, at
+    // most numPerPage (not clamped), no paging and no total.
+    let name_only = q.last("nameOnly").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    if let (true, Some(prefix)) = (name_only, q.last("objID").filter(|p| !p.is_empty())) {
+        let limit = match q.last("numPerPage").unwrap_or("25").trim().parse::<usize>() {
+            Ok(n) => n,
+            Err(e) => return err(500, &format!("invalid literal for int() with base 10: {e}")),
+        };
+        let prefix = prefix.to_lowercase();
+        let mut ids: Vec<String> =
+            more::candidate_ids(&sp).into_iter().filter(|id| id.to_lowercase().starts_with(&prefix)).collect();
+        ids.sort();
+        ids.truncate(limit);
+        return ok(json!({"candidates": ids.iter().map(|id| json!({"id": id})).collect::<Vec<_>>()}));
+    }
     let (page, n) = match page_params(&q, 25, MAX_PER_PAGE) {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let all = more::candidate_ids(&sp);
+    if q.last("annotationExcludeOrigin").is_some_and(|v| !v.is_empty())
+        || q.last("annotationExcludeOutdatedDate").is_some_and(|v| !v.is_empty())
+    {
+        return err(
+            400,
+            "annotationExcludeOrigin and annotationExcludeOutdatedDate parameters are no longer supported",
+        );
+    }
+    let filters = match q.last("annotationFilterList").map(more::parse_annotation_filters) {
+        None => Vec::new(),
+        Some(Ok(f)) => f,
+        Some(Err(r)) => return r,
+    };
+    let mut all = more::candidate_ids(&sp);
+    if !filters.is_empty() {
+        all.retain(|id| more::passes_annotation_filters(&sp, id, &filters));
+    }
     let mut st = sp.lock();
     let ids: Vec<String> = match q.last("queryID").and_then(|id| st.queries.get(id).cloned()) {
         Some(v) => v,

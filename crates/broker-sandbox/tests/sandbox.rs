@@ -229,7 +229,7 @@ async fn skyportal_paging_query_id_and_nginx_429() {
     assert_eq!(r.status(), 200);
     for page in 2..=3 {
         let v: Value = c
-            .get(format!("{base}?numPerPage=15&pageNumber={page}&queryID={qid}"))
+            .get(format!("{base}?numPerPage=15&pageNumber={page}&useCache=true&queryID={qid}"))
             .header("Authorization", &tok)
             .send()
             .await
@@ -242,6 +242,26 @@ async fn skyportal_paging_query_id_and_nginx_429() {
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 40);
+    // The server's cache rules (`get_sources`): page > 1 needs the queryID, page 1 must not
+    // have it; both are 400s with the server's text.
+    for (query, message) in [
+        (
+            "pageNumber=2&useCache=true".to_string(),
+            "Cannot retrieve sources: Cannot use cache and not specify a query_id when requesting a page number > 1",
+        ),
+        (
+            format!("pageNumber=1&useCache=true&queryID={qid}"),
+            "Cannot retrieve sources: Cannot use cache and specify a query_id when requesting the first page",
+        ),
+    ] {
+        let r = c.get(format!("{base}?{query}")).header("Authorization", &tok).send().await.unwrap();
+        assert_eq!(r.status(), 400, "{query}");
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["message"], message);
+    }
+    // Without the cache a queryID is ignored, and any page can be asked.
+    let r = c.get(format!("{base}?pageNumber=2&queryID={qid}")).header("Authorization", &tok).send().await.unwrap();
+    assert_eq!(r.status(), 200);
     // Lowercase scheme only.
     let r = c
         .get(&base)

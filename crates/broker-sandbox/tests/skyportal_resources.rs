@@ -114,6 +114,22 @@ async fn spectra_list_get_post_and_ascii() {
     // PUT, DELETE.
     t.ok(Method::PUT, &format!("/api/spectra/{new}"), json!({"label": "relabelled"})).await;
     assert_eq!(t.get(&format!("/api/spectra/{new}")).await["label"], "relabelled");
+    // A partial update; its group_ids are added to the spectrum's groups.
+    let before: Vec<Value> = t.get(&format!("/api/spectra/{new}")).await["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["id"].clone())
+        .collect();
+    t.ok(Method::PUT, &format!("/api/spectra/{new}"), json!({"group_ids": [3]})).await;
+    let after: Vec<Value> = t.get(&format!("/api/spectra/{new}")).await["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["id"].clone())
+        .collect();
+    assert!(before.iter().all(|g| after.contains(g)) && after.contains(&json!(3)), "{before:?} -> {after:?}");
+    assert_eq!(t.get(&format!("/api/spectra/{new}")).await["label"], "relabelled");
     t.ok(Method::DELETE, &format!("/api/spectra/{new}"), json!({})).await;
     t.fails(Method::DELETE, &format!("/api/spectra/{new}"), None, 403).await;
 
@@ -188,6 +204,16 @@ async fn classifications_paged_and_crud() {
     // PUT (not PATCH), DELETE.
     t.ok(Method::PUT, &format!("/api/classification/{id}"), json!({"probability": 0.9})).await;
     assert_eq!(t.get(&format!("/api/classification/{id}")).await["probability"], 0.9);
+    // The server writes `ml = data.get("ml", False)` on every PUT: an ML classification
+    // updated without `ml` becomes a human one. The default groups are the public group.
+    let ml = json!({"obj_id": obj, "taxonomy_id": 1, "classification": "Ia", "ml": true, "group_ids": []});
+    let mid = t.ok(Method::POST, "/api/classification", ml).await["classification_id"].as_i64().unwrap();
+    let c = t.get(&format!("/api/classification/{mid}")).await;
+    assert_eq!((c["ml"].clone(), c["groups"][0]["id"].clone()), (json!(true), json!(1)));
+    t.ok(Method::PUT, &format!("/api/classification/{mid}"), json!({"probability": 0.8, "ml": true})).await;
+    assert_eq!(t.get(&format!("/api/classification/{mid}")).await["ml"], true);
+    t.ok(Method::PUT, &format!("/api/classification/{mid}"), json!({"probability": 0.8})).await;
+    assert_eq!(t.get(&format!("/api/classification/{mid}")).await["ml"], false);
     assert_eq!(
         t.fails(Method::PATCH, &format!("/api/classification/{id}"), Some(json!({})), 405).await,
         "HTTP 405: Method Not Allowed"
@@ -236,6 +262,18 @@ async fn comments_and_annotations_on_sources_spectra_photometry() {
     );
     t.ok(Method::DELETE, &format!("{base}/{cid}"), json!({})).await;
     assert_eq!(t.get(&base).await.as_array().unwrap().len(), 1);
+    // Named conversations: kept out of the main thread, listed with ?channel=, named by
+    // /comments/channels.
+    t.ok(Method::POST, &base, json!({"text": "Keck tonight?", "channel": "followup"})).await;
+    t.ok(Method::POST, &base, json!({"text": "Keck tonight?", "channel": "classification"})).await;
+    assert_eq!(t.get(&base).await.as_array().unwrap().len(), 1);
+    let ch = t.get(&format!("{base}?channel=followup")).await;
+    assert_eq!((ch.as_array().unwrap().len(), ch[0]["channel"].clone()), (1, json!("followup")));
+    assert_eq!(t.get(&format!("{base}/channels")).await, json!(["classification", "followup"]));
+    // The TNS lookup is queued (nothing to see in the sandbox); origins are deprecated.
+    assert_eq!(t.get(&format!("/api/sources/{obj}/tns?radius=3")).await, json!({}));
+    assert_eq!(t.fails(Method::GET, "/api/sources/NOPE/tns", None, 400).await, "No object available with ID NOPE");
+    assert_eq!(t.fails(Method::GET, "/api/photometry/origins", None, 400).await, "This feature is deprecated");
 
     // Spectra comments.
     let spec = t.get(&format!("/api/sources/{obj}/spectra")).await["spectra"][0]["id"].as_i64().unwrap();
@@ -364,7 +402,10 @@ async fn streams_filters_telescopes_taxonomies_allocations_assignments() {
         .as_i64()
         .unwrap();
     t.ok(Method::PUT, &format!("/api/allocation/{aid}"), json!({"hours_allocated": 6})).await;
-    assert_eq!(t.get(&format!("/api/allocation/{aid}")).await["hours_allocated"], 6);
+    // The server wraps one allocation: {"allocation": {...}, "totalMatches": N}.
+    let one = t.get(&format!("/api/allocation/{aid}")).await;
+    assert_eq!(one["allocation"]["hours_allocated"], 6);
+    assert_eq!(one["totalMatches"], 0);
     t.ok(Method::DELETE, &format!("/api/allocation/{aid}"), json!({})).await;
 
     let m =
@@ -416,6 +457,17 @@ async fn followup_requests_paged_with_their_own_limit() {
     assert!(m.starts_with("Invalid / missing parameters: {'allocation_id'"), "{m}");
     let id = ids[0];
     t.ok(Method::PUT, &format!("/api/followup_request/{id}"), json!({"payload": {"exposure_time": 300}})).await;
+    // The create-only constraints are unknown fields to the update.
+    assert_eq!(
+        t.fails(
+            Method::PUT,
+            &format!("/api/followup_request/{id}"),
+            Some(json!({"payload": {"exposure_time": 300}, "not_if_duplicates": true})),
+            400
+        )
+        .await,
+        "Error parsing followup request submit/update: \"{'not_if_duplicates': ['Unknown field.']}\""
+    );
     let r = t.get(&format!("/api/followup_request/{id}")).await;
     assert_eq!(r["payload"], json!({"priority": 3, "exposure_time": 300}));
     t.ok(Method::DELETE, &format!("/api/followup_request/{id}"), json!({})).await;
@@ -424,7 +476,9 @@ async fn followup_requests_paged_with_their_own_limit() {
         format!("Missing FollowUpRequest with id {id}")
     );
     let alloc = t.get("/api/allocation/1?numPerPage=4").await;
-    assert_eq!(alloc["requests"].as_array().unwrap().len(), 4);
+    assert_eq!(alloc["allocation"]["requests"].as_array().unwrap().len(), 4);
+    assert!(alloc["totalMatches"].as_u64().unwrap() > 4);
+    assert_eq!(t.fails(Method::GET, "/api/allocation/1?sortBy=priority", None, 400).await, "Invalid sortBy value.");
     t.sb.shutdown().await;
 }
 
@@ -522,6 +576,38 @@ async fn sources_candidates_source_groups_and_exists() {
     assert_eq!(r.status(), 200);
     let total = t.get("/api/candidates?numPerPage=1").await["totalMatches"].as_u64().unwrap();
     assert_eq!(total, 61);
+    // includePhotometry / includeSpectra on one candidate.
+    let one = t.get(&format!("/api/candidates/{obj}?includePhotometry=true&includeSpectra=true")).await;
+    assert!(one["photometry"].as_array().is_some_and(|p| !p.is_empty()), "{one}");
+    assert!(one["spectra"].is_array());
+    assert!(t.get(&format!("/api/candidates/{obj}")).await.get("photometry").is_none());
+    // The quick name search: ids only, no total, pageNumber ignored.
+    let names = t.get("/api/candidates?nameOnly=true&objID=sbxcand&numPerPage=5&pageNumber=7").await;
+    assert_eq!(names, json!({"candidates": [{"id": "SBXCAND1"}]}));
+    // annotationFilterList: JSON objects split on ",{"; the old exclusion parameters are refused.
+    t.ok(
+        Method::POST,
+        "/api/sources/SBXCAND1/annotations",
+        json!({"origin": "kowalski", "data": {"drb": 0.9, "class": "Ia", "real": true}}),
+    )
+    .await;
+    let f = |list: &str| format!("/api/candidates?annotationFilterList={}", urlencode(list));
+    let hit = t.get(&f(r#"{"origin":"kowalski","key":"drb","min":0.5,"max":1.0},{"origin":"kowalski","key":"class","value":"Ia"},{"origin":"kowalski","key":"real","value":true}"#)).await;
+    assert_eq!(hit["totalMatches"], 1, "{hit}");
+    assert_eq!(hit["candidates"][0]["id"], "SBXCAND1");
+    assert_eq!(t.get(&f(r#"{"origin":"kowalski","key":"drb","min":0.95,"max":1.0}"#)).await["totalMatches"], 0);
+    assert_eq!(
+        t.fails(Method::GET, &f(r#"{"origin":"kowalski","key":"drb"}"#), None, 400).await,
+        r#"Invalid annotation filter list item: {"origin":"kowalski","key":"drb"}. Should have either "value" or "min" and "max""#
+    );
+    assert_eq!(
+        t.fails(Method::GET, &f("kowalski"), None, 400).await,
+        "Could not parse JSON objects for annotation filtering"
+    );
+    assert_eq!(
+        t.fails(Method::GET, "/api/candidates?annotationExcludeOrigin=kowalski", None, 400).await,
+        "annotationExcludeOrigin and annotationExcludeOutdatedDate parameters are no longer supported"
+    );
     assert_eq!(
         t.fails(
             Method::POST,
@@ -583,6 +669,19 @@ async fn photometry_patch_and_bulk_deletes() {
         json!({"obj_id": obj, "instrument_id": 1, "mjd": [mjd, mjd + 1.0], "mag": [19.0, 19.1],
         "magerr": [0.1, 0.1], "limiting_mag": 21.0, "magsys": "ab", "filter": "ztfr"})
     };
+    // altdata: a null entry in the list is a 500 (the server calls `.items()` on it); `{}`
+    // is stored as null.
+    let mut with_null = up(60400.5);
+    with_null["altdata"] = json!([{"exptime": 30}, null]);
+    assert_eq!(
+        t.fails(Method::POST, "/api/photometry", Some(with_null), 500).await,
+        "'NoneType' object has no attribute 'items'"
+    );
+    let mut with_empty = up(60400.5);
+    with_empty["altdata"] = json!([{"exptime": 30}, {}]);
+    let ids = t.ok(Method::POST, "/api/photometry", with_empty).await["ids"].clone();
+    assert_eq!(t.get(&format!("/api/photometry/{}", ids[0])).await["altdata"], json!({"exptime": 30}));
+    assert_eq!(t.get(&format!("/api/photometry/{}", ids[1])).await["altdata"], Value::Null);
     let a = t.ok(Method::POST, "/api/photometry", up(60500.5)).await;
     t.ok(Method::POST, "/api/photometry", up(60600.5)).await;
     let uid = a["upload_id"].as_str().unwrap();
@@ -592,14 +691,18 @@ async fn photometry_patch_and_bulk_deletes() {
         t.fails(Method::DELETE, &format!("/api/photometry/bulk_delete/{uid}"), None, 400).await,
         "Invalid bulk upload id."
     );
-    assert_eq!(t.get(&format!("/api/sources/{obj}/photometry")).await.as_array().unwrap().len(), n0 + 2);
+    assert_eq!(t.get(&format!("/api/sources/{obj}/photometry")).await.as_array().unwrap().len(), n0 + 4);
     // Delete everything of the source.
     let d = t.ok(Method::DELETE, &format!("/api/sources/{obj}/photometry"), json!({})).await;
-    assert_eq!(d, format!("Deleted {} photometry point(s) of {obj}.", n0 + 2));
+    assert_eq!(d, format!("Deleted {} photometry point(s) of {obj}.", n0 + 4));
     assert_eq!(t.get(&format!("/api/sources/{obj}/photometry")).await, json!([]));
     t.fails(Method::GET, &format!("/api/photometry/{pid}"), None, 400).await;
     assert_eq!(t.fails(Method::DELETE, "/api/sources/NOPE/photometry", None, 400).await, "Invalid object id.");
     let vo = t.sb.credentials().skyportal.view_only_token.clone();
     assert_eq!(t.call_as(&vo, Method::DELETE, &format!("/api/sources/{obj}/photometry"), None).await.0, 401);
     t.sb.shutdown().await;
+}
+
+fn urlencode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }

@@ -87,6 +87,11 @@ impl Classifications {
     }
 
     /// Changes a classification: `PUT /api/classification/{id}` with the fields set.
+    ///
+    /// The server writes `ml = data.get("ml", False)` on every update, so an update without
+    /// `ml` would turn a machine-learning classification into a human one. When
+    /// [`ClassificationUpdate::ml`] is `None`, this first reads the classification
+    /// (`GET /api/classification/{id}`) and sends its current `ml` back.
     pub async fn update(&self, id: i64, changes: &ClassificationUpdate) -> Result<()> {
         if let Some(p) = changes.probability {
             check_probability(p)?;
@@ -96,7 +101,11 @@ impl Classifications {
         if empty {
             return Err(Error::invalid("changes", "nothing to update: set at least one field"));
         }
-        self.client.ok(Request::put(format!("api/classification/{id}")).json(changes)).await
+        let mut body = changes.clone();
+        if body.ml.is_none() {
+            body.ml = Some(self.get(id).await?.ml.unwrap_or(false));
+        }
+        self.client.ok(Request::put(format!("api/classification/{id}")).json(&body)).await
     }
 
     /// Deletes a classification: `DELETE /api/classification/{id}`.
@@ -163,7 +172,8 @@ pub struct NewClassification {
     /// Probability in [0, 1].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub probability: Option<f64>,
-    /// Groups that can see it (server default: all the token's groups).
+    /// Groups that can see it. Unset (or empty), the server uses its public group
+    /// (`misc.public_group_name`, "Sitewide Group" by default), not the token's groups.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group_ids: Option<Vec<i64>>,
     /// Origin.
@@ -222,7 +232,11 @@ pub struct ClassificationUpdate {
     /// Probability.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub probability: Option<f64>,
-    /// Groups.
+    /// Groups that can see it (replaces the current groups).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group_ids: Option<Vec<i64>>,
+    /// Machine-learning classification? The server resets it to false when it is not
+    /// sent; [`Classifications::update`] sends the current value when this is `None`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ml: Option<bool>,
 }

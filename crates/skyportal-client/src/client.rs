@@ -311,7 +311,11 @@ impl Client {
                 // The server clamps numPerPage: judge a short page by what it says it used.
                 let per_page = page.num_per_page.unwrap_or(p.page_size).min(p.page_size).max(1);
                 let short = (page.items.len() as u64) < per_page;
-                Ok(Page::new(page.items).with_total(page.total).with_has_next(Some(!short)))
+                // A stream may start past page 1 (a cached query continued with its
+                // `queryID`): the core counts only the items it has seen, so say here
+                // when this page reaches `totalMatches`.
+                let reached_total = page.total.is_some_and(|t| p.page.saturating_mul(per_page) >= t);
+                Ok(Page::new(page.items).with_total(page.total).with_has_next(Some(!short && !reached_total)))
             }
         })
         .stop_rules(StopRules { total: true, short_page: false, has_next: true });
@@ -345,9 +349,21 @@ pub(crate) fn lenient_u64(v: &Value) -> Option<u64> {
     }
 }
 
-/// Maps HTTP errors to SkyPortal's meaning: 401 and 403 are auth/permission errors.
+/// The start of SkyPortal's 403 for a comment or annotation id that is missing or not
+/// readable (`handlers/api/annotation.py`, `comment.py`: "Could not find any accessible
+/// annotations." / "... comments."): a not-found, not a permission problem of the token.
+const NOT_ACCESSIBLE_403: &str = "could not find any accessible";
+
+fn is_not_accessible_403(h: &HttpError) -> bool {
+    h.status == 403 && h.message.as_deref().is_some_and(|m| m.to_ascii_lowercase().starts_with(NOT_ACCESSIBLE_403))
+}
+
+/// Maps HTTP errors to SkyPortal's meaning: 401 and 403 are auth/permission errors, except
+/// the 403 "Could not find any accessible ..." of a missing comment or annotation, which
+/// stays an [`Error::Http`] that [`is_not_found`] recognizes.
 pub(crate) fn map_error(e: Error) -> Error {
     match e {
+        Error::Http(h) if is_not_accessible_403(&h) => Error::Http(h),
         Error::Http(h) if h.status == 401 || h.status == 403 => {
             let message = h
                 .message
@@ -394,10 +410,11 @@ fn check_envelope(resp: &Response) -> Result<()> {
 }
 
 /// Whether an error means "no such object". SkyPortal often says so with a 400 (`Invalid
-/// ID`, `Cannot find ...`) rather than a 404.
+/// ID`, `Cannot find ...`) rather than a 404, and for a comment or annotation id with a
+/// 403 "Could not find any accessible annotations." (or "... comments.").
 pub fn is_not_found(e: &Error) -> bool {
     let Some(h) = e.as_http() else { return false };
-    if h.status == 404 {
+    if h.status == 404 || is_not_accessible_403(h) {
         return true;
     }
     if h.status != 400 {

@@ -109,6 +109,10 @@ pub struct NewComment {
     /// An attachment.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attachment: Option<Attachment>,
+    /// The named conversation (channel) on a source it belongs to; sources only (the
+    /// server ignores it elsewhere). Unset, it goes to the source's main thread.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
 }
 
 impl NewComment {
@@ -121,15 +125,37 @@ impl NewComment {
         self.group_ids = Some(ids.into_iter().collect());
         self
     }
+    /// Posts into this named conversation of a source.
+    pub fn channel(mut self, name: impl Into<String>) -> Self {
+        self.channel = Some(name.into());
+        self
+    }
 }
 
 impl Comments {
     /// All comments on a resource: `GET .../comments`. The server returns them all at
     /// once: for a resource it ignores `pageNumber`/`numPerPage` (they only page text
-    /// searches), so none are sent.
+    /// searches), so none are sent. On a source these are the comments of its main
+    /// thread only: those posted in a named conversation are listed by
+    /// [`Self::list_channel`].
     pub async fn list(&self, target: &CommentTarget) -> Result<Vec<Comment>> {
         let base = target.base()?;
         self.client.data(Request::get(base)).await
+    }
+
+    /// The comments of one named conversation on a source:
+    /// `GET /api/sources/{obj_id}/comments?channel=...`.
+    pub async fn list_channel(&self, obj_id: &str, channel: &str) -> Result<Vec<Comment>> {
+        let base = CommentTarget::Source(obj_id.to_string()).base()?;
+        let channel = validate::non_empty("channel", channel)?;
+        self.client.data(Request::get(base).query("channel", channel)).await
+    }
+
+    /// The names of the conversations opened on a source, sorted:
+    /// `GET /api/sources/{obj_id}/comments/channels`.
+    pub async fn channels(&self, obj_id: &str) -> Result<Vec<String>> {
+        let id = validate::obj_id(obj_id)?;
+        self.client.data(Request::get(format!("api/sources/{id}/comments/channels"))).await
     }
 
     /// One comment.
@@ -142,6 +168,12 @@ impl Comments {
     pub async fn create(&self, target: &CommentTarget, comment: &NewComment) -> Result<i64> {
         let base = target.base()?;
         validate::non_empty("text", &comment.text)?;
+        if let Some(ch) = &comment.channel {
+            if !matches!(target, CommentTarget::Source(_)) {
+                return Err(Error::invalid("channel", "conversations exist on sources only"));
+            }
+            validate::non_empty("channel", ch)?;
+        }
         let r: CommentIdReply = self.client.data(Request::post(base).json(comment)).await?;
         Ok(r.comment_id)
     }

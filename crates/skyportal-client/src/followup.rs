@@ -14,6 +14,22 @@ use crate::validate;
 /// Largest `numPerPage` for `/api/followup_request` (`MAX_FOLLOWUP_REQUESTS`).
 pub const MAX_FOLLOWUP_REQUESTS_PER_PAGE: u64 = 1000;
 
+/// Submission constraints the server reads on `POST` only (`FOLLOWUP_CONSTRAINT_KEYS` in
+/// `handlers/api/followup_request.py`, plus the constraints' `radius`); `PUT` does not
+/// send them.
+const CREATE_ONLY_KEYS: &[&str] = &[
+    "not_if_duplicates",
+    "source_group_ids",
+    "ignore_source_group_ids",
+    "not_if_classified",
+    "not_if_spectra_exist",
+    "not_if_tns_classified",
+    "not_if_tns_reported",
+    "ignore_allocation_ids",
+    "not_if_assignment_exists",
+    "radius",
+];
+
 /// A follow-up request.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FollowupRequest {
@@ -60,7 +76,8 @@ pub struct FollowupCreated {
     pub message: Option<String>,
 }
 
-/// The body of `POST /api/followup_request` (and of `PUT`).
+/// The body of `POST /api/followup_request` (and of `PUT`, less the create-only
+/// constraints: see [`FollowupRequests::update`]).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct NewFollowupRequest {
     /// Object id.
@@ -84,7 +101,7 @@ pub struct NewFollowupRequest {
     /// Groups the constraints look at.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source_group_ids: Option<Vec<i64>>,
-    /// Any other field (`status`, `radius`, `ignore_source_group_ids`, ...).
+    /// Any other field (`status`, `ignore_source_group_ids`, `not_if_tns_reported`, ...).
     #[serde(flatten)]
     pub extra: serde_json::Map<String, Value>,
 }
@@ -134,9 +151,22 @@ impl FollowupRequests {
     }
 
     /// Changes a request: `PUT /api/followup_request/{id}` (SkyPortal has no PATCH here).
+    ///
+    /// The submission constraints (`not_if_*`, `source_group_ids`,
+    /// `ignore_source_group_ids`, `ignore_allocation_ids`, `radius`, also in `extra`) only apply when
+    /// a request is created, and the server's update refuses them as unknown fields of a
+    /// follow-up request (400 "Error parsing followup request submit/update"), so they
+    /// are not sent.
     pub async fn update(&self, id: i64, r: &NewFollowupRequest) -> Result<()> {
         r.validate()?;
-        self.client.ok(Request::put(format!("api/followup_request/{id}")).json(r)).await
+        let mut body = serde_json::to_value(r)
+            .map_err(|e| Error::invalid("followup_request", format!("cannot be sent as JSON: {e}")))?;
+        if let Value::Object(m) = &mut body {
+            for k in CREATE_ONLY_KEYS {
+                m.remove(*k);
+            }
+        }
+        self.client.ok(Request::put(format!("api/followup_request/{id}")).json(&body)).await
     }
 
     /// Deletes (cancels) a request: `DELETE /api/followup_request/{id}`.

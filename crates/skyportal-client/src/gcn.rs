@@ -34,9 +34,11 @@ pub struct GcnEvent {
     /// Localizations (free JSON; fetch one with [`Gcn::localization`]).
     #[serde(default)]
     pub localizations: Option<Vec<Value>>,
-    /// Notices (free JSON).
+    /// The GCN notices of the event, newest first (`gcn_notices`: `id`, `ivorn`,
+    /// `notice_type`, `stream`, `date`, `notice_format`, `has_localization`, and `content`
+    /// unless `excludeNoticeContent=true`).
     #[serde(default)]
-    pub notices: Option<Vec<Value>>,
+    pub gcn_notices: Option<Vec<Value>>,
     /// Every other field.
     #[serde(flatten)]
     pub extra: Extra,

@@ -218,6 +218,9 @@ pub struct Classification {
     /// Creation time.
     #[serde(default)]
     pub created_at: Option<String>,
+    /// Made by a machine-learning classifier?
+    #[serde(default)]
+    pub ml: Option<bool>,
     /// Every other field (`groups`, `votes`, `taxonomy`, ...).
     #[serde(flatten)]
     pub extra: Extra,
@@ -253,6 +256,9 @@ pub struct Comment {
     /// Creation time.
     #[serde(default)]
     pub created_at: Option<String>,
+    /// The named conversation on a source it belongs to (`None`: the main thread).
+    #[serde(default)]
+    pub channel: Option<String>,
     /// Every other field (`author`, `groups`, `resourceType`, ...).
     #[serde(flatten)]
     pub extra: Extra,

@@ -543,7 +543,8 @@ pub struct MagRow {
     pub ra: Option<f64>,
     /// Declination of the measurement (deg).
     pub dec: Option<f64>,
-    /// Free-form metadata.
+    /// Free-form metadata: a JSON object (rows without it are sent as `{}` when another
+    /// row of the request has some).
     pub altdata: Option<Value>,
 }
 
@@ -626,6 +627,7 @@ impl MagRow {
                 ));
             }
         }
+        check_altdata(i, self.altdata.as_ref())?;
         position_checks(i, self.ra, self.dec)
     }
 }
@@ -656,7 +658,8 @@ pub struct FluxRow {
     pub ra: Option<f64>,
     /// Declination of the measurement (deg).
     pub dec: Option<f64>,
-    /// Free-form metadata.
+    /// Free-form metadata: a JSON object (rows without it are sent as `{}` when another
+    /// row of the request has some).
     pub altdata: Option<Value>,
 }
 
@@ -700,6 +703,7 @@ impl FluxRow {
                 format!("{} is not allowed: use a finite value > 0", self.fluxerr),
             ));
         }
+        check_altdata(i, self.altdata.as_ref())?;
         position_checks(i, self.ra, self.dec)
     }
 }
@@ -887,7 +891,7 @@ impl PhotometryUpload {
                 col(&mut m, "origin", rows, |r| text(&r.origin), false);
                 col(&mut m, "ra", rows, |r| num(r.ra), false);
                 col(&mut m, "dec", rows, |r| num(r.dec), false);
-                col(&mut m, "altdata", rows, |r| r.altdata.clone().unwrap_or(Value::Null), false);
+                altdata_col(&mut m, rows.iter().map(|r| r.altdata.as_ref()));
             }
             PhotometryRows::Flux(all) => {
                 let rows = &all[range.start.min(all.len())..range.end.min(all.len())];
@@ -902,7 +906,7 @@ impl PhotometryUpload {
                 col(&mut m, "origin", rows, |r| text(&r.origin), false);
                 col(&mut m, "ra", rows, |r| num(r.ra), false);
                 col(&mut m, "dec", rows, |r| num(r.dec), false);
-                col(&mut m, "altdata", rows, |r| r.altdata.clone().unwrap_or(Value::Null), false);
+                altdata_col(&mut m, rows.iter().map(|r| r.altdata.as_ref()));
             }
         }
         match &self.group_ids {
@@ -918,6 +922,27 @@ impl PhotometryUpload {
             m.insert("stream_ids".into(), Value::from(self.stream_ids.clone()));
         }
         Value::Object(m)
+    }
+}
+
+/// The `altdata` column: omitted when no row has altdata, else one object per row with `{}`
+/// for rows without. The server calls `.items()` on every entry of an altdata list
+/// (`handlers/api/photometry.py`), so a `null` entry is a 500; it stores `{}` as null.
+fn altdata_col<'a>(m: &mut Map<String, Value>, rows: impl Iterator<Item = Option<&'a Value>> + Clone) {
+    if rows.clone().any(|a| a.is_some()) {
+        let vals: Vec<Value> = rows.map(|a| a.cloned().unwrap_or_else(|| Value::Object(Map::new()))).collect();
+        m.insert("altdata".to_string(), Value::Array(vals));
+    }
+}
+
+/// Checks a row's altdata is a JSON object (the server calls `.items()` on it).
+fn check_altdata(i: usize, a: Option<&Value>) -> Result<()> {
+    match a {
+        None | Some(Value::Object(_)) => Ok(()),
+        Some(other) => Err(Error::invalid(
+            format!("rows[{i}].altdata"),
+            format!("must be a JSON object of key/value pairs, not {other}"),
+        )),
     }
 }
 

@@ -5,7 +5,8 @@ use broker_core::{Error, Request, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::client::Client;
+use crate::client::{Client, check_page_number, check_page_size};
+use crate::followup::MAX_FOLLOWUP_REQUESTS_PER_PAGE;
 use crate::models::{Extra, Group, IdReply};
 use crate::validate;
 
@@ -165,6 +166,21 @@ pub struct Allocation {
     pub extra: Extra,
 }
 
+/// The reply of `GET /api/allocation/{id}`: the allocation (with one page of follow-up
+/// requests under `extra["requests"]`, and `ephemeris`, `telescope`) and the number of
+/// its follow-up requests.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AllocationDetail {
+    /// The allocation.
+    pub allocation: Allocation,
+    /// How many follow-up requests the allocation has (`totalMatches`).
+    #[serde(default, rename = "totalMatches")]
+    pub total_matches: Option<u64>,
+    /// Every other field.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
 /// A target assigned to a classical observing run.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Assignment {
@@ -309,9 +325,25 @@ impl Resources {
         self.client.data(Request::get("api/allocation").query_opt("instrument_id", instrument_id)).await
     }
 
-    /// `GET /api/allocation/{id}` (with its follow-up requests under `extra`).
+    /// One allocation: `GET /api/allocation/{id}`, unwrapped from the server's
+    /// `{"allocation": {...}, "totalMatches": N}`. The first page of its follow-up
+    /// requests (50 by default) is under `extra["requests"]`; use
+    /// [`Self::allocation_page`] to page through them.
     pub async fn allocation(&self, id: i64) -> Result<Allocation> {
-        self.client.data(Request::get(format!("api/allocation/{id}"))).await
+        let d: AllocationDetail = self.client.data(Request::get(format!("api/allocation/{id}"))).await?;
+        Ok(d.allocation)
+    }
+
+    /// One allocation with one page of its follow-up requests:
+    /// `GET /api/allocation/{id}?pageNumber=..&numPerPage=..` (1 to 1000 a page).
+    /// `total_matches` counts all its follow-up requests.
+    pub async fn allocation_page(&self, id: i64, page_number: u64, num_per_page: u64) -> Result<AllocationDetail> {
+        check_page_number(page_number)?;
+        check_page_size(num_per_page, MAX_FOLLOWUP_REQUESTS_PER_PAGE)?;
+        let req = Request::get(format!("api/allocation/{id}"))
+            .query("pageNumber", page_number)
+            .query("numPerPage", num_per_page);
+        self.client.data(req).await
     }
 
     /// `GET /api/assignment`.

@@ -37,6 +37,7 @@ impl Sources {
             max_pages: None,
             use_cache: true,
             query_id: None,
+            start_page: None,
         }
     }
 
@@ -53,6 +54,46 @@ impl Sources {
     pub async fn exists(&self, obj_id: &str) -> Result<bool> {
         let id = validate::obj_id(obj_id)?;
         head_exists(&self.client, format!("api/sources/{id}")).await
+    }
+
+    /// Whether an object with this id is readable: `GET /api/source_exists/{obj_id}`. The
+    /// server looks for any object (a candidate that is not saved counts), unlike
+    /// [`Self::exists`].
+    pub async fn exists_named(&self, obj_id: &str) -> Result<SourceExists> {
+        let id = validate::obj_id(obj_id)?;
+        self.client.data(Request::get(format!("api/source_exists/{id}"))).await
+    }
+
+    /// Whether saved sources lie within `radius_deg` of a position:
+    /// `GET /api/source_exists?ra=..&dec=..&radius=..` (degrees). The message names them.
+    ///
+    /// The server tests `all([ra, dec, radius])`, so an `ra` or `dec` of exactly 0 counts
+    /// as missing and is answered with a 400: it is refused here before any request.
+    pub async fn exists_near(&self, ra_deg: f64, dec_deg: f64, radius_deg: f64) -> Result<SourceExists> {
+        validate::cone(ra_deg, dec_deg, radius_deg)?;
+        if ra_deg == 0.0 || dec_deg == 0.0 {
+            return Err(Error::invalid(
+                if ra_deg == 0.0 { "ra" } else { "dec" },
+                "the server takes a coordinate of exactly 0 as missing (it tests all([ra, dec, radius])): \
+                 nudge it (e.g. 1e-9)",
+            ));
+        }
+        let req =
+            Request::get("api/source_exists").query("ra", ra_deg).query("dec", dec_deg).query("radius", radius_deg);
+        self.client.data(req).await
+    }
+
+    /// Asks the server to look the object up on TNS (within `radius_arcsec`, server default
+    /// 2) and record its TNS name: `GET /api/sources/{obj_id}/tns`. The lookup runs in the
+    /// background; the reply only says it was queued.
+    pub async fn refresh_tns(&self, obj_id: &str, radius_arcsec: Option<f64>) -> Result<()> {
+        let id = validate::obj_id(obj_id)?;
+        if let Some(r) = radius_arcsec {
+            if !(r.is_finite() && r >= 0.0) {
+                return Err(Error::invalid("radius", format!("{r} is not a valid radius: use arcseconds >= 0")));
+            }
+        }
+        self.client.ok(Request::get(format!("api/sources/{id}/tns")).query_opt("radius", radius_arcsec)).await
     }
 
     /// Saves a new source (or updates an existing object): `POST /api/sources`.
@@ -117,6 +158,12 @@ pub(crate) fn failed_stream<T: Send + 'static>(e: Error) -> ItemStream<T> {
 /// (at most 500), `useCache=true` and the returned `queryID`, so pages do not shift while
 /// you read them. Multi-valued filters are comma-joined.
 ///
+/// With the cache on (the default) the server has two rules (`get_sources` in
+/// `handlers/api/sources.py`): page 1 is asked **without** a `queryID` (it returns one),
+/// and every later page **with** it. So [`Self::page`] with a page above 1 needs
+/// [`Self::query_id`] (from [`ListPage::query_id`] of page 1), or [`Self::use_cache`]`(false)`;
+/// a stream given a query id starts at page 2 (or at [`Self::start_page`]).
+///
 /// Filters are checked before any request; a bad one makes [`Self::stream`] yield a single
 /// [`Error::InvalidInput`] and [`Self::page`] fail.
 #[derive(Debug, Clone)]
@@ -127,6 +174,7 @@ pub struct SourceList {
     max_pages: Option<u64>,
     use_cache: bool,
     query_id: Option<String>,
+    start_page: Option<u64>,
 }
 
 impl SourceList {
@@ -146,16 +194,57 @@ impl SourceList {
     }
 
     /// Whether to ask the server to cache the query and page over a frozen id list
-    /// (`useCache=true` + `queryID`; default on).
+    /// (`useCache=true` + `queryID`; default on). Without the cache any page can be asked
+    /// for directly, but pages may shift while sources are saved.
     pub fn use_cache(mut self, on: bool) -> Self {
         self.use_cache = on;
         self
     }
 
-    /// Continues paging a cached query (`queryID` from an earlier page).
+    /// Continues paging a cached query (`queryID` from page 1 of it, see
+    /// [`ListPage::query_id`]). Only pages above 1 can be asked for with it: a stream starts
+    /// at page 2 unless [`Self::start_page`] says otherwise. Needs the cache (the default).
+    ///
+    /// A `queryID` the server no longer holds (kept 6 hours by default) runs the query
+    /// again and returns a new `queryID`; consistency with the earlier pages is then lost.
     pub fn query_id(mut self, id: impl Into<String>) -> Self {
         self.query_id = Some(id.into());
         self
+    }
+
+    /// The page a [`Self::stream`] starts at (1-based; default 1, or 2 with a
+    /// [`Self::query_id`]). With the cache on, a start above 1 needs a query id.
+    /// [`ItemStream::total`] still reports the query's `totalMatches`.
+    pub fn start_page(mut self, n: u64) -> Self {
+        match check_page_number(n) {
+            Ok(n) => self.start_page = Some(n),
+            Err(e) => self.q.fail(e),
+        }
+        self
+    }
+
+    /// The server's `useCache`/`queryID` rules for asking page `page`, checked before any
+    /// request (the server answers 400 "Cannot retrieve sources: Cannot use cache ...").
+    fn check_cache(&self, page: u64) -> Result<()> {
+        match (self.use_cache, self.query_id.is_some()) {
+            (false, true) => Err(Error::invalid(
+                "query_id",
+                "a queryID is only used with the cache: leave use_cache on (the default) to continue a cached query",
+            )),
+            (true, false) if page > 1 => Err(Error::invalid(
+                "page_number",
+                format!(
+                    "page {page} of a cached query needs its queryID: pass the query_id from page 1 \
+                     (ListPage::query_id), or use_cache(false) to ask any page without the cache"
+                ),
+            )),
+            (true, true) if page == 1 => Err(Error::invalid(
+                "page_number",
+                "page 1 of a cached query is asked without a queryID (it returns one): ask page 2 or later with \
+                 query_id, or drop query_id to run the query again",
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// Cone search: `ra`, `dec` and `radius`, all in degrees.
@@ -198,18 +287,15 @@ impl SourceList {
         has_tns_name: bool = "hasTNSname";
         /// Only sources without a TNS name.
         has_no_tns_name: bool = "hasNoTNSname";
-        /// TNS name.
-        tns_name: str = "TNSname";
-        /// Last detection on or after this date (Arrow-parseable, e.g. `2024-01-01`).
+        /// First detected on or after this date (Arrow-parseable, e.g. `2024-01-01`;
+        /// `PhotStat.first_detected_mjd >= startDate`). Applied only while
+        /// [`Self::require_detections`] is on (the server default).
         start_date: str = "startDate";
-        /// Last detection on or before this date.
+        /// Last detected on or before this date (`PhotStat.last_detected_mjd <= endDate`).
+        /// Applied only while [`Self::require_detections`] is on (the server default).
         end_date: str = "endDate";
         /// Only sources in the user's list with this name (`favorites`).
         list_name: str = "listName";
-        /// Include photometry.
-        include_photometry: bool = "includePhotometry";
-        /// Deduplicate included photometry.
-        deduplicate_photometry: bool = "deduplicatePhotometry";
         /// Include Gaia colour-magnitude data.
         include_color_magnitude: bool = "includeColorMagnitude";
         /// Include requested saves.
@@ -232,8 +318,6 @@ impl SourceList {
         sort_order: str = "sortOrder";
         /// Include comments.
         include_comments: bool = "includeComments";
-        /// Include analyses.
-        include_analyses: bool = "includeAnalyses";
         /// Say whether each source has photometry.
         include_photometry_exists: bool = "includePhotometryExists";
         /// Say whether each source has a spectrum.
@@ -246,19 +330,20 @@ impl SourceList {
         include_labellers: bool = "includeLabellers";
         /// Include host galaxies.
         include_hosts: bool = "includeHosts";
-        /// Include GCN notes.
-        include_gcn_notes: bool = "includeGCNNotes";
-        /// Include GCN crossmatches.
-        include_gcn_crossmatches: bool = "includeGCNCrossmatches";
         /// Remove nested output.
         remove_nested: bool = "removeNested";
         /// Include thumbnails.
         include_thumbnails: bool = "includeThumbnails";
         /// Include detection statistics (last and peak detection).
         include_detection_stats: bool = "includeDetectionStats";
-        /// Only sources with detections.
+        /// Whether the detection filters apply (server default true): `startDate`,
+        /// `endDate`, `numberDetections` and the peak/latest magnitude bounds are ignored
+        /// when false. With a localization filter and this on, `startDate` and `endDate`
+        /// are required (at most 10 years apart). It is not an "only sources with
+        /// detections" switch.
         require_detections: bool = "requireDetections";
-        /// Leave forced photometry out of detection statistics.
+        /// Leave forced photometry out of the detection filters (`startDate`, `endDate`,
+        /// `numberDetections`) and detection statistics.
         exclude_forced_photometry: bool = "excludeForcedPhotometry";
         /// `"taxonomy: class"` pairs to match.
         classifications: strs = "classifications";
@@ -306,7 +391,8 @@ impl SourceList {
         has_followup_request: bool = "hasFollowupRequest";
         /// Follow-up request status to match.
         followup_request_status: str = "followupRequestStatus";
-        /// Minimum number of detections.
+        /// Minimum number of detections (applied only while [`Self::require_detections`]
+        /// is on).
         number_detections: i64 = "numberDetections";
         /// Created or modified after this date-time.
         created_or_modified_after: str = "createdOrModifiedAfter";
@@ -326,14 +412,6 @@ impl SourceList {
         spatial_catalog_entry_name: str = "spatialCatalogEntryName";
         /// Include GeoJSON.
         include_geojson: bool = "includeGeoJSON";
-        /// Include candidates.
-        include_candidates: bool = "includeCandidates";
-        /// Include tags.
-        include_tags: bool = "includeTags";
-        /// Include associated objects.
-        include_associated_objs: bool = "includeAssociatedObjs";
-        /// Include super-objects.
-        include_super_objs: bool = "includeSuperObjs";
         /// Only labelled sources.
         has_been_labelled: bool = "hasBeenLabelled";
         /// Only unlabelled sources.
@@ -348,12 +426,24 @@ impl SourceList {
         s.max_pages = self.max_pages;
         s.cache = if self.use_cache { CacheMode::UseCache } else { CacheMode::None };
         s.query_id = self.query_id.clone();
+        s.first_page = self.first_page();
         s
     }
 
-    /// Every matching source, page after page.
+    /// Where a stream starts: the chosen page, else 2 when continuing a cached query.
+    fn first_page(&self) -> u64 {
+        self.start_page.unwrap_or(if self.use_cache && self.query_id.is_some() { 2 } else { 1 })
+    }
+
+    /// Checks everything a stream needs before its first request.
+    fn check_stream(&self) -> Result<()> {
+        self.q.check()?;
+        self.check_cache(self.first_page())
+    }
+
+    /// Every matching source, page after page (from [`Self::start_page`]).
     pub fn stream(self) -> ItemStream<Source> {
-        if let Err(e) = self.q.check() {
+        if let Err(e) = self.check_stream() {
             return failed_stream(e);
         }
         let spec = self.spec();
@@ -365,10 +455,13 @@ impl SourceList {
         self.stream().collect_all().await
     }
 
-    /// One page (1-based).
+    /// One page (1-based). With the cache on (the default), page 1 is asked without a
+    /// query id and pages above 1 only with one (see [`Self::query_id`]); otherwise this
+    /// fails with [`Error::InvalidInput`] before any request.
     pub async fn page(self, page_number: u64) -> Result<ListPage<Source>> {
         self.q.check()?;
         check_page_number(page_number)?;
+        self.check_cache(page_number)?;
         let spec = self.spec();
         let req = spec.request(page_number, spec.page_size, spec.query_id.as_deref());
         Ok(self.client.fetch_page(req, spec.key).await?.into())
@@ -378,7 +471,7 @@ impl SourceList {
     /// free JSON (`obj_id`, `group_id`, `saved_at`, ...).
     pub fn save_summary(mut self) -> ItemStream<serde_json::Map<String, Value>> {
         self.q.set_bool("saveSummary", true);
-        if let Err(e) = self.q.check() {
+        if let Err(e) = self.check_stream() {
             return failed_stream(e);
         }
         let spec = self.spec();
@@ -424,6 +517,18 @@ impl SourceGet {
         include_candidates: bool = "includeCandidates";
         /// Include tags (server default true).
         include_tags: bool = "includeTags";
+        /// Include requested (pending) saves in `groups`.
+        include_requested: bool = "includeRequested";
+        /// Only requested (pending) saves.
+        pending_only: bool = "pendingOnly";
+        /// Include GCN crossmatches.
+        include_gcn_crossmatches: bool = "includeGCNCrossmatches";
+        /// Include GCN notes.
+        include_gcn_notes: bool = "includeGCNNotes";
+        /// Include associated objects (server default true).
+        include_associated_objs: bool = "includeAssociatedObjs";
+        /// Include super-objects.
+        include_super_objs: bool = "includeSuperObjs";
         /// TNS name.
         tns_name: str = "TNSname";
     }
@@ -508,6 +613,19 @@ impl NewSource {
         }
         Ok(())
     }
+}
+
+/// The reply of `GET /api/source_exists`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct SourceExists {
+    /// Whether it exists.
+    pub source_exists: bool,
+    /// The server's sentence ("A source at that location already exists: ZTF21abc.").
+    #[serde(default)]
+    pub message: Option<String>,
+    /// Every other field.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, Value>,
 }
 
 /// The reply to `POST /api/sources`.

@@ -22,6 +22,25 @@ impl Client {
     }
 }
 
+/// What [`Spectra::for_source_sorted`] orders by (the two the server accepts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpectrumSort {
+    /// `observed_at` (the server default).
+    ObservedAt,
+    /// `created_at`.
+    CreatedAt,
+}
+
+impl SpectrumSort {
+    /// The wire value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SpectrumSort::ObservedAt => "observed_at",
+            SpectrumSort::CreatedAt => "created_at",
+        }
+    }
+}
+
 /// The reply of `GET /api/sources/{obj_id}/spectra`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub struct SourceSpectra {
@@ -47,6 +66,23 @@ impl Spectra {
         self.client.data(req).await
     }
 
+    /// A source's spectra in a chosen order: `GET /api/sources/{obj_id}/spectra` with
+    /// `sortBy` and `sortOrder` (server default: `observed_at`, ascending).
+    pub async fn for_source_sorted(
+        &self,
+        obj_id: &str,
+        normalization: Option<&str>,
+        sort_by: SpectrumSort,
+        descending: bool,
+    ) -> Result<SourceSpectra> {
+        let id = validate::obj_id(obj_id)?;
+        let req = Request::get(format!("api/sources/{id}/spectra"))
+            .query_opt("normalization", normalization)
+            .query("sortBy", sort_by.as_str())
+            .query("sortOrder", if descending { "desc" } else { "asc" });
+        self.client.data(req).await
+    }
+
     /// One spectrum: `GET /api/spectra/{id}`.
     pub async fn get(&self, id: i64) -> Result<Spectrum> {
         self.client.data(Request::get(format!("api/spectra/{id}"))).await
@@ -59,7 +95,11 @@ impl Spectra {
         Ok(r.id)
     }
 
-    /// Replaces a spectrum: `PUT /api/spectra/{id}`.
+    /// Updates a spectrum: `PUT /api/spectra/{id}`. The server loads the body as a
+    /// partial `SpectrumPost`: only the fields sent change (it is not a replacement), and
+    /// `group_ids` are **added** to the spectrum's groups, never removed (`"all"` adds
+    /// every group the user can access). `pi`, `reduced_by` and `observed_by` lists do
+    /// replace the current people.
     pub async fn update(&self, id: i64, spectrum: &NewSpectrum) -> Result<()> {
         spectrum.validate()?;
         self.client.ok(Request::put(format!("api/spectra/{id}")).json(spectrum)).await

@@ -5,6 +5,7 @@ mod common;
 use common::*;
 use httpmock::prelude::*;
 use serde_json::json;
+use skyportal_client::broker_core::Error;
 use skyportal_client::classifications::{ClassificationUpdate, NewClassification};
 use skyportal_client::comments::{AnnotationTarget, CommentTarget, NewComment};
 
@@ -46,7 +47,7 @@ async fn list_is_paged_under_classifications() {
         .await
         .unwrap();
     assert_eq!(all.iter().map(|c| c.id.unwrap()).collect::<Vec<_>>(), [1, 2, 3, 4]);
-    assert_eq!(all[0].extra["ml"], true);
+    assert_eq!(all[0].ml, Some(true));
     p1.assert_async().await;
     p2.assert_async().await;
 }
@@ -74,8 +75,14 @@ async fn for_source_get_create_update_delete() {
         .await;
     let u = server
         .mock_async(|when, then| {
-            when.method(PUT).path("/api/classification/17").json_body(json!({"probability": 0.5}));
+            when.method(PUT).path("/api/classification/17").json_body(json!({"probability": 0.5, "ml": true}));
             then.json_body(ok(json!({})));
+        })
+        .await;
+    let g17 = server
+        .mock_async(|when, then| {
+            when.method(GET).path("/api/classification/17");
+            then.json_body(ok(classification(17)));
         })
         .await;
     let d = server
@@ -95,7 +102,7 @@ async fn for_source_get_create_update_delete() {
         .await
         .unwrap();
     c.classifications().delete(17).await.unwrap();
-    for m in [&s, &g, &p, &u, &d] {
+    for m in [&s, &g, &p, &u, &d, &g17] {
         m.assert_async().await;
     }
     let e = c.classifications().create(&NewClassification::new("ZTF1", "Ia", 1, Some(1.5))).await.unwrap_err();
@@ -242,4 +249,119 @@ async fn several_classifications_in_one_request() {
         c.classifications().create_many(&[NewClassification::new("ZTF1", "Ia", 1, Some(0.9)), agn]).await.unwrap();
     assert_eq!(ids, vec![31, 32]);
     m.assert_async().await;
+}
+
+/// The server writes `ml = data.get("ml", False)` on every PUT
+/// (`handlers/api/classification.py`): an update of an ML classification must send
+/// `ml: true` back, read from the classification when the caller did not set it.
+#[tokio::test]
+async fn update_keeps_an_ml_classification_ml() {
+    let server = MockServer::start_async().await;
+    let g = server
+        .mock_async(|when, then| {
+            when.method(GET).path("/api/classification/21");
+            let mut c = classification(21);
+            c["ml"] = json!(true);
+            then.json_body(ok(c));
+        })
+        .await;
+    let u = server
+        .mock_async(|when, then| {
+            when.method(PUT).path("/api/classification/21").json_body(json!({"probability": 0.7, "ml": true}));
+            then.json_body(ok(json!({})));
+        })
+        .await;
+    let given = server
+        .mock_async(|when, then| {
+            when.method(PUT).path("/api/classification/22").json_body(json!({"classification": "II", "ml": false}));
+            then.json_body(ok(json!({})));
+        })
+        .await;
+    let (c, _) = client(&server);
+    c.classifications()
+        .update(21, &ClassificationUpdate { probability: Some(0.7), ..Default::default() })
+        .await
+        .unwrap();
+    // An explicit ml is sent as given, without a read.
+    let set = ClassificationUpdate { classification: Some("II".into()), ml: Some(false), ..Default::default() };
+    c.classifications().update(22, &set).await.unwrap();
+    g.assert_calls_async(1).await;
+    u.assert_async().await;
+    given.assert_async().await;
+}
+
+/// A missing (or unreadable) annotation or comment id is a 403 "Could not find any
+/// accessible annotations." (`handlers/api/annotation.py`): a not-found, not an auth error.
+#[tokio::test]
+async fn missing_annotation_or_comment_is_not_found() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(GET).path("/api/sources/ZTF1/annotations/99");
+            then.status(403).json_body(err("Could not find any accessible annotations."));
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.method(GET).path("/api/sources/ZTF1/comments/98");
+            then.status(403).json_body(err("Could not find any accessible comments."));
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.method(GET).path("/api/sources/ZTF1/annotations");
+            then.status(403).json_body(err("Insufficient permissions"));
+        })
+        .await;
+    let (c, _) = client(&server);
+    let src = AnnotationTarget::Source("ZTF1".into());
+    let e = c.annotations().get(&src, 99).await.unwrap_err();
+    assert!(skyportal_client::is_not_found(&e), "{e:?}");
+    assert_eq!(e.status(), Some(403));
+    assert!(!matches!(e, Error::Auth { .. }), "{e:?}");
+    let e = c.comments().get(&CommentTarget::Source("ZTF1".into()), 98).await.unwrap_err();
+    assert!(skyportal_client::is_not_found(&e), "{e:?}");
+    // Other 403s stay permission errors.
+    let e = c.annotations().list(&src).await.unwrap_err();
+    assert!(matches!(e, Error::Auth { status: Some(403), .. }), "{e:?}");
+    assert!(!skyportal_client::is_not_found(&e));
+}
+
+/// Comments on a source live in its main thread or in a named conversation
+/// (`handlers/api/comment.py`: the list filters `Comment.channel == channel` or `IS NULL`;
+/// POST reads `data.get("channel")`; `/comments/channels` lists the names).
+#[tokio::test]
+async fn comment_channels_on_sources() {
+    let server = MockServer::start_async().await;
+    let post = server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path("/api/sources/ZTF1/comments")
+                .json_body(json!({"text": "seen at Keck", "channel": "followup"}));
+            then.json_body(ok(json!({"comment_id": 31})));
+        })
+        .await;
+    let list = server
+        .mock_async(|when, then| {
+            when.method(GET).path("/api/sources/ZTF1/comments").is_true(exact_query(&[("channel", "followup")]));
+            then.json_body(ok(json!([{"id": 31, "text": "seen at Keck", "obj_id": "ZTF1", "channel": "followup"}])));
+        })
+        .await;
+    let names = server
+        .mock_async(|when, then| {
+            when.method(GET).path("/api/sources/ZTF1/comments/channels");
+            then.json_body(ok(json!(["classification", "followup"])));
+        })
+        .await;
+    let (c, _) = client(&server);
+    let src = CommentTarget::Source("ZTF1".into());
+    assert_eq!(c.comments().create(&src, &NewComment::text("seen at Keck").channel("followup")).await.unwrap(), 31);
+    let got = c.comments().list_channel("ZTF1", "followup").await.unwrap();
+    assert_eq!(got[0].channel.as_deref(), Some("followup"));
+    assert_eq!(c.comments().channels("ZTF1").await.unwrap(), ["classification", "followup"]);
+    let e = c.comments().create(&CommentTarget::Spectrum(3), &NewComment::text("x").channel("a")).await.unwrap_err();
+    assert!(matches!(e, Error::InvalidInput { ref field, .. } if field == "channel"), "{e}");
+    for m in [&post, &list, &names] {
+        m.assert_async().await;
+    }
 }

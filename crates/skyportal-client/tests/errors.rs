@@ -41,7 +41,7 @@ async fn bad_request_keeps_the_server_message() {
         })
         .await;
     let (c, _) = client(&server);
-    let e = c.candidates().get("ZTF1", false, false).await.unwrap_err();
+    let e = c.candidates().get("ZTF1").send().await.unwrap_err();
     assert!(skyportal_client::is_not_found(&e));
     assert!(e.to_string().contains("Invalid ID"), "{e}");
 }

@@ -190,6 +190,48 @@ async fn put_flux_form_public() {
     m.assert_async().await;
 }
 
+/// The server calls `.items()` on every entry of an altdata list
+/// (`standardize_photometry_data`, `handlers/api/photometry.py`): a `null` entry is a 500.
+/// Rows without altdata go as `{}` (stored as null); with none at all, the key is left out.
+#[tokio::test]
+async fn altdata_is_an_object_for_every_row_or_absent() {
+    let server = MockServer::start_async().await;
+    let with = server
+        .mock_async(|when, then| {
+            when.method(PUT).path("/api/photometry").json_body(json!({
+                "obj_id": ["ZTF1", "ZTF1"], "instrument_id": [2, 2], "mjd": [60000.1, 60001.1],
+                "filter": ["atlaso", "atlasc"], "magsys": ["ab", "ab"], "flux": [153.2, 90.0],
+                "fluxerr": [12.1, 11.0], "zp": [23.9, 23.9], "altdata": [{"exptime": 30}, {}]
+            }));
+            then.json_body(ok(json!({"ids": [5, 6]})));
+        })
+        .await;
+    let without = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/api/photometry").is_true(|req: &httpmock::HttpMockRequest| {
+                let body: Value = serde_json::from_slice(req.body().as_ref()).unwrap();
+                body.get("altdata").is_none() && body["mjd"] == json!([59000.0])
+            });
+            then.json_body(ok(json!({"ids": [7], "upload_id": "u"})));
+        })
+        .await;
+    let (c, _) = client(&server);
+    let mut first = FluxRow::ujy("ZTF1", 2, 60000.1, "atlaso", Some(153.2), 12.1);
+    first.altdata = Some(json!({"exptime": 30}));
+    let rows = vec![first, FluxRow::ujy("ZTF1", 2, 60001.1, "atlasc", Some(90.0), 11.0)];
+    assert_eq!(c.photometry().upsert(&PhotometryUpload::fluxes(rows)).await.unwrap().ids, vec![5, 6]);
+    let one = vec![MagRow::detection("ZTF1", 1, 59000.0, "ztfg", 18.0, 0.1)];
+    assert_eq!(c.photometry().post(&PhotometryUpload::mags(one)).await.unwrap().ids, vec![7]);
+    with.assert_async().await;
+    without.assert_async().await;
+    // Not an object: refused before any request.
+    let mut bad = MagRow::detection("ZTF1", 1, 59000.0, "ztfg", 18.0, 0.1);
+    bad.altdata = Some(json!("seeing=1.2"));
+    let f = c.photometry().post(&PhotometryUpload::mags(vec![bad])).await.unwrap_err();
+    assert!(matches!(&f.error, Error::InvalidInput { field, .. } if field == "rows[0].altdata"), "{f}");
+    assert_eq!(without.calls_async().await, 1);
+}
+
 fn ids_reply(req: &httpmock::HttpMockRequest) -> Value {
     let body: Value = serde_json::from_slice(req.body().as_ref()).unwrap();
     body["mjd"].as_array().unwrap().iter().map(|m| m.as_f64().unwrap() as i64).collect()

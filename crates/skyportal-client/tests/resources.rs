@@ -132,8 +132,10 @@ async fn instruments_telescopes_taxonomies_allocations() {
         .await;
     let a = server
         .mock_async(|when, then| {
-            when.method(GET).path("/api/allocation/5");
-            then.json_body(ok(json!({"id": 5, "pi": "Kasliwal", "requests": [{"id": 9, "status": "submitted"}]})));
+            when.method(GET).path("/api/allocation/5").is_true(exact_query(&[]));
+            // handlers/api/allocation.py wraps one allocation with the count of its requests.
+            then.json_body(ok(json!({"allocation": {"id": 5, "pi": "Kasliwal", "hours_allocated": 100.0, "instrument_id": 7,
+                "requests": [{"id": 9, "status": "submitted"}], "ephemeris": {}, "telescope": {"id": 1}}, "totalMatches": 31})));
         })
         .await;
     let (c, _) = client(&server);
@@ -148,7 +150,12 @@ async fn instruments_telescopes_taxonomies_allocations() {
     assert_eq!((tax[0].version.as_deref(), tax[0].extra["isLatest"].as_bool()), (Some("0.1.3"), Some(true)));
     assert_eq!(r.taxonomy(1).await.unwrap().name.as_deref(), Some("Sitewide Taxonomy"));
     assert_eq!(r.allocations(Some(7)).await.unwrap()[0].hours_allocated, Some(100.0));
-    assert_eq!(r.allocation(5).await.unwrap().extra["requests"][0]["id"], 9);
+    let one = r.allocation(5).await.unwrap();
+    assert_eq!(
+        (one.id, one.pi.as_deref(), one.hours_allocated, one.instrument_id),
+        (Some(5), Some("Kasliwal"), Some(100.0), Some(7))
+    );
+    assert_eq!(one.extra["requests"][0]["id"], 9);
     for m in [&il, &i, &tl, &t, &xl, &x, &al, &a] {
         m.assert_async().await;
     }
@@ -235,7 +242,10 @@ async fn followup_requests() {
         .await;
     let u = server
         .mock_async(|when, then| {
-            when.method(PUT).path("/api/followup_request/10").json_body(body.clone());
+            // The create-only constraints are not sent on PUT: the server's update loads
+            // the body into the FollowupRequest model schema, which refuses them.
+            when.method(PUT).path("/api/followup_request/10").json_body(json!({"obj_id": "ZTF1", "allocation_id": 5,
+                "payload": {"priority": 5, "observation_type": "IFU"}, "target_group_ids": [4]}));
             then.json_body(ok(json!({})));
         })
         .await;
@@ -269,7 +279,11 @@ async fn followup_requests() {
     };
     let created = f.create(&req).await.unwrap();
     assert_eq!((created.id, created.request_status.as_deref()), (Some(10), Some("submitted")));
-    f.update(10, &req).await.unwrap();
+    let mut upd = req.clone();
+    upd.source_group_ids = Some(vec![4]);
+    upd.extra.insert("ignore_source_group_ids".into(), json!([7]));
+    upd.extra.insert("radius".into(), json!(2.0));
+    f.update(10, &upd).await.unwrap();
     f.delete(10).await.unwrap();
     for m in [&p1, &g, &p, &u, &d] {
         m.assert_async().await;
@@ -296,7 +310,8 @@ async fn gcn_events_localizations_galaxies() {
     let e = server
         .mock_async(|when, then| {
             when.method(GET).path("/api/gcn_event/2019-04-25T08:18:05");
-            then.json_body(ok(json!({"id": 12, "dateobs": "2019-04-25T08:18:05", "aliases": ["LVC#S190425z"], "notices": [{"id": 1}]})));
+            then.json_body(ok(json!({"id": 12, "dateobs": "2019-04-25T08:18:05", "aliases": ["LVC#S190425z"],
+                "gcn_notices": [{"id": 1, "ivorn": "ivo://gwnet/LVC#S190425z-1-Preliminary", "notice_type": "LVC_PRELIMINARY"}]})));
         })
         .await;
     let l = server
@@ -345,7 +360,7 @@ async fn gcn_events_localizations_galaxies() {
         .await
         .unwrap();
     assert_eq!(events[0].aliases.as_deref(), Some(&["LVC#S190425z".to_string()][..]));
-    assert_eq!(g.event("2019-04-25T08:18:05").await.unwrap().notices.as_ref().unwrap().len(), 1);
+    assert_eq!(g.event("2019-04-25T08:18:05").await.unwrap().gcn_notices.as_ref().unwrap().len(), 1);
     let loc = g.localization("2019-04-25T08:18:05", "bayestar.fits.gz,1", true).await.unwrap();
     assert_eq!(loc.extra["flat_2d"][1], 0.2);
     let gal = g
@@ -366,4 +381,23 @@ async fn gcn_events_localizations_galaxies() {
         m.assert_async().await;
     }
     assert!(g.event("2019-04-25 08:18:05").await.is_err());
+}
+
+#[tokio::test]
+async fn allocation_page_sends_paging_and_reports_the_request_count() {
+    let server = MockServer::start_async().await;
+    let m = server
+        .mock_async(|when, then| {
+            when.method(GET)
+                .path("/api/allocation/5")
+                .is_true(exact_query(&[("pageNumber", "2"), ("numPerPage", "10")]));
+            then.json_body(ok(json!({"allocation": {"id": 5, "requests": [{"id": 19}]}, "totalMatches": 11})));
+        })
+        .await;
+    let (c, _) = client(&server);
+    let d = c.resources().allocation_page(5, 2, 10).await.unwrap();
+    assert_eq!((d.allocation.id, d.total_matches), (Some(5), Some(11)));
+    assert_eq!(d.allocation.extra["requests"][0]["id"], 19);
+    assert!(c.resources().allocation_page(5, 1, 1001).await.is_err());
+    m.assert_async().await;
 }

@@ -18,13 +18,8 @@ async fn list_streams_three_pages_carrying_query_id() {
         [(1, vec!["ZTF1", "ZTF2"], None), (2, vec!["ZTF3", "ZTF4"], Some("q-abc")), (3, vec!["ZTF5"], Some("q-abc"))]
     {
         let n_s = n.to_string();
-        let mut want = vec![
-            ("group_ids", "4,71"),
-            ("includePhotometry", "false"),
-            ("pageNumber", n_s.as_str()),
-            ("numPerPage", "2"),
-            ("useCache", "true"),
-        ];
+        let mut want =
+            vec![("group_ids", "4,71"), ("pageNumber", n_s.as_str()), ("numPerPage", "2"), ("useCache", "true")];
         if let Some(q) = qid {
             want.push(("queryID", q));
         }
@@ -42,7 +37,7 @@ async fn list_streams_three_pages_carrying_query_id() {
         );
     }
     let (c, _) = client(&server);
-    let mut s = c.sources().list().group_ids([4, 71]).include_photometry(false).page_size(2).stream();
+    let mut s = c.sources().list().group_ids([4, 71]).page_size(2).stream();
     let mut got = Vec::new();
     while let Some(src) = s.next().await {
         got.push(src.unwrap());
@@ -182,19 +177,26 @@ async fn bad_filters_fail_before_any_request() {
 #[tokio::test]
 async fn get_with_options() {
     let server = MockServer::start_async().await;
-    let m =
-        server
-            .mock_async(|when, then| {
-                when.method(GET).path("/api/sources/ZTF21aaqjmps").header("Authorization", AUTH).is_true(exact_query(
-                    &[("includePhotometry", "true"), ("includeComments", "true"), ("includeThumbnails", "false")],
-                ));
-                let mut s = source_json("ZTF21aaqjmps", 353.36647);
-                s["photometry"] = json!([phot_json(7, 59410.3, "ztfr", Some(19.2))]);
-                s["comments"] = json!([{"id": 3, "text": "nice", "author_id": 2, "obj_id": "ZTF21aaqjmps", "bot": true,
+    let m = server
+        .mock_async(|when, then| {
+            when.method(GET).path("/api/sources/ZTF21aaqjmps").header("Authorization", AUTH).is_true(exact_query(&[
+                ("includePhotometry", "true"),
+                ("includeComments", "true"),
+                ("includeThumbnails", "false"),
+                ("includeRequested", "true"),
+                ("pendingOnly", "false"),
+                ("includeGCNCrossmatches", "true"),
+                ("includeGCNNotes", "true"),
+                ("includeAssociatedObjs", "false"),
+                ("includeSuperObjs", "true"),
+            ]));
+            let mut s = source_json("ZTF21aaqjmps", 353.36647);
+            s["photometry"] = json!([phot_json(7, 59410.3, "ztfr", Some(19.2))]);
+            s["comments"] = json!([{"id": 3, "text": "nice", "author_id": 2, "obj_id": "ZTF21aaqjmps", "bot": true,
                                     "author": {"username": "bot"}}]);
-                then.status(200).json_body(ok(s));
-            })
-            .await;
+            then.status(200).json_body(ok(s));
+        })
+        .await;
     let (c, _) = client(&server);
     let s = c
         .sources()
@@ -202,6 +204,12 @@ async fn get_with_options() {
         .include_photometry(true)
         .include_comments(true)
         .include_thumbnails(false)
+        .include_requested(true)
+        .pending_only(false)
+        .include_gcn_crossmatches(true)
+        .include_gcn_notes(true)
+        .include_associated_objs(false)
+        .include_super_objs(true)
         .send()
         .await
         .unwrap();
@@ -346,4 +354,146 @@ async fn save_summary_streams_free_json() {
     let rows: Vec<_> = c.sources().list().group_ids([4]).save_summary().collect_all().await.unwrap();
     assert_eq!(rows[0]["obj_id"], "ZTF1");
     m.assert_async().await;
+}
+
+/// The server (`get_sources`, `handlers/api/sources.py`) answers 400 "Cannot use cache and
+/// not specify a query_id when requesting a page number > 1" and "... specify a query_id
+/// when requesting the first page": both are refused before any request.
+#[tokio::test]
+async fn cached_pages_follow_the_server_query_id_rules() {
+    let server = MockServer::start_async().await;
+    let any = catch_all(&server).await;
+    let (c, _) = client(&server);
+    let e = c.sources().list().page(2).await.unwrap_err();
+    assert!(
+        matches!(&e, Error::InvalidInput { field, message } if field == "page_number" && message.contains("needs its queryID")),
+        "{e}"
+    );
+    let e = c.sources().list().query_id("abc").page(1).await.unwrap_err();
+    assert!(e.to_string().contains("page 1 of a cached query is asked without a queryID"), "{e}");
+    let e = c.sources().list().query_id("abc").start_page(1).collect_all().await.unwrap_err();
+    assert!(e.to_string().contains("page 1 of a cached query"), "{e}");
+    let e = c.sources().list().start_page(3).collect_all().await.unwrap_err();
+    assert!(e.to_string().contains("page 3 of a cached query needs its queryID"), "{e}");
+    let e = c.sources().list().use_cache(false).query_id("abc").page(2).await.unwrap_err();
+    assert!(matches!(&e, Error::InvalidInput { field, .. } if field == "query_id"), "{e}");
+    assert_eq!(any.calls_async().await, 0);
+}
+
+#[tokio::test]
+async fn a_page_without_the_cache_needs_no_query_id() {
+    let server = MockServer::start_async().await;
+    let m = server
+        .mock_async(|when, then| {
+            when.path("/api/sources").is_true(exact_query(&[("pageNumber", "2"), ("numPerPage", "10")]));
+            then.json_body(ok(
+                json!({"sources": [source_json("ZTF11", 2.0)], "totalMatches": 11, "pageNumber": 2, "numPerPage": 10}),
+            ));
+        })
+        .await;
+    let (c, _) = client(&server);
+    let p = c.sources().list().use_cache(false).page_size(10).page(2).await.unwrap();
+    assert_eq!(p.items[0].id, "ZTF11");
+    m.assert_async().await;
+}
+
+/// A stream given a query id starts at page 2 with it, and stops at `totalMatches` although
+/// it never saw page 1 (the last page here is full, so no short page ends it).
+#[tokio::test]
+async fn a_stream_continuing_a_query_id_starts_at_page_2_and_stops_at_the_total() {
+    let server = MockServer::start_async().await;
+    let mut mocks = Vec::new();
+    for (n, ids) in [(2, ["ZTF3", "ZTF4"]), (3, ["ZTF5", "ZTF6"])] {
+        let n_s = n.to_string();
+        let matcher =
+            exact_query(&[("pageNumber", &n_s), ("numPerPage", "2"), ("useCache", "true"), ("queryID", "q-abc")]);
+        let body = ok(json!({
+            "sources": ids.iter().map(|i| source_json(i, 1.0)).collect::<Vec<_>>(),
+            "totalMatches": 6, "pageNumber": n, "numPerPage": 2, "queryID": "q-abc"
+        }));
+        mocks.push(
+            server
+                .mock_async(|when, then| {
+                    when.method(GET).path("/api/sources").is_true(matcher);
+                    then.json_body(body);
+                })
+                .await,
+        );
+    }
+    let other = server
+        .mock_async(|when, then| {
+            when.any_request();
+            then.status(400).json_body(err("Cannot retrieve sources: unexpected page"));
+        })
+        .await;
+    let (c, _) = client(&server);
+    let mut s = c.sources().list().page_size(2).query_id("q-abc").stream();
+    let mut got = Vec::new();
+    while let Some(src) = s.next().await {
+        got.push(src.unwrap().id);
+    }
+    assert_eq!(got, ["ZTF3", "ZTF4", "ZTF5", "ZTF6"]);
+    assert_eq!(s.total(), Some(6));
+    for m in &mocks {
+        m.assert_async().await;
+    }
+    assert_eq!(other.calls_async().await, 0, "no page 1, no page 4");
+
+    // A chosen start page.
+    let got: Vec<String> = c
+        .sources()
+        .list()
+        .page_size(2)
+        .query_id("q-abc")
+        .start_page(3)
+        .collect_all()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(got, ["ZTF5", "ZTF6"]);
+}
+
+#[tokio::test]
+async fn source_exists_by_name_and_position_and_tns_refresh() {
+    let server = MockServer::start_async().await;
+    let named = server
+        .mock_async(|when, then| {
+            when.method(GET).path("/api/source_exists/ZTF21abc").is_true(exact_query(&[]));
+            then.json_body(ok(
+                json!({"source_exists": true, "message": "A source with the name ZTF21abc already exists."}),
+            ));
+        })
+        .await;
+    let near = server
+        .mock_async(|when, then| {
+            when.method(GET).path("/api/source_exists").is_true(exact_query(&[
+                ("ra", "10.5"),
+                ("dec", "-20.25"),
+                ("radius", "0.001"),
+            ]));
+            then.json_body(ok(json!({"source_exists": false, "message": "No sources exist at this location."})));
+        })
+        .await;
+    let tns = server
+        .mock_async(|when, then| {
+            when.method(GET).path("/api/sources/ZTF21abc/tns").is_true(exact_query(&[("radius", "5")]));
+            then.json_body(ok(json!({})));
+        })
+        .await;
+    let (c, _) = client(&server);
+    let e = c.sources().exists_named("ZTF21abc").await.unwrap();
+    assert!(e.source_exists);
+    assert!(e.message.unwrap().contains("already exists"));
+    assert!(!c.sources().exists_near(10.5, -20.25, 0.001).await.unwrap().source_exists);
+    c.sources().refresh_tns("ZTF21abc", Some(5.0)).await.unwrap();
+    // The server takes a coordinate of 0 as missing (`all([ra, dec, radius])`): refused here.
+    let e = c.sources().exists_near(10.5, 0.0, 0.001).await.unwrap_err();
+    assert!(matches!(&e, Error::InvalidInput { field, .. } if field == "dec"), "{e}");
+    assert!(c.sources().exists_near(10.5, 95.0, 0.001).await.is_err());
+    assert!(c.sources().refresh_tns("ZTF21abc", Some(-1.0)).await.is_err());
+    for m in [&named, &near, &tns] {
+        m.assert_calls_async(1).await;
+    }
 }

@@ -5,7 +5,7 @@ mod common;
 use common::*;
 use httpmock::prelude::*;
 use serde_json::json;
-use skyportal_client::spectra::{AsciiSpectrum, AsciiSpectrumUpload, NewSpectrum};
+use skyportal_client::spectra::{AsciiSpectrum, AsciiSpectrumUpload, NewSpectrum, SpectrumSort};
 
 fn spectrum(id: i64) -> serde_json::Value {
     json!({"id": id, "wavelengths": [4000.0, 4001.5, 4003.0], "fluxes": [1.2e-16, 1.3e-16, null], "errors": null,
@@ -149,4 +149,21 @@ async fn ascii_parse_and_upload() {
     assert_eq!(c.spectra().upload_ascii(&u).await.unwrap(), 100);
     parse.assert_async().await;
     up.assert_async().await;
+}
+
+#[tokio::test]
+async fn source_spectra_sorted() {
+    let server = MockServer::start_async().await;
+    let m = server
+        .mock_async(|when, then| {
+            when.method(GET)
+                .path("/api/sources/ZTF1/spectra")
+                .is_true(exact_query(&[("sortBy", "created_at"), ("sortOrder", "desc")]));
+            then.json_body(ok(json!({"obj_id": "ZTF1", "spectra": []})));
+        })
+        .await;
+    let (c, _) = client(&server);
+    let s = c.spectra().for_source_sorted("ZTF1", None, SpectrumSort::CreatedAt, true).await.unwrap();
+    assert_eq!(s.obj_id, "ZTF1");
+    m.assert_async().await;
 }

@@ -362,7 +362,10 @@ pub(super) fn routes(r: Router<Sp>) -> Router<Sp> {
         .route("/api/sources/{obj_id}/classifications", any(source_classifications))
         .route("/api/sources/{obj_id}/groups", any(source_groups_of))
         .route("/api/sources/{obj_id}/comments", any(src_comments))
+        .route("/api/sources/{obj_id}/comments/channels", any(src_comment_channels))
         .route("/api/sources/{obj_id}/comments/{cid}", any(src_comment))
+        .route("/api/sources/{obj_id}/tns", any(source_tns))
+        .route("/api/photometry/origins", any(photometry_origins))
         .route("/api/spectra/{id}/comments", any(spec_comments))
         .route("/api/spectra/{id}/comments/{cid}", any(spec_comment))
         .route("/api/gcn_event/{id}/comments", any(gcn_comments))
@@ -442,6 +445,94 @@ pub(super) fn candidate_ids(sp: &Sp) -> Vec<String> {
     st.more.candidates.iter().filter(|c| seen.insert(c.obj_id.clone())).map(|c| c.obj_id.clone()).collect()
 }
 
+/// One parsed item of the candidates' `annotationFilterList`.
+pub(super) enum AnnFilter {
+    /// `value`: a boolean compared as a boolean, anything else as text.
+    Value { origin: String, key: String, value: Value },
+    /// `min` and `max`, numbers.
+    Range { origin: String, key: String, min: f64, max: f64 },
+}
+
+/// Parses `annotationFilterList` as `handlers/api/candidate/candidate.py` does: split on a
+/// comma followed by `{`, each item a JSON object with `origin`, `key`, and `value` or both
+/// `min` and `max`; the server's 400 messages otherwise.
+pub(super) fn parse_annotation_filters(raw: &str) -> Result<Vec<AnnFilter>, Response> {
+    let mut items = Vec::new();
+    let mut start = 0;
+    let bytes = raw.as_bytes();
+    for i in 0..bytes.len() {
+        if bytes[i] == b',' && bytes.get(i + 1) == Some(&b'{') {
+            items.push(&raw[start..i]);
+            start = i + 1;
+        }
+    }
+    items.push(&raw[start..]);
+    let mut out = Vec::new();
+    for item in items {
+        let Ok(Value::Object(f)) = serde_json::from_str::<Value>(item) else {
+            return Err(err(400, "Could not parse JSON objects for annotation filtering"));
+        };
+        let text = |k: &str| f.get(k).map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
+        let Some(origin) = text("origin") else {
+            return Err(err(400, &format!("Invalid annotation filter list item {item}: \"origin\" is required.")));
+        };
+        let Some(key) = text("key") else {
+            return Err(err(400, &format!("Invalid annotation filter list item {item}: \"key\" is required.")));
+        };
+        if let Some(v) = f.get("value") {
+            if !(v.is_boolean() || v.is_string()) {
+                // json.loads(value) on a number raises TypeError: an uncaught 500.
+                return Err(err(500, "the JSON object must be str, bytes or bytearray, not int"));
+            }
+            out.push(AnnFilter::Value { origin, key, value: v.clone() });
+        } else if let (Some(a), Some(b)) = (f.get("min"), f.get("max")) {
+            let num = |v: &Value| v.as_f64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()));
+            let (Some(min), Some(max)) = (num(a), num(b)) else {
+                return Err(err(
+                    400,
+                    &format!(
+                        "Invalid annotation filter list item: {item}. The min/max provided is not a valid number."
+                    ),
+                ));
+            };
+            out.push(AnnFilter::Range { origin, key, min, max });
+        } else {
+            return Err(err(
+                400,
+                &format!(
+                    "Invalid annotation filter list item: {item}. Should have either \"value\" or \"min\" and \"max\""
+                ),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// Whether an object's annotations pass every filter.
+pub(super) fn passes_annotation_filters(sp: &Sp, obj: &str, filters: &[AnnFilter]) -> bool {
+    let anns = annotations_of(sp, obj);
+    let datum = |origin: &str, key: &str| -> Vec<Value> {
+        anns.iter()
+            .filter(|a| a.get("origin").and_then(Value::as_str) == Some(origin))
+            .filter_map(|a| a.get("data").and_then(|d| d.get(key)).cloned())
+            .collect()
+    };
+    filters.iter().all(|f| match f {
+        AnnFilter::Value { origin, key, value } => datum(origin, key).iter().any(|d| match value {
+            Value::Bool(b) => d.as_bool() == Some(*b),
+            Value::String(t) => {
+                let as_text = d.as_str().map(str::to_string).unwrap_or_else(|| d.to_string());
+                let nested = serde_json::from_str::<Value>(t).map(|v| v.to_string()).unwrap_or_else(|_| t.clone());
+                as_text == *t || as_text == nested
+            }
+            _ => false,
+        }),
+        AnnFilter::Range { origin, key, min, max } => {
+            datum(origin, key).iter().filter_map(Value::as_f64).any(|x| x >= *min && x <= *max)
+        }
+    })
+}
+
 /// Filter ids a candidate passed.
 pub(super) fn candidate_filters(sp: &Sp, obj: &str) -> Vec<i64> {
     sp.lock().more.candidates.iter().filter(|c| c.obj_id == obj).map(|c| c.filter_id).collect()
@@ -480,22 +571,12 @@ fn post_one_classification(sp: &Sp, v: &Obj) -> Result<i64, String> {
     if !source_exists(sp, &obj) {
         return Err(format!("Cannot find object with ID {obj}."));
     }
+    // `post_classification`: anything but a non-empty list means the public group.
     let groups = match v.get("group_ids") {
-        None | Some(Value::Null) => vec![1],
-        Some(Value::Array(a)) => a.iter().filter_map(Value::as_i64).collect(),
-        Some(_) => return Err("group_ids must be a list of integers".into()),
+        Some(Value::Array(a)) if !a.is_empty() => a.iter().filter_map(Value::as_i64).collect(),
+        _ => vec![1],
     };
-    let ml = match v.get("ml") {
-        None | Some(Value::Bool(false)) => false,
-        Some(Value::Bool(true)) => true,
-        Some(Value::String(s)) if matches!(s.as_str(), "True" | "t" | "true") => true,
-        Some(Value::String(s)) if matches!(s.as_str(), "False" | "f" | "false") => false,
-        Some(x) => {
-            return Err(format!(
-                "If provided, ml must be one of True, False, 'True', 'False', 't', 'f', 'true', 'false' (got {x})"
-            ));
-        }
-    };
+    let ml = classification_ml(v)?;
     let tax = v.get("taxonomy_id").and_then(Value::as_i64).unwrap_or(-1);
     let class = v.get("classification").and_then(Value::as_str).unwrap_or_default().to_string();
     let mut st = sp.lock();
@@ -521,6 +602,20 @@ fn post_one_classification(sp: &Sp, v: &Obj) -> Result<i64, String> {
         "origin": v.get("origin").cloned().unwrap_or(Value::Null), "author_id": ADMIN_ID, "author_name": ADMIN_NAME,
         "ml": ml, "groups": groups_json(&groups), "created_at": t, "modified": t}));
     Ok(st.more.classifications.insert(row))
+}
+
+/// `ml = data.get("ml", False)` with the server's accepted spellings (POST and PUT alike: a
+/// PUT without `ml` resets it to false).
+fn classification_ml(v: &Obj) -> Result<bool, String> {
+    match v.get("ml") {
+        None | Some(Value::Bool(false)) => Ok(false),
+        Some(Value::Bool(true)) => Ok(true),
+        Some(Value::String(s)) if matches!(s.as_str(), "True" | "t" | "true") => Ok(true),
+        Some(Value::String(s)) if matches!(s.as_str(), "False" | "f" | "false") => Ok(false),
+        Some(x) => Err(format!(
+            "If provided, ml must be one of True, False, 'True', 'False', 't', 'f', 'true', 'false' (got {x})"
+        )),
+    }
 }
 
 async fn classifications(State(sp): State<Sp>, method: Method, h: HeaderMap, uri: Uri, body: Bytes) -> Response {
@@ -601,11 +696,16 @@ async fn classification(
             let Some(c) = st.more.classifications.rows.get_mut(&cid) else {
                 return err(400, &format!("Cannot find a classification with ID: {cid}."));
             };
-            for k in ["classification", "probability", "taxonomy_id", "origin", "ml"] {
+            let ml = match classification_ml(&v) {
+                Ok(ml) => ml,
+                Err(m) => return err(400, &m),
+            };
+            for k in ["classification", "probability", "taxonomy_id", "origin"] {
                 if let Some(x) = v.get(k) {
                     c.insert(k.into(), x.clone());
                 }
             }
+            c.insert("ml".into(), json!(ml));
             if let Some(Value::Array(a)) = v.get("group_ids") {
                 let g: Vec<i64> = a.iter().filter_map(Value::as_i64).collect();
                 c.insert("groups".into(), groups_json(&g));
@@ -988,8 +1088,20 @@ async fn spectrum(State(sp): State<Sp>, method: Method, h: HeaderMap, Path(id): 
                     s.meta.insert(k.into(), x.clone());
                 }
             }
+            // `SpectrumHandler.put`: new groups are added to the current ones, never removed.
             if let Some(Value::Array(g)) = v.get("group_ids") {
-                s.meta.insert("groups".into(), Value::Array(g.clone()));
+                let mut groups: Vec<i64> = s
+                    .meta
+                    .get("groups")
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().filter_map(Value::as_i64).collect())
+                    .unwrap_or_default();
+                for id in g.iter().filter_map(Value::as_i64) {
+                    if !groups.contains(&id) {
+                        groups.push(id);
+                    }
+                }
+                s.meta.insert("groups".into(), json!(groups));
             }
             s.meta.insert("modified".into(), json!(t));
             ok(json!({}))
@@ -1128,11 +1240,9 @@ async fn source_spectra(
     let q = Pairs::from_query(&uri);
     let sort_by = q.last("sortBy").unwrap_or("observed_at");
     let sort_order = q.last("sortOrder").unwrap_or("asc");
-    if !matches!(
-        sort_by,
-        "observed_at" | "created_at" | "modified" | "id" | "origin" | "type" | "label" | "instrument_id"
-    ) {
-        return err(400, &format!("Invalid sortBy value: {sort_by}"));
+    // `ObjSpectraHandler.get` (handlers/api/spectrum.py) takes only these two.
+    if !matches!(sort_by, "observed_at" | "created_at") {
+        return err(400, "Invalid sortBy, must be one of: observed_at, created_at.");
     }
     if !matches!(sort_order, "asc" | "desc") {
         return err(400, "Invalid sortOrder, must be one of: asc, desc.");
@@ -1264,9 +1374,12 @@ fn comments_impl(
             if matches!(r, Res::Spectra | Res::GcnEvent) && rid.parse::<i64>().is_err() {
                 return err(400, &format!("Invalid resource_id: {rid}"));
             }
+            // Source comments: the main thread (channel IS NULL) unless `channel` names one.
+            let channel = q.last("channel").filter(|c| !c.is_empty()).map(|c| json!(c)).unwrap_or(Value::Null);
             let st = sp.lock();
             let rows: Vec<Value> = comment_rows(&st.more, r, rid)
                 .into_iter()
+                .filter(|c| r != Res::Sources || c.get("channel").unwrap_or(&Value::Null) == &channel)
                 .filter(|c| {
                     text.as_deref().is_none_or(|t| {
                         c.get("text").and_then(Value::as_str).is_some_and(|x| x.to_lowercase().contains(t))
@@ -1318,9 +1431,16 @@ fn comments_impl(
             };
             let Some(text) = text else { return err(400, "Missing required field: text") };
             let groups = try_r!(group_ids(&v, "group_ids"));
+            // `data.get("channel") or None`, on sources only.
+            let channel = match v.get("channel") {
+                Some(Value::String(c)) if r == Res::Sources && !c.is_empty() => json!(c),
+                _ => Value::Null,
+            };
             let mut st = sp.lock();
             if let Some((id, _)) = st.more.comments.rows.iter().find(|(_, c)| {
-                matches_resource(c, r, rid) && c.get("text").and_then(Value::as_str) == Some(text.as_str())
+                matches_resource(c, r, rid)
+                    && c.get("text").and_then(Value::as_str) == Some(text.as_str())
+                    && c.get("channel").unwrap_or(&Value::Null) == &channel
             }) {
                 return ok(json!({"comment_id": id, "message": "Same comment already exists."}));
             }
@@ -1330,6 +1450,9 @@ fn comments_impl(
                 "origin": v.get("origin").cloned().unwrap_or(Value::Null), "bot": true, "author_id": ADMIN_ID,
                 "groups": groups_json(&groups), "created_at": t, "modified": t, "_resource": r.name()}));
             row.insert(key_of(r).into(), rid_v);
+            if r == Res::Sources {
+                row.insert("channel".into(), channel);
+            }
             if let Some(o) = obj
                 && r != Res::Sources
             {
@@ -1567,6 +1690,56 @@ macro_rules! annotation_handlers {
 }
 
 comment_handlers!(src_comments, src_comment, Res::Sources);
+
+/// `CommentChannelHandler.get`: the names of a source's conversations, sorted.
+async fn src_comment_channels(State(sp): State<Sp>, method: Method, h: HeaderMap, Path(id): Path<String>) -> Response {
+    if method != Method::GET {
+        return method_not_allowed();
+    }
+    try_r!(auth(&sp, &h, false));
+    let st = sp.lock();
+    let mut names: Vec<String> = comment_rows(&st.more, Res::Sources, &id)
+        .iter()
+        .filter_map(|c| c.get("channel").and_then(Value::as_str).map(str::to_string))
+        .collect();
+    names.sort();
+    names.dedup();
+    ok(json!(names))
+}
+
+/// `ObjTNSHandler.get` (handlers/api/tns/obj_tns.py): checks the radius (arcsec, default
+/// 2) and the object, queues a TNS lookup and answers an empty success. The sandbox has
+/// no TNS: nothing changes.
+async fn source_tns(State(sp): State<Sp>, method: Method, h: HeaderMap, uri: Uri, Path(id): Path<String>) -> Response {
+    if method != Method::GET {
+        return method_not_allowed();
+    }
+    try_r!(auth(&sp, &h, false));
+    let q = Pairs::from_query(&uri);
+    let radius = match q.last("radius") {
+        None => 2.0,
+        Some(r) => match r.trim().parse::<f64>() {
+            Ok(v) => v,
+            Err(_) => return err(400, "radius must be a number"),
+        },
+    };
+    if radius < 0.0 {
+        return err(400, "radius must be non-negative");
+    }
+    if !source_exists(&sp, &id) {
+        return err(400, &format!("No object available with ID {id}"));
+    }
+    ok(json!({}))
+}
+
+/// `PhotometryOriginHandler.get`: the route is kept but deprecated.
+async fn photometry_origins(State(sp): State<Sp>, method: Method, h: HeaderMap) -> Response {
+    if method != Method::GET {
+        return method_not_allowed();
+    }
+    try_r!(auth(&sp, &h, false));
+    err(400, "This feature is deprecated")
+}
 comment_handlers!(spec_comments, spec_comment, Res::Spectra);
 comment_handlers!(gcn_comments, gcn_comment, Res::GcnEvent);
 annotation_handlers!(src_annotations, src_annotation, Res::Sources);
@@ -1981,10 +2154,19 @@ async fn allocation(
     match method {
         Method::GET => {
             let q = Pairs::from_query(&uri);
-            let (page, n) = try_r!(page_params(&q, 10, MAX_FOLLOWUP));
+            // handlers/api/allocation.py: 50 requests a page by default (the docstring says
+            // 10), sortBy/sortOrder checked, and the reply is
+            // {"allocation": {..., "requests": [...]}, "totalMatches": N}.
+            let (page, n) = try_r!(page_params(&q, 50, MAX_FOLLOWUP));
+            if !matches!(q.last("sortBy").unwrap_or("created_at"), "created_at" | "modified" | "status" | "obj") {
+                return err(400, "Invalid sortBy value.");
+            }
+            if !matches!(q.last("sortOrder").unwrap_or("asc"), "asc" | "desc") {
+                return err(400, "Invalid sortOrder value.");
+            }
             let st = sp.lock();
             let Some(a) = st.more.allocations.get(id) else {
-                return err(400, &format!("Could not retrieve allocation with ID {id}"));
+                return err(400, "Could not retrieve allocation.");
             };
             let mut a = a.clone();
             let reqs: Vec<&Obj> = st
@@ -1998,8 +2180,7 @@ async fn allocation(
             let page_reqs: Vec<Value> =
                 reqs.into_iter().skip((page - 1) * n).take(n).map(|r| Value::Object(r.clone())).collect();
             a.insert("requests".into(), Value::Array(page_reqs));
-            a.insert("totalMatches".into(), json!(total));
-            ok(Value::Object(a))
+            ok(json!({"allocation": Value::Object(a), "totalMatches": total}))
         }
         Method::PUT => {
             let v = try_r!(body_obj(&body));
@@ -2176,6 +2357,19 @@ async fn followups(State(sp): State<Sp>, method: Method, h: HeaderMap, uri: Uri,
     }
 }
 
+/// `FOLLOWUP_CONSTRAINT_KEYS` (handlers/api/followup_request.py): read on creation only.
+const FOLLOWUP_CONSTRAINT_KEYS: [&str; 9] = [
+    "not_if_duplicates",
+    "source_group_ids",
+    "ignore_source_group_ids",
+    "not_if_classified",
+    "not_if_spectra_exist",
+    "not_if_tns_classified",
+    "not_if_tns_reported",
+    "ignore_allocation_ids",
+    "not_if_assignment_exists",
+];
+
 async fn followup(State(sp): State<Sp>, method: Method, h: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
     try_r!(auth(&sp, &h, method != Method::GET));
     let parsed = id.parse::<i64>();
@@ -2195,6 +2389,22 @@ async fn followup(State(sp): State<Sp>, method: Method, h: HeaderMap, Path(id): 
             let Some(r) = st.more.followups.rows.get_mut(&id) else {
                 return err(400, &format!("Missing FollowUpRequest with id {id}"));
             };
+            // Without `status`, the update loads the body into the FollowupRequest model
+            // schema (marshmallow, unknown fields refused): the create-only constraints
+            // are unknown fields there.
+            if !v.contains_key("status") {
+                let unknown: Vec<String> = v
+                    .keys()
+                    .filter(|k| FOLLOWUP_CONSTRAINT_KEYS.contains(&k.as_str()) || k.as_str() == "radius")
+                    .map(|k| format!("'{k}': ['Unknown field.']"))
+                    .collect();
+                if !unknown.is_empty() {
+                    return err(
+                        400,
+                        &format!("Error parsing followup request submit/update: \"{{{}}}\"", unknown.join(", ")),
+                    );
+                }
+            }
             if let Some(Value::Object(p)) = v.get("payload") {
                 let mut merged = r.get("payload").and_then(Value::as_object).cloned().unwrap_or_default();
                 merged.extend(p.clone());
@@ -2412,6 +2622,25 @@ async fn candidate(State(sp): State<Sp>, method: Method, h: HeaderMap, uri: Uri,
                 m.insert("saved_groups".into(), groups_json(&s.groups));
                 if q.last("includeComments").and_then(parse_bool).unwrap_or(false) {
                     m.insert("comments".into(), Value::Array(comments_of(&sp, &id)));
+                }
+                // `include_requested_obj_data`: photometry and spectra on request.
+                if q.last("includePhotometry").and_then(parse_bool).unwrap_or(false) {
+                    if let Value::Object(with) = super::source_json(&sp, &s, true) {
+                        if let Some(p) = with.get("photometry") {
+                            m.insert("photometry".into(), p.clone());
+                        }
+                    }
+                }
+                if q.last("includeSpectra").and_then(parse_bool).unwrap_or(false) {
+                    let st = sp.lock();
+                    let spectra: Vec<Value> = st
+                        .more
+                        .spectra
+                        .values()
+                        .filter(|x| x.meta.get("obj_id").and_then(Value::as_str) == Some(id.as_str()))
+                        .map(|x| spectrum_json(&sp, &st.more, x, false, None))
+                        .collect();
+                    m.insert("spectra".into(), Value::Array(spectra));
                 }
             }
             ok(v)
