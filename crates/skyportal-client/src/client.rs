@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use broker_core::error::excerpt;
-use broker_core::paginate::{ItemStream, Page, PageNumberPaginator, Paginator, StopRules};
+use broker_core::paginate::{ItemStream, Page, PageNumberPaginator, Paginator};
 use broker_core::ratelimit::{Quota, limiter_for};
 use broker_core::{
     Auth, ClientOptions, Error, HeaderToken, HttpClient, HttpError, NoAuth, Request, Response, Result, RetryPolicy,
@@ -308,17 +308,19 @@ impl Client {
                         *g = Some(id.clone());
                     }
                 }
-                // The server clamps numPerPage: judge a short page by what it says it used.
-                let per_page = page.num_per_page.unwrap_or(p.page_size).min(p.page_size).max(1);
-                let short = (page.items.len() as u64) < per_page;
+                // The server clamps numPerPage and says what it used: the core judges a
+                // short page by that.
+                let per_page = page.num_per_page.filter(|n| *n > 0).unwrap_or(p.page_size);
                 // A stream may start past page 1 (a cached query continued with its
                 // `queryID`): the core counts only the items it has seen, so say here
                 // when this page reaches `totalMatches`.
                 let reached_total = page.total.is_some_and(|t| p.page.saturating_mul(per_page) >= t);
-                Ok(Page::new(page.items).with_total(page.total).with_has_next(Some(!short && !reached_total)))
+                Ok(Page::new(page.items)
+                    .with_total(page.total)
+                    .with_page_size(page.num_per_page)
+                    .with_has_next(Some(!reached_total)))
             }
-        })
-        .stop_rules(StopRules { total: true, short_page: false, has_next: true });
+        });
         let p = match max_pages {
             Some(n) => p.max_pages(n),
             None => p,
