@@ -214,19 +214,27 @@ const END: &str = "<!-- fuzz:end -->";
 
 fn write_report(path: &Path, results: &[Stats], minutes: f64) -> Result<()> {
     let text = std::fs::read_to_string(path).with_context(|| format!("could not read {}", path.display()))?;
-    let mut block = String::new();
-    block.push_str(BEGIN);
-    block.push('\n');
-    block.push_str(&format!(
-        "Last run: {minutes} min per target, `cargo xtask fuzz --minutes {minutes}` on this machine ({} cores).\n\n",
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
-    ));
-    block.push_str("| target | executions | exec/s | coverage (edges) | features | corpus kept | crashes |\n");
-    block.push_str("|---|---:|---:|---:|---:|---:|---|\n");
+    let block_range = match (text.find(BEGIN), text.find(END)) {
+        (Some(b), Some(e)) if e > b => Some((b, e + END.len())),
+        _ => None,
+    };
+    // Rows of targets not run this time are kept as they were.
+    let mut rows: Vec<(String, String)> = block_range
+        .map(|(b, e)| {
+            text[b..e]
+                .lines()
+                .filter_map(|l| {
+                    let name = l.strip_prefix("| `")?.split('`').next()?;
+                    Some((name.to_string(), l.to_string()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     for s in results {
         let rate = s.execs.map(|e| e / s.seconds.max(1));
-        block.push_str(&format!(
-            "| `{}` | {} | {} | {} | {} | {} files, {} KiB | {} |\n",
+        let row = format!(
+            "| `{}` | {minutes} min | {} | {} | {} | {} | {} files, {} KiB | {} |",
             s.target,
             s.execs.map_or("?".into(), |v| v.to_string()),
             rate.map_or("?".into(), |v| v.to_string()),
@@ -234,17 +242,31 @@ fn write_report(path: &Path, results: &[Stats], minutes: f64) -> Result<()> {
             s.features.map_or("?".into(), |v| v.to_string()),
             s.corpus_files,
             s.corpus_bytes.div_ceil(1024),
-            if s.crashed {
-                s.artifact.clone().unwrap_or_else(|| "yes (see fuzz/artifacts)".into())
-            } else {
-                "0".into()
-            }
-        ));
+            if s.crashed { s.artifact.clone().unwrap_or_else(|| "yes (see fuzz/artifacts)".into()) } else { "0".into() }
+        );
+        match rows.iter_mut().find(|(n, _)| *n == s.target) {
+            Some(r) => r.1 = row,
+            None => rows.push((s.target.clone(), row)),
+        }
+    }
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut block = String::new();
+    block.push_str(BEGIN);
+    block.push('\n');
+    block.push_str(&format!(
+        "Each row is the latest `cargo xtask fuzz` run of that target on this machine ({cores} cores, one \
+         target at a time).\n\n"
+    ));
+    block.push_str("| target | time | executions | exec/s | coverage (edges) | features | corpus kept | crashes |\n");
+    block.push_str("|---|---|---:|---:|---:|---:|---:|---|\n");
+    for (_, r) in &rows {
+        block.push_str(r);
+        block.push('\n');
     }
     block.push_str(END);
-    let new = match (text.find(BEGIN), text.find(END)) {
-        (Some(b), Some(e)) if e > b => format!("{}{}{}", &text[..b], block, &text[e + END.len()..]),
-        _ => format!("{}\n{}\n", text.trim_end(), block),
+    let new = match block_range {
+        Some((b, e)) => format!("{}{}{}", &text[..b], block, &text[e..]),
+        None => format!("{}\n{}\n", text.trim_end(), block),
     };
     std::fs::write(path, new).with_context(|| format!("could not write {}", path.display()))
 }
@@ -281,7 +303,18 @@ mod tests {
         assert!(t.starts_with("# R\nbefore\n"));
         assert!(t.ends_with("after\n"));
         assert!(!t.contains("old"));
-        assert!(t.contains("| `t` | 100 | 10 | 7 |"), "{t}");
+        assert!(t.contains("| `t` | 0.5 min | 100 | 10 | 7 |"), "{t}");
+        // A later run of another target keeps this row, and a rerun replaces it.
+        let u = Stats { target: "a".into(), seconds: 10, execs: Some(5), ..Default::default() };
+        write_report(&p, &[u], 1.0).unwrap();
+        let t2 = std::fs::read_to_string(&p).unwrap();
+        assert!(t2.contains("| `t` | 0.5 min | 100 |") && t2.contains("| `a` | 1 min | 5 |"), "{t2}");
+        assert!(t2.find("`a`").unwrap() < t2.find("`t`").unwrap(), "rows sorted by target");
+        let t3 = Stats { target: "t".into(), seconds: 10, execs: Some(900), ..Default::default() };
+        write_report(&p, &[t3], 2.0).unwrap();
+        let t3 = std::fs::read_to_string(&p).unwrap();
+        assert_eq!(t3.matches("| `t` |").count(), 1);
+        assert!(t3.contains("| `t` | 2 min | 900 |"), "{t3}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
