@@ -161,6 +161,7 @@ mod alerce;
 mod atlas;
 mod clock;
 mod config;
+mod fink;
 mod fits;
 mod forcedphot;
 mod log;
