@@ -4,6 +4,9 @@
 //! A parquet reply keeps the server's column names (`i:magpsf`, `r:psfFlux`, ...) and the
 //! pandas dtypes, 64-bit ids included (`Int64`, never a float).
 
+/// The polars crates this module uses (to build or write frames without another dependency).
+pub use {polars, polars_io};
+
 use broker_core::frame::polars_error;
 use broker_core::{Error, Lightcurve, Result};
 use polars::prelude::DataFrame;

@@ -25,8 +25,8 @@
 //!
 //! **64-bit ids.** LSST `diaObjectId`/`diaSourceId` are `i64` here, sent as decimal text
 //! (the routes slice them as strings) and read from JSON integers without going through
-//! `f64` — Fink's own Python examples read replies with pandas, whose JSON reader turns
-//! such ids into doubles.
+//! `f64` (fink-client's `botlib.py` reads replies with `pd.read_json`, where an integer
+//! column becomes `float64` as soon as one value is missing).
 //!
 //! **Errors.** A 400 reply is a Python repr (`{'status': 'error', 'text': '...'}`), some are
 //! plain text: the core error keeps status and raw body, and [`columns::error_text`] gives

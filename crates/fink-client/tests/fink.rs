@@ -288,15 +288,13 @@ async fn tags_list_is_a_plain_get_and_tag_alerts_stream_by_midpoint() {
     let list = server
         .mock_async(|w, t| {
             w.method(GET).path("/lsst/api/v1/tags");
-            t.status(200).json_body(
-                json!({"extragalactic_new_candidate": {"description": "New extragalactic", "API support": true}}),
-            );
+            t.status(200).json_body(json!({"some_tag": {"description": "A user-defined filter", "API support": true}}));
         })
         .await;
     let page = server
         .mock_async(|w, t| {
             w.method(POST).path("/lsst/api/v1/tags").json_body(json!({
-                "tag": "extragalactic_new_candidate", "n": 10, "startdate": "2026-01-01 00:00:00.000",
+                "tag": "some_tag", "n": 10, "startdate": "2026-01-01 00:00:00.000",
                 "stopdate": "2026-01-02 00:00:00.000",
                 "columns": "r:psfFlux,r:midpointMjdTai,r:diaSourceId", "output-format": "json"}));
             t.status(200).body(
@@ -307,11 +305,11 @@ async fn tags_list_is_a_plain_get_and_tag_alerts_stream_by_midpoint() {
     let (fink, _) = client(&server);
     let tags = fink.lsst().tags().await.unwrap();
     list.assert_async().await;
-    let info: fink_client::lsst::TagInfo = serde_json::from_value(tags["extragalactic_new_candidate"].clone()).unwrap();
+    let info: fink_client::lsst::TagInfo = serde_json::from_value(tags["some_tag"].clone()).unwrap();
     assert_eq!(info.api_support, Some(true));
     let rows: Vec<_> = fink
         .lsst()
-        .tag("extragalactic_new_candidate")
+        .tag("some_tag")
         .n(10)
         .since_mjd(61041.0)
         .until_mjd(61042.0)
