@@ -108,7 +108,7 @@ impl ZtfAlert {
     pub fn get(&self, column: &str) -> Option<Value> {
         serde_json::to_value(self).ok()?.get(column).cloned()
     }
-    /// This row as a unified point (see [`crate::lightcurve`] for the rules); `None` for a
+    /// This row as a unified point (rules in the crate docs, "Light curves"); `None` for a
     /// row without time, band or value, an unknown tag, or a bad-quality row unless asked.
     pub fn to_point(&self, include_bad_quality: bool) -> Option<PhotometryPoint> {
         let mjd = self.mjd().filter(|m| m.is_finite())?;
