@@ -17,6 +17,9 @@ pub struct LightcurveArgs {
     /// A ZTF object id (ALeRCE).
     #[arg(long)]
     pub ztf: Option<String>,
+    /// An LSST diaObjectId (Fink/LSST).
+    #[arg(long)]
+    pub lsst: Option<String>,
     /// A 19-digit ATLAS id (ATLAS Transient Server).
     #[arg(long)]
     pub atlas: Option<String>,
@@ -58,6 +61,12 @@ pub async fn lightcurve(g: &Global, ep: &Endpoints, a: LightcurveArgs) -> Result
         }
         t = t.ztf(z);
     }
+    if let Some(id) = a.lsst.as_deref().map(str::trim) {
+        if id.parse::<i64>().is_err() {
+            bail!("invalid --lsst {id:?}: give the diaObjectId, a 64-bit integer such as 314003014107006318");
+        }
+        t = t.lsst(id);
+    }
     if let Some(id) = &a.atlas {
         t = t.atlas(astrobrokers::atlas::AtlasId::parse(id)?.to_string());
     }
@@ -75,7 +84,7 @@ pub async fn lightcurve(g: &Global, ep: &Endpoints, a: LightcurveArgs) -> Result
     t.mjd_max = a.mjd_max;
     a.lc.check()?;
     if t.is_empty() {
-        bail!("nothing to look up: give at least one of --ztf, --atlas, --skyportal, or --ra and --dec");
+        bail!("nothing to look up: give at least one of --ztf, --lsst, --atlas, --skyportal, or --ra and --dec");
     }
     let (cb, missing) = crate::demo::sources(ep, g, "forced photometry")?;
     let wanted = |b: &str| match b {
@@ -108,7 +117,13 @@ pub async fn lightcurve(g: &Global, ep: &Endpoints, a: LightcurveArgs) -> Result
         let served: Vec<String> = r.served.iter().map(|(b, n)| format!("{b} {n}")).collect();
         eprintln!("points per service: {}", served.join(", "));
     }
-    let title = a.ztf.clone().or(a.skyportal.clone()).or(a.atlas.clone()).unwrap_or_else(|| "light curve".into());
+    let title = a
+        .ztf
+        .clone()
+        .or(a.lsst.clone())
+        .or(a.skyportal.clone())
+        .or(a.atlas.clone())
+        .unwrap_or_else(|| "light curve".into());
     a.lc.emit(g, &r.lightcurve, &title)
 }
 

@@ -48,6 +48,10 @@ pub struct Endpoints {
     pub forcedphot_username: Option<String>,
     /// Forced-photometry password.
     pub forcedphot_password: Option<String>,
+    /// Fink/ZTF API URL.
+    pub fink_url: Option<String>,
+    /// Fink/LSST API URL.
+    pub fink_lsst_url: Option<String>,
     /// Fast polling (the sandbox's simulated queue).
     pub fast_poll: bool,
     /// The longest a throttled request waits before failing with a rate-limit error.
@@ -87,6 +91,8 @@ impl Endpoints {
             forcedphot_token: v(&none, "forcedphot.token"),
             forcedphot_username: v(&none, "forcedphot.username"),
             forcedphot_password: v(&none, "forcedphot.password"),
+            fink_url: v(&g.fink_url, "fink.url"),
+            fink_lsst_url: v(&g.fink_lsst_url, "fink.lsst_url"),
             fast_poll: false,
             max_wait: Duration::from_secs(g.max_wait),
         }
@@ -104,6 +110,8 @@ impl Endpoints {
             skyportal_token: Some(c.skyportal.token.clone()),
             forcedphot_url: Some(u.forcedphot.clone()),
             forcedphot_token: Some(c.forcedphot.token.clone()),
+            fink_url: Some(format!("{}/ztf/", u.fink)),
+            fink_lsst_url: Some(format!("{}/lsst/", u.fink)),
             fast_poll: true,
             max_wait: Duration::from_secs(120),
             ..Default::default()
@@ -190,6 +198,19 @@ impl Endpoints {
         };
         let url = self.skyportal_url.clone().unwrap_or_else(|| "https://fritz.science".to_string());
         Ok(astrobrokers::skyportal::Client::new(url, token.clone())?)
+    }
+
+    /// The Fink client (no credentials: the APIs are public).
+    pub fn fink(&self) -> Result<astrobrokers::fink::FinkClient> {
+        let retry = broker_core::RetryPolicy::default().max_server_wait(self.max_wait);
+        let mut b = astrobrokers::fink::FinkClient::builder().retry(retry);
+        if let Some(u) = &self.fink_url {
+            b = b.ztf_url(u.clone());
+        }
+        if let Some(u) = &self.fink_lsst_url {
+            b = b.lsst_url(u.clone());
+        }
+        Ok(b.build()?)
     }
 
     /// The forced-photometry client; fails with what to set when there are no credentials.

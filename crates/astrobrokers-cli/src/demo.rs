@@ -8,7 +8,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow};
 use astrobrokers::core::{Lightcurve, SkyPosition};
 use astrobrokers::cross::{CrossBroker, CrossLightcurve, LightcurveSource, Target};
-use astrobrokers::sources::{AlerceZtf, AtlasSource, ForcedPhotSource, SkyPortalSource};
+use astrobrokers::fink::Survey;
+use astrobrokers::sources::{AlerceZtf, AtlasSource, FinkSource, ForcedPhotSource, SkyPortalSource};
 use broker_sandbox::{QueueConfig, Sandbox};
 use serde_json::{Value, json};
 
@@ -34,7 +35,7 @@ pub struct SandboxArgs {
     /// The sandbox's random seed.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// Serve on four ports from this one (ALeRCE, ATLAS, SkyPortal, forced photometry); default: free ports.
+    /// Serve on five ports from this one (ALeRCE, ATLAS, SkyPortal, forced photometry, Fink); default: free ports.
     #[arg(long)]
     pub port_base: Option<u16>,
     /// How many synthetic objects in the sky.
@@ -60,6 +61,11 @@ pub fn sources(ep: &Endpoints, g: &Global, forced_label: &str) -> Result<(CrossB
     let mut missing = Vec::new();
     let alerce = AlerceZtf::new(ep.alerce()?);
     cb = cb.with_lightcurve_source(Arc::new(alerce.clone())).with_cone_source(Arc::new(alerce));
+    let fink = ep.fink()?;
+    for survey in [Survey::Ztf, Survey::Lsst] {
+        let f = FinkSource::new(fink.clone(), survey);
+        cb = cb.with_lightcurve_source(Arc::new(f.clone())).with_cone_source(Arc::new(f));
+    }
     if ep.atlas_configured() {
         let atlas = AtlasSource::new(ep.atlas()?).with_forced_photometry(true);
         cb = cb.with_lightcurve_source(Arc::new(atlas.clone())).with_cone_source(Arc::new(atlas));
@@ -157,7 +163,9 @@ pub async fn demo(g: &Global, args: DemoArgs) -> Result<()> {
             eprintln!("{s}");
         }
     };
-    note("Starting the sandbox: local emulators of ALeRCE, ATLAS, SkyPortal and ATLAS forced photometry (no network).");
+    note(
+        "Starting the sandbox: local emulators of ALeRCE, ATLAS, SkyPortal, ATLAS forced photometry and Fink (no network).",
+    );
     let sb = Sandbox::builder()
         .seed(args.seed)
         .objects(60)
@@ -198,14 +206,17 @@ pub async fn demo(g: &Global, args: DemoArgs) -> Result<()> {
         "Transient: {name} ({} at RA {:.5}, Dec {:+.5}); ZTF {ztf}, ATLAS {}, SkyPortal {}",
         obj.class, obj.ra, obj.dec, obj.atlas_id, obj.skyportal_id
     ));
-    note("Fetching its light curve from all four services at once (forced photometry goes through the queue)…");
+    note("Fetching its light curve from every service at once (forced photometry goes through the queue)…");
     let (cb, _) = sources(&ep, g, "forced photometry")?;
-    let target = Target::new()
+    let mut target = Target::new()
         .ztf(ztf.clone())
         .atlas(obj.atlas_id.to_string())
         .skyportal(obj.skyportal_id.clone())
         .position(SkyPosition::new(obj.ra, obj.dec)?)
         .mjd_range(peak - 40.0, peak + 80.0);
+    if let Some(l) = obj.lsst_oid {
+        target = target.lsst(l.to_string());
+    }
     let r = cb.timeout(Duration::from_secs(300)).lightcurve(&target).await;
     let rows = summary_rows(&r);
     let fmt = g.format.unwrap_or(Format::Table);
@@ -247,10 +258,10 @@ pub async fn demo(g: &Global, args: DemoArgs) -> Result<()> {
 pub async fn sandbox(g: &Global, args: SandboxArgs) -> Result<()> {
     let mut b = Sandbox::builder().seed(args.seed).objects(args.objects).queue(fast_queue());
     if let Some(p) = args.port_base {
-        if p > u16::MAX - 3 {
-            return Err(anyhow!("invalid --port-base {p}: use a port from 1024 to {}", u16::MAX - 3));
+        if p > u16::MAX - 4 {
+            return Err(anyhow!("invalid --port-base {p}: use a port from 1024 to {}", u16::MAX - 4));
         }
-        b = b.ports([p, p + 1, p + 2, p + 3]);
+        b = b.ports([p, p + 1, p + 2, p + 3]).fink_port(p + 4);
     }
     let sb = b.start().await.map_err(|e| anyhow!("could not start the sandbox: {e}"))?;
     let u = sb.urls();
@@ -265,6 +276,8 @@ pub async fn sandbox(g: &Global, args: SandboxArgs) -> Result<()> {
         "FORCEDPHOT_TOKEN": c.forcedphot.token,
         "FORCEDPHOT_USERNAME": c.forcedphot.username,
         "FORCEDPHOT_PASSWORD": c.forcedphot.password,
+        "FINK_URL": format!("{}/ztf/", u.fink),
+        "FINK_LSST_URL": format!("{}/lsst/", u.fink),
     });
     match g.format {
         Some(Format::Json) | Some(Format::Jsonl) => println!("{info}"),

@@ -16,6 +16,7 @@ mod atlas_cmd;
 mod cross_cmd;
 mod ctx;
 mod demo;
+mod fink_cmd;
 mod forcedphot_cmd;
 mod output;
 mod plot;
@@ -75,6 +76,12 @@ pub struct Global {
     /// Forced-photometry server URL (overrides FORCEDPHOT_URL).
     #[arg(long, global = true, value_name = "URL")]
     forcedphot_url: Option<String>,
+    /// Fink/ZTF API URL (overrides FINK_URL).
+    #[arg(long, global = true, value_name = "URL")]
+    fink_url: Option<String>,
+    /// Fink/LSST API URL (overrides FINK_LSST_URL).
+    #[arg(long, global = true, value_name = "URL")]
+    fink_lsst_url: Option<String>,
 }
 
 /// Light-curve output options: a PNG plot, flux instead of magnitude, nightly binning.
@@ -174,6 +181,9 @@ enum Command {
     /// ATLAS forced photometry.
     #[command(subcommand)]
     Forcedphot(forcedphot_cmd::ForcedPhotCmd),
+    /// Fink (ZTF and Rubin/LSST): objects, light curves, latests, tags, cone, cutouts.
+    #[command(subcommand)]
+    Fink(fink_cmd::FinkCmd),
     /// One transient's light curve from every configured service, merged by MJD.
     Lightcurve(cross_cmd::LightcurveArgs),
     /// A cone search on every configured service.
@@ -317,7 +327,7 @@ fn init_tracing(verbose: u8) {
     let filter = match verbose {
         0 => "warn",
         1 => {
-            "warn,broker_core=debug,atlas_client=debug,alerce_client=debug,skyportal_client=debug,fallingstar_forcedphot=debug,astrobrokers=debug"
+            "warn,broker_core=debug,atlas_client=debug,alerce_client=debug,skyportal_client=debug,fallingstar_forcedphot=debug,fink_client=debug,astrobrokers=debug"
         }
         _ => "trace",
     };
@@ -408,6 +418,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Atlas(c) => atlas_cmd::run(&g, &endpoints()?, c).await,
         Command::Skyportal(c) => skyportal_cmd::run(&g, &endpoints()?, c).await,
         Command::Forcedphot(c) => forcedphot_cmd::run(&g, &endpoints()?, c).await,
+        Command::Fink(c) => fink_cmd::run(&g, &endpoints()?, c).await,
         Command::Lightcurve(a) => cross_cmd::lightcurve(&g, &endpoints()?, a).await,
         Command::Cone(a) => cross_cmd::cone(&g, &endpoints()?, a).await,
         Command::Config(c) => config_cmd(&g, c),

@@ -18,6 +18,8 @@
 //! | forced photometry token | `FORCEDPHOT_TOKEN` | `forcedphot.token` |
 //! | forced photometry username | `FORCEDPHOT_USERNAME` | `forcedphot.username` |
 //! | forced photometry password | `FORCEDPHOT_PASSWORD` | `forcedphot.password` |
+//! | Fink/ZTF API URL | `FINK_URL` | `fink.url` |
+//! | Fink/LSST API URL | `FINK_LSST_URL` | `fink.lsst_url` |
 
 use std::path::PathBuf;
 
@@ -53,6 +55,8 @@ pub const KEYS: &[Key] = &[
     Key { name: "forcedphot.token", env: "FORCEDPHOT_TOKEN", secret: true },
     Key { name: "forcedphot.username", env: "FORCEDPHOT_USERNAME", secret: false },
     Key { name: "forcedphot.password", env: "FORCEDPHOT_PASSWORD", secret: true },
+    Key { name: "fink.url", env: "FINK_URL", secret: false },
+    Key { name: "fink.lsst_url", env: "FINK_LSST_URL", secret: false },
 ];
 
 /// Finds a key by `section.key`.

@@ -64,7 +64,9 @@ impl Env {
             .env("SKYPORTAL_URL", &u.skyportal)
             .env("SKYPORTAL_TOKEN", &c.skyportal.token)
             .env("FORCEDPHOT_URL", &u.forcedphot)
-            .env("FORCEDPHOT_TOKEN", &c.forcedphot.token);
+            .env("FORCEDPHOT_TOKEN", &c.forcedphot.token)
+            .env("FINK_URL", format!("{}/ztf/", u.fink))
+            .env("FINK_LSST_URL", format!("{}/lsst/", u.fink));
         cmd
     }
 
@@ -139,7 +141,7 @@ const COLUMNS: &str = "broker,survey,object_id,mjd,band,mag,mag_err,flux_ujy,flu
 fn demo_writes_csv_and_png_from_four_services() {
     let e = env("demo");
     let out = e.ok(&["demo", "--output-dir", "out"]);
-    for b in ["alerce", "atlas", "skyportal", "forcedphot"] {
+    for b in ["alerce", "atlas", "skyportal", "forcedphot", "fink"] {
         assert!(out.lines().any(|l| l.starts_with(b) && l.ends_with("ok")), "{b} in the summary: {out}");
     }
     assert!(out.contains("points") && out.contains("detections") && out.contains("mjd_range"), "{out}");
@@ -688,4 +690,96 @@ fn atlas_sources_rank_and_cone_positions() {
     let atlas: Vec<_> = all.iter().filter(|r| r["broker"] == "atlas").collect();
     assert!(!atlas.is_empty(), "{all:?}");
     assert!(atlas.iter().all(|r| r["ra"].as_f64().is_some() && r["dec"].as_f64().is_some()), "{atlas:?}");
+}
+
+#[test]
+fn fink_verbs_for_ztf_and_lsst() {
+    let e = env("fink");
+    let objs = e.sb.objects();
+    // ZTF: object rows with upper limits, and the unified light curve with a plot.
+    let ztf = objs
+        .iter()
+        .filter(|o| o.transient && o.ztf_oid.is_some())
+        .find(|o| {
+            let rows = e.json(&["fink", "objects", o.ztf_oid.as_deref().unwrap()]);
+            rows.iter().any(|r| r["d:tag"] == "valid")
+        })
+        .expect("a ZTF transient with detections");
+    let oid = ztf.ztf_oid.clone().unwrap();
+    let rows = e.json(&["fink", "objects", &oid, "--columns", "i:jd,i:magpsf,d:tag"]);
+    assert!(
+        rows.iter().all(|r| r.as_object().unwrap().keys().all(|k| ["i:jd", "i:magpsf", "d:tag"].contains(&k.as_str())))
+    );
+    let png = e.dir.join("fink.png");
+    let lc = e.ok(&["-f", "csv", "fink", "lightcurve", &oid, "--plot", png.to_str().unwrap()]);
+    assert!(lc.starts_with(COLUMNS), "{lc}");
+    assert!(lc.lines().skip(1).all(|l| l.starts_with(&format!("fink,ztf,{oid},"))));
+    assert!(lc.lines().any(|l| l.ends_with(",false")) && lc.lines().any(|l| l.ends_with(",true")));
+    assert!(is_png(&png));
+    let cone = e.json(&["fink", "cone", &ztf.ra.to_string(), &ztf.dec.to_string(), "-r", "5"]);
+    assert!(cone.iter().any(|r| r["i:objectId"] == oid.as_str()));
+    // LSST: ids above 2^53 survive the binary's JSON and CSV output.
+    let l = objs
+        .iter()
+        .filter(|o| o.lsst_oid.is_some() && o.transient)
+        .find(|o| !e.json(&["fink", "sources", &o.lsst_oid.unwrap().to_string()]).is_empty());
+    let l = l.expect("an LSST transient with sources");
+    let lid = l.lsst_oid.unwrap().to_string();
+    let text = e.ok(&["-f", "json", "fink", "sources", &lid]);
+    assert!(
+        text.contains(&format!("\"r:diaObjectId\":{lid}")) || text.contains(&format!("\"r:diaObjectId\": {lid}")),
+        "{text}"
+    );
+    let csv = e.ok(&["-f", "csv", "fink", "lightcurve", "--survey", "lsst", &lid]);
+    assert!(csv.lines().skip(1).all(|l| l.starts_with(&format!("fink,lsst,{lid},"))), "{csv}");
+    let tags = e.json(&["fink", "tags"]);
+    assert!(tags.iter().any(|t| t["tag"] == "sandbox_sn_like"));
+    let all = e.json(&[
+        "fink",
+        "tags",
+        "sandbox_sn_like",
+        "-n",
+        "7",
+        "--since-mjd",
+        "60000",
+        "--until-mjd",
+        "61000",
+        "--all",
+    ]);
+    let one =
+        e.json(&["fink", "tags", "sandbox_sn_like", "-n", "100000", "--since-mjd", "60000", "--until-mjd", "61000"]);
+    assert_eq!(all, one, "the windowed walk gives the same rows as one big request");
+    assert!(all.len() > 7);
+    // Bad input refused before any request, with what is valid.
+    assert!(e.fails(&["fink", "sources", "ZTF21abc"]).contains("64-bit integer"));
+    assert!(e.fails(&["fink", "cone", "10", "10", "-r", "20000"]).contains("18000"));
+    assert!(e.fails(&["fink", "latests", "SN candidate", "--trend", "up"]).contains("rising"));
+    // A server 400 (Python repr) shows its text.
+    let err = e.fails(&["fink", "tags", "nope"]);
+    assert!(err.contains("nope is not a valid tag"), "{err}");
+}
+
+#[test]
+fn cross_broker_verbs_include_fink_for_ztf_and_lsst() {
+    let e = env("crossfink");
+    let obj = e.transient();
+    let rows = e.json(&["lightcurve", "--ztf", obj.ztf_oid.as_deref().unwrap()]);
+    assert!(rows.iter().any(|r| r["broker"] == "alerce"));
+    assert!(rows.iter().any(|r| r["broker"] == "fink" && r["survey"] == "ztf"), "fink ZTF points");
+    let hits = e.json(&["cone", &obj.ra.to_string(), &obj.dec.to_string(), "-r", "5"]);
+    assert!(
+        hits.iter().any(|h| h["broker"] == "fink" && h["object_id"] == obj.ztf_oid.as_deref().unwrap()),
+        "{hits:?}"
+    );
+    let l =
+        e.sb.objects()
+            .into_iter()
+            .filter(|o| o.lsst_oid.is_some() && o.transient)
+            .find(|o| !e.json(&["fink", "sources", &o.lsst_oid.unwrap().to_string()]).is_empty())
+            .expect("an LSST transient with sources");
+    let lid = l.lsst_oid.unwrap().to_string();
+    let rows = e.json(&["lightcurve", "--lsst", &lid]);
+    assert!(rows.iter().any(|r| r["broker"] == "fink" && r["survey"] == "lsst" && r["object_id"] == lid.as_str()));
+    let hits = e.json(&["cone", &l.ra.to_string(), &l.dec.to_string(), "-r", "5"]);
+    assert!(hits.iter().any(|h| h["broker"] == "fink-lsst" && h["object_id"] == lid.as_str()), "{hits:?}");
 }

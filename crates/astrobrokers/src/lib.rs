@@ -8,10 +8,11 @@
 //! | `alerce` | [`alerce`] | ALeRCE (ZTF, LSST, stamps, catsHTM) |
 //! | `skyportal` | [`skyportal`] | SkyPortal / Fritz |
 //! | `forcedphot` | [`forcedphot`] | ATLAS forced photometry |
+//! | `fink` | [`fink`] | Fink (ZTF and Rubin/LSST) |
 //! | `polars` | | DataFrames everywhere |
 //! | `full` | | all of the above |
 //!
-//! The default features are the four services. A crate that needs one service only
+//! The default features are the five services. A crate that needs one service only
 //! depends on it alone: `astrobrokers = { version = "0.1", default-features = false,
 //! features = ["alerce"] }` compiles none of the others.
 //!
@@ -42,6 +43,8 @@ pub use alerce_client as alerce;
 pub use atlas_client as atlas;
 #[cfg(feature = "forcedphot")]
 pub use fallingstar_forcedphot as forcedphot;
+#[cfg(feature = "fink")]
+pub use fink_client as fink;
 #[cfg(feature = "skyportal")]
 pub use skyportal_client as skyportal;
 

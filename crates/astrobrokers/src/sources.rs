@@ -7,15 +7,34 @@
 //! | [`AtlasSource`] | `lc` + `lcnondets` (+ `fp` forced photometry) of `atlas_id` | `cone/` with `requestType=all` |
 //! | [`SkyPortalSource`] | the photometry of `skyportal_id` | sources in the cone |
 //! | [`ForcedPhotSource`] | a forced-photometry task at `position` (submit, wait, download, delete) | — |
+//! | [`FinkSource`] | Fink/ZTF `objects` with upper limits of `ztf_oid`, or Fink/LSST `sources` of `lsst_oid` | `conesearch` of that survey |
 
-#[cfg(any(feature = "alerce", feature = "atlas", feature = "skyportal", feature = "forcedphot"))]
+#[cfg(any(
+    feature = "alerce",
+    feature = "atlas",
+    feature = "skyportal",
+    feature = "forcedphot",
+    feature = "fink"
+))]
 use async_trait::async_trait;
-#[cfg(any(feature = "alerce", feature = "atlas", feature = "skyportal", feature = "forcedphot"))]
+#[cfg(any(
+    feature = "alerce",
+    feature = "atlas",
+    feature = "skyportal",
+    feature = "forcedphot",
+    feature = "fink"
+))]
 use broker_core::{Lightcurve, SkyPosition};
 
-#[cfg(any(feature = "alerce", feature = "atlas", feature = "skyportal", feature = "forcedphot"))]
+#[cfg(any(
+    feature = "alerce",
+    feature = "atlas",
+    feature = "skyportal",
+    feature = "forcedphot",
+    feature = "fink"
+))]
 use crate::cross::{BoxError, LightcurveSource, Target};
-#[cfg(any(feature = "alerce", feature = "atlas", feature = "skyportal"))]
+#[cfg(any(feature = "alerce", feature = "atlas", feature = "skyportal", feature = "fink"))]
 use crate::cross::{ConeHit, ConeSource};
 
 /// ALeRCE's ZTF API as a light-curve and cone source.
@@ -261,5 +280,82 @@ impl LightcurveSource for ForcedPhotSource {
             }
             Outcome::Expired => Err(format!("forced photometry task {} expired before download", run.task.id).into()),
         }
+    }
+}
+
+/// One Fink survey as a light-curve and cone source: `FinkSource::new(client, Survey::Ztf)`
+/// reads `ztf_oid` (alerts and upper limits), `Survey::Lsst` reads `lsst_oid` (diaSources).
+/// Register one per survey; they report as `fink` (ZTF) and `fink-lsst`, and their points
+/// carry broker `fink` and survey `ztf`/`lsst`.
+#[cfg(feature = "fink")]
+#[derive(Debug, Clone)]
+pub struct FinkSource {
+    client: fink_client::FinkClient,
+    survey: fink_client::Survey,
+}
+
+#[cfg(feature = "fink")]
+impl FinkSource {
+    /// A source for one survey.
+    pub fn new(client: fink_client::FinkClient, survey: fink_client::Survey) -> Self {
+        FinkSource { client, survey }
+    }
+    fn name(&self) -> &'static str {
+        match self.survey {
+            fink_client::Survey::Ztf => "fink",
+            fink_client::Survey::Lsst => "fink-lsst",
+        }
+    }
+}
+
+#[cfg(feature = "fink")]
+#[async_trait]
+impl LightcurveSource for FinkSource {
+    fn broker(&self) -> &str {
+        self.name()
+    }
+    fn applies_to(&self, t: &Target) -> bool {
+        match self.survey {
+            fink_client::Survey::Ztf => t.ztf_oid.is_some(),
+            fink_client::Survey::Lsst => t.lsst_oid.is_some(),
+        }
+    }
+    async fn lightcurve(&self, t: &Target) -> Result<Lightcurve, BoxError> {
+        let id = match self.survey {
+            fink_client::Survey::Ztf => t.ztf_oid.as_deref().ok_or("no ZTF object id")?,
+            fink_client::Survey::Lsst => t.lsst_oid.as_deref().ok_or("no LSST object id")?,
+        };
+        Ok(self.client.lightcurve(self.survey, id).await?)
+    }
+}
+
+#[cfg(feature = "fink")]
+#[async_trait]
+impl ConeSource for FinkSource {
+    fn broker(&self) -> &str {
+        self.name()
+    }
+    async fn cone(&self, centre: &SkyPosition, radius_arcsec: f64) -> Result<Vec<ConeHit>, BoxError> {
+        let rows = self.client.conesearch(self.survey, *centre, radius_arcsec).send().await?;
+        let mut hits: Vec<ConeHit> = Vec::new();
+        for h in rows.hits() {
+            if hits.iter().any(|x| x.object_id == h.object_id) {
+                continue;
+            }
+            let sep = h.separation_arcsec.or_else(|| match (h.ra, h.dec) {
+                (Some(ra), Some(dec)) => {
+                    Some(broker_core::astro::angular_separation_deg(centre.ra(), centre.dec(), ra, dec) * 3600.0)
+                }
+                _ => None,
+            });
+            hits.push(ConeHit {
+                broker: self.name().into(),
+                object_id: h.object_id,
+                ra: h.ra,
+                dec: h.dec,
+                separation_arcsec: sep,
+            });
+        }
+        Ok(hits)
     }
 }

@@ -1,6 +1,7 @@
-//! Pagination: page-number, next-URL/cursor and id-chunk strategies, all turned into a
-//! `futures::Stream` of items with a known total for progress bars.
+//! Pagination: page-number, next-URL/cursor, time-window and id-chunk strategies, all turned
+//! into a `futures::Stream` of items with a known total for progress bars.
 
+use std::collections::HashSet;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -256,6 +257,154 @@ impl<T: Send + 'static> Paginator for CursorPaginator<T> {
 
     fn total(&self) -> Option<u64> {
         self.total
+    }
+}
+
+/// What a time-window strategy asks for: at most `limit` items whose time lies in
+/// `[start, stop]`, newest first (the server's "last N between two dates").
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TimeWindow {
+    /// The start of the window (inclusive), in the caller's time unit (MJD, JD, ...).
+    pub start: f64,
+    /// The end of the window (inclusive), in the same unit.
+    pub stop: f64,
+    /// How many items to ask for.
+    pub limit: u64,
+}
+
+type KeyFn<T> = Box<dyn Fn(&T) -> Option<(f64, String)> + Send>;
+
+/// "Last N items between two times", walked backwards: for servers whose only controls are
+/// a count and a time window (no page, offset or cursor).
+///
+/// Each request asks for `limit` items in `[start, stop]`; the server answers with the
+/// newest ones. When the answer is full, the next window ends at the oldest time seen
+/// (inclusive, since several items may share that time) and items already yielded are
+/// dropped by their key, so nothing is lost or repeated. The walk ends on an empty
+/// answer, on an answer shorter than `limit` (unless [`TimeWindowPaginator::short_page_ends`]
+/// is turned off for a server that filters after limiting), once the window passes
+/// `start`, or after [`TimeWindowPaginator::max_pages`]. When more than `limit` items share
+/// one time, the window cannot move and the walk fails with [`Error::InvalidInput`] on
+/// `limit` rather than loop.
+pub struct TimeWindowPaginator<T> {
+    start: f64,
+    stop: f64,
+    limit: u64,
+    seen: HashSet<String>,
+    done: bool,
+    short_page_ends: bool,
+    max_pages: u64,
+    pages: u64,
+    key: KeyFn<T>,
+    fetch: Box<dyn FnMut(TimeWindow) -> FetchFut<T> + Send>,
+}
+
+impl<T: Send + 'static> TimeWindowPaginator<T> {
+    /// Walks `[start, stop]` with `limit` items a request. `key` gives an item's time and
+    /// its identity (an item without a time is yielded but does not move the window).
+    pub fn new<K, F, Fut>(start: f64, stop: f64, limit: u64, key: K, mut fetch: F) -> Self
+    where
+        K: Fn(&T) -> Option<(f64, String)> + Send + 'static,
+        F: FnMut(TimeWindow) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<Vec<T>>> + Send + 'static,
+    {
+        TimeWindowPaginator {
+            start,
+            stop,
+            limit: limit.max(1),
+            seen: HashSet::new(),
+            done: !(start.is_finite() && stop.is_finite()) || stop < start,
+            short_page_ends: true,
+            max_pages: u64::MAX,
+            pages: 0,
+            key: Box::new(key),
+            fetch: Box::new(move |w| {
+                let fut = fetch(w);
+                Box::pin(async move { fut.await.map(Page::new) })
+            }),
+        }
+    }
+    /// Whether an answer shorter than `limit` ends the walk (default true). Turn it off when
+    /// the server drops or groups rows after applying the limit.
+    pub fn short_page_ends(mut self, yes: bool) -> Self {
+        self.short_page_ends = yes;
+        self
+    }
+    /// Stops after this many requests.
+    pub fn max_pages(mut self, n: u64) -> Self {
+        self.max_pages = n;
+        self
+    }
+}
+
+#[async_trait]
+impl<T: Send + 'static> Paginator for TimeWindowPaginator<T> {
+    type Item = T;
+
+    async fn next_page(&mut self) -> Result<Option<Vec<T>>> {
+        loop {
+            if self.done || self.pages >= self.max_pages {
+                return Ok(None);
+            }
+            let window = TimeWindow { start: self.start, stop: self.stop, limit: self.limit };
+            let page = (self.fetch)(window).await?;
+            self.pages += 1;
+            let n = page.items.len() as u64;
+            if n == 0 {
+                self.done = true;
+                return Ok(None);
+            }
+            let mut oldest: Option<f64> = None;
+            let mut fresh = Vec::with_capacity(page.items.len());
+            for item in page.items {
+                match (self.key)(&item) {
+                    Some((t, id)) => {
+                        if t.is_finite() {
+                            oldest = Some(oldest.map_or(t, |o: f64| o.min(t)));
+                        }
+                        if self.seen.insert(id) {
+                            fresh.push(item);
+                        }
+                    }
+                    None => fresh.push(item),
+                }
+            }
+            if self.short_page_ends && n < self.limit {
+                self.done = true;
+            } else {
+                match oldest {
+                    None => self.done = true,
+                    Some(t) if t < self.start => self.done = true,
+                    Some(t) if t < self.stop => self.stop = t,
+                    Some(t) => {
+                        if fresh.is_empty() && n < self.limit {
+                            self.done = true;
+                            return Ok(None);
+                        }
+                        if fresh.is_empty() {
+                            self.done = true;
+                            return Err(Error::invalid(
+                                "limit",
+                                format!(
+                                    "more than {} items share the time {t}: the window cannot move; ask for more items a request",
+                                    self.limit
+                                ),
+                            ));
+                        }
+                        // Progress by identity only this once; the next answer decides.
+                        self.stop = t;
+                    }
+                }
+            }
+            if fresh.is_empty() {
+                continue;
+            }
+            return Ok(Some(fresh));
+        }
+    }
+
+    fn total(&self) -> Option<u64> {
+        None
     }
 }
 

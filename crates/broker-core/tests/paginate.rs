@@ -290,3 +290,87 @@ async fn without_a_reported_size_the_asked_size_judges_short_pages() {
     let items = clamped(vec![2, 2], 2, Some(0), fetches.clone()).into_stream().collect_all().await.unwrap();
     assert_eq!(items.len(), 4);
 }
+
+mod time_window {
+    use broker_core::Error;
+    use broker_core::paginate::{Paginator, TimeWindow, TimeWindowPaginator};
+    use std::sync::{Arc, Mutex};
+
+    /// A "last N between two times" server over `(time, id)` rows: the newest `limit`
+    /// rows with `start <= time <= stop`, newest first; `keep` filters after the limit.
+    fn server(
+        rows: Vec<(f64, &'static str)>,
+        keep: fn(&(f64, &'static str)) -> bool,
+        asked: Arc<Mutex<Vec<TimeWindow>>>,
+    ) -> impl FnMut(TimeWindow) -> std::future::Ready<broker_core::Result<Vec<(f64, &'static str)>>> + Send {
+        move |w: TimeWindow| {
+            asked.lock().unwrap().push(w);
+            let mut hit: Vec<_> = rows.iter().copied().filter(|(t, _)| *t >= w.start && *t <= w.stop).collect();
+            hit.sort_by(|a, b| b.0.total_cmp(&a.0));
+            hit.truncate(w.limit as usize);
+            std::future::ready(Ok(hit.into_iter().filter(keep).collect()))
+        }
+    }
+
+    fn key(r: &(f64, &'static str)) -> Option<(f64, String)> {
+        Some((r.0, r.1.to_string()))
+    }
+
+    #[tokio::test]
+    async fn walks_back_through_full_windows_without_loss_or_repeats() {
+        // Two rows share t = 7 across the first window's boundary.
+        let rows = vec![(10.0, "a"), (9.0, "b"), (7.0, "c"), (7.0, "d"), (5.0, "e"), (3.0, "f"), (1.0, "g")];
+        let asked = Arc::new(Mutex::new(Vec::new()));
+        let p = TimeWindowPaginator::new(0.0, 100.0, 3, key, server(rows, |_| true, asked.clone()));
+        let got: Vec<_> = p.into_stream().collect_all().await.unwrap();
+        let ids: Vec<_> = got.iter().map(|r| r.1).collect();
+        assert_eq!(ids, ["a", "b", "c", "d", "e", "f", "g"]);
+        let stops: Vec<f64> = asked.lock().unwrap().iter().map(|w| w.stop).collect();
+        // 100 -> oldest of [a,b,c]=7 -> oldest of [c,d,e]=5 -> [e,f,g] full: 1 -> [g] short: done.
+        assert_eq!(stops, [100.0, 7.0, 5.0, 1.0]);
+        assert!(asked.lock().unwrap().iter().all(|w| w.start == 0.0 && w.limit == 3));
+    }
+
+    #[tokio::test]
+    async fn a_short_answer_ends_the_walk_without_another_request() {
+        let asked = Arc::new(Mutex::new(Vec::new()));
+        let p =
+            TimeWindowPaginator::new(0.0, 100.0, 5, key, server(vec![(3.0, "x"), (2.0, "y")], |_| true, asked.clone()));
+        let got = p.into_stream().collect_all().await.unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!(asked.lock().unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn more_items_at_one_time_than_the_limit_is_an_error_not_a_loop() {
+        let rows = vec![(5.0, "a"), (5.0, "b"), (5.0, "c"), (1.0, "d")];
+        let asked = Arc::new(Mutex::new(Vec::new()));
+        let p = TimeWindowPaginator::new(0.0, 10.0, 2, key, server(rows, |_| true, asked.clone()));
+        let err = p.into_stream().collect_all().await.unwrap_err();
+        assert!(matches!(&err, Error::InvalidInput { field, .. } if field == "limit"), "{err}");
+        assert!(asked.lock().unwrap().len() <= 3);
+    }
+
+    #[tokio::test]
+    async fn a_server_that_filters_after_the_limit_is_walked_to_the_end() {
+        // The server drops odd ids after limiting: pages come back short although more rows exist.
+        let rows: Vec<(f64, &'static str)> =
+            vec![(9.0, "0"), (8.0, "1"), (7.0, "2"), (6.0, "3"), (5.0, "4"), (4.0, "5"), (3.0, "6"), (2.0, "7")];
+        let asked = Arc::new(Mutex::new(Vec::new()));
+        let keep: fn(&(f64, &'static str)) -> bool = |r| r.1.parse::<u32>().unwrap() % 2 == 0;
+        let p = TimeWindowPaginator::new(0.0, 10.0, 3, key, server(rows.clone(), keep, asked.clone()));
+        let short = p.into_stream().collect_all().await.unwrap();
+        assert_eq!(short.len(), 2, "the default rule stops at the first short answer");
+        let p = TimeWindowPaginator::new(0.0, 10.0, 3, key, server(rows, keep, asked.clone())).short_page_ends(false);
+        let all: Vec<_> = p.into_stream().collect_all().await.unwrap().into_iter().map(|r| r.1).collect();
+        assert_eq!(all, ["0", "2", "4", "6"]);
+    }
+
+    #[tokio::test]
+    async fn an_empty_or_inverted_window_sends_nothing() {
+        let asked = Arc::new(Mutex::new(Vec::new()));
+        let p = TimeWindowPaginator::new(10.0, 5.0, 3, key, server(vec![(7.0, "a")], |_| true, asked.clone()));
+        assert!(p.into_stream().collect_all().await.unwrap().is_empty());
+        assert!(asked.lock().unwrap().is_empty());
+    }
+}

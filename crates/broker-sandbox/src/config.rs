@@ -13,11 +13,14 @@ pub enum Service {
     SkyPortal,
     /// ATLAS forced-photometry server (`/forcedphot/...`).
     ForcedPhot,
+    /// Fink REST APIs: ZTF under `/ztf/api/v1/...`, LSST under `/lsst/api/v1/...`.
+    Fink,
 }
 
 impl Service {
     /// All services, in port order.
-    pub const ALL: [Service; 4] = [Service::Alerce, Service::Atlas, Service::SkyPortal, Service::ForcedPhot];
+    pub const ALL: [Service; 5] =
+        [Service::Alerce, Service::Atlas, Service::SkyPortal, Service::ForcedPhot, Service::Fink];
 
     pub(crate) fn index(self) -> usize {
         match self {
@@ -25,6 +28,7 @@ impl Service {
             Service::Atlas => 1,
             Service::SkyPortal => 2,
             Service::ForcedPhot => 3,
+            Service::Fink => 4,
         }
     }
 
@@ -35,6 +39,7 @@ impl Service {
             Service::Atlas => "atlas",
             Service::SkyPortal => "skyportal",
             Service::ForcedPhot => "forcedphot",
+            Service::Fink => "fink",
         }
     }
 }
@@ -252,8 +257,11 @@ pub struct SandboxConfig {
     pub limits: RateLimits,
     /// Forced-photometry queue timing.
     pub queue: QueueConfig,
-    /// Random faults per service (index: [`Service::ALL`] order).
+    /// Random faults per service (index: [`Service::ALL`] order; the Fink emulator's are
+    /// [`SandboxConfig::fink_faults`]).
     pub faults: [Faults; 4],
+    /// Random faults of the Fink emulator.
+    pub fink_faults: Faults,
     /// catsHTM response format.
     pub catshtm_format: CatsHtmFormat,
     /// Forced-photometry result tables with 20 columns: `PA_DEG` between `mag5sig` and `Sky`, as
@@ -267,6 +275,8 @@ pub struct SandboxConfig {
     pub atlas_token_ttl: Duration,
     /// Fixed ports `[alerce, atlas, skyportal, forcedphot]`; `None` means random free ports.
     pub ports: Option<[u16; 4]>,
+    /// Fixed port of the Fink emulator; `None` means a random free port.
+    pub fink_port: Option<u16>,
     /// Address to bind. Default `127.0.0.1`.
     pub host: std::net::IpAddr,
     /// Speed of simulated time relative to wall time (1.0 = real time). Default 1.0.
@@ -281,11 +291,13 @@ impl Default for SandboxConfig {
             limits: RateLimits::default(),
             queue: QueueConfig::default(),
             faults: Default::default(),
+            fink_faults: Faults::default(),
             catshtm_format: CatsHtmFormat::Legacy,
             forcedphot_pa_deg: false,
             skyportal_acl_status: 401,
             atlas_token_ttl: Duration::from_secs(86400),
             ports: None,
+            fink_port: None,
             host: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
             time_scale: 1.0,
         }

@@ -1,4 +1,4 @@
-//! Local, stateful emulators of the four services the astrobrokers clients talk to, for demos
+//! Local, stateful emulators of the services the astrobrokers clients talk to, for demos
 //! and tests that cannot reach the real servers.
 //!
 //! [`Sandbox::start`] serves, on loopback and random free ports (one port per service):
@@ -44,8 +44,15 @@
 //!   writes/min with `Retry-After` and "Expected available in N seconds.".
 //!   Result tables have the 19-column header of the known real files, or the documented
 //!   20 columns with `PA_DEG` when [`SandboxConfig::forcedphot_pa_deg`] is set.
+//! * **Fink** (a fifth port, [`SandboxUrls::fink`]) — the ZTF API under `/ztf/api/v1/` and the
+//!   LSST API under `/lsst/api/v1/`: `POST` with a JSON body or `GET` with a query string,
+//!   Python-repr 400 bodies, prefixed columns (`i:`/`d:`/`v:`, `r:`/`f:`), ZTF `objects` with
+//!   `withupperlim` (text-valued upper-limit rows, `candid = -1`), `latests` by Fink class,
+//!   `classes`, `schema`, LSST `sources`/`objects`/`fp`, `tags` (synthetic tag names), cone
+//!   searches (≤ 18,000 arcsec), cutouts (a PNG signature or a FITS header); json and csv
+//!   output only (parquet and votable answer 400). See the `fink` module.
 //!
-//! All four serve one deterministic synthetic sky (see [`SkyConfig`]): a few hundred transients
+//! All of them serve one deterministic synthetic sky (see [`SkyConfig`]): a few hundred transients
 //! and variables, each with one physical model (a Bazin rise and decline per band for
 //! supernovae, periodic or stochastic curves for variables), observed with each survey's cadence,
 //! seasonal gaps, depth and noise. ALeRCE ZTF detections, ATLAS `lc`/`fp`, SkyPortal photometry
@@ -127,7 +134,7 @@
 //!
 //! * `GET /__sandbox/requests` → `{"service", "count", "requests": [{seq, service, method, path,
 //!   query, content_type, authorization, body, at_ms, status, handled, applied, fault}]}` for
-//!   the service on that port; `?service=<alerce|atlas|skyportal|forcedphot|all>` picks
+//!   the service on that port; `?service=<alerce|atlas|skyportal|forcedphot|fink|all>` picks
 //!   another or all, `?since=<seq>` skips older entries;
 //! * `DELETE /__sandbox/requests` clears the whole log.
 //!
@@ -161,6 +168,7 @@ mod alerce;
 mod atlas;
 mod clock;
 mod config;
+mod fink;
 mod fits;
 mod forcedphot;
 mod log;

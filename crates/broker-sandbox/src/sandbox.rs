@@ -55,6 +55,9 @@ pub struct SandboxUrls {
     pub skyportal: String,
     /// Forced-photometry base, no trailing slash: `http://127.0.0.1:P/forcedphot`.
     pub forcedphot: String,
+    /// Fink emulator origin: the ZTF API at `…/ztf/` and the LSST API at `…/lsst/` (routes
+    /// `api/v1/...` below each).
+    pub fink: String,
 }
 
 /// ATLAS Transient Server credentials.
@@ -216,7 +219,10 @@ impl SandboxBuilder {
     }
     /// Random faults for one service.
     pub fn faults(mut self, service: Service, faults: Faults) -> Self {
-        self.config.faults[service.index()] = faults;
+        match self.config.faults.get_mut(service.index()) {
+            Some(f) => *f = faults,
+            None => self.config.fink_faults = faults,
+        }
         self
     }
     /// catsHTM response format.
@@ -233,6 +239,11 @@ impl SandboxBuilder {
     /// Fixed ports `[alerce, atlas, skyportal, forcedphot]`.
     pub fn ports(mut self, ports: [u16; 4]) -> Self {
         self.config.ports = Some(ports);
+        self
+    }
+    /// Fixed port of the Fink emulator.
+    pub fn fink_port(mut self, port: u16) -> Self {
+        self.config.fink_port = Some(port);
         self
     }
     /// Simulated-time speed (1.0 = real time).
@@ -276,7 +287,8 @@ impl Sandbox {
 
     async fn start_with(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
         let host = config.host;
-        let ports = config.ports.unwrap_or([0; 4]);
+        let p4 = config.ports.unwrap_or([0; 4]);
+        let ports = [p4[0], p4[1], p4[2], p4[3], config.fink_port.unwrap_or(0)];
         let mut listeners = Vec::new();
         for p in ports {
             let addr = SocketAddr::new(host, p);
@@ -284,7 +296,7 @@ impl Sandbox {
             listeners.push(l);
         }
         let shared = Arc::new(Shared::new(config));
-        let mut origins: [String; 4] = Default::default();
+        let mut origins: [String; 5] = Default::default();
         for (i, l) in listeners.iter().enumerate() {
             let a = l
                 .local_addr()
@@ -299,6 +311,7 @@ impl Sandbox {
                 Service::Atlas => crate::atlas::router(shared.clone()),
                 Service::SkyPortal => crate::skyportal::router(shared.clone()),
                 Service::ForcedPhot => crate::forcedphot::router(shared.clone()),
+                Service::Fink => crate::fink::router(shared.clone()),
             };
             let ctx = Ctx { shared: shared.clone(), service };
             let app = router
@@ -325,6 +338,7 @@ impl Sandbox {
             atlas: format!("{}/sne/atlas4/api/", o[1]),
             skyportal: o[2].clone(),
             forcedphot: format!("{}/forcedphot", o[3]),
+            fink: o[4].clone(),
         };
         Ok(Sandbox { shared, urls, tasks })
     }

@@ -9,7 +9,7 @@ use std::time::Duration;
 #[command(name = "broker-sandbox", version)]
 struct Args {
     /// First port: ALeRCE on BASE, ATLAS on BASE+1, SkyPortal on BASE+2, forced photometry on
-    /// BASE+3. Default: random free ports.
+    /// BASE+3, Fink BASE+4. Default: random free ports.
     #[arg(long)]
     port_base: Option<u16>,
     /// Seed of the synthetic sky.
@@ -49,7 +49,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let mut b = Sandbox::builder().seed(args.seed).objects(args.objects);
     if let Some(base) = args.port_base {
-        b = b.ports([base, base + 1, base + 2, base + 3]);
+        b = b.ports([base, base + 1, base + 2, base + 3]).fink_port(base.saturating_add(4));
     }
     let mut limits = if args.unlimited { RateLimits::unlimited() } else { RateLimits::default() };
     if let Some(n) = args.fp_writes_per_min {
@@ -104,6 +104,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "Forced photometry     {}  token {}  (login {} / {})",
             u.forcedphot, c.forcedphot.token, c.forcedphot.username, c.forcedphot.password
         );
+        println!("Fink ZTF / LSST       {}/ztf/  {}/lsst/", u.fink, u.fink);
         if let Some(o) = objects.iter().find(|o| o.transient && o.ztf_oid.is_some()) {
             println!(
                 "example transient     {} / ATLAS {} at ra={:.5} dec={:.5} ({})",
