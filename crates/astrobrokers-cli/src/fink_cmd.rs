@@ -47,8 +47,10 @@ pub enum FinkCmd {
         /// ZTF: leave out the upper-limit and bad-quality rows.
         #[arg(long)]
         no_upper_limits: bool,
-        /// Only these columns, comma-separated with their family prefix (`i:jd,i:magpsf`).
-        #[arg(long)]
+        /// Ask the server for only these columns (Fink's `columns` parameter), comma-separated
+        /// with their family prefix (`i:jd,i:magpsf`). The global `--columns` picks what is
+        /// printed.
+        #[arg(long = "select", value_name = "COLUMNS")]
         columns: Option<String>,
     },
     /// LSST diaSources (the light curve rows) of one or more diaObjectIds.
@@ -59,8 +61,8 @@ pub enum FinkCmd {
         /// Forced photometry (`fp`) instead of diaSources.
         #[arg(long)]
         forced: bool,
-        /// Only these columns (`r:midpointMjdTai,r:psfFlux`).
-        #[arg(long)]
+        /// Ask the server for only these columns (`r:midpointMjdTai,r:psfFlux`).
+        #[arg(long = "select", value_name = "COLUMNS")]
         columns: Option<String>,
     },
     /// The unified light curve of one object (ZTF: alerts and upper limits; LSST: diaSources).
@@ -92,8 +94,8 @@ pub enum FinkCmd {
         /// Every alert in the window (needs --until-mjd), n at a time.
         #[arg(long)]
         all: bool,
-        /// Only these columns.
-        #[arg(long)]
+        /// Ask the server for only these columns (Fink's `columns` parameter).
+        #[arg(long = "select", value_name = "COLUMNS")]
         columns: Option<String>,
     },
     /// LSST: the tags (no argument), or the latest alerts of one tag; --all walks back through time.

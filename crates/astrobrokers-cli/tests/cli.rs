@@ -706,7 +706,7 @@ fn fink_verbs_for_ztf_and_lsst() {
         })
         .expect("a ZTF transient with detections");
     let oid = ztf.ztf_oid.clone().unwrap();
-    let rows = e.json(&["fink", "objects", &oid, "--columns", "i:jd,i:magpsf,d:tag"]);
+    let rows = e.json(&["fink", "objects", &oid, "--select", "i:jd,i:magpsf,d:tag"]);
     assert!(
         rows.iter().all(|r| r.as_object().unwrap().keys().all(|k| ["i:jd", "i:magpsf", "d:tag"].contains(&k.as_str())))
     );
