@@ -163,6 +163,7 @@ mod clock;
 mod config;
 mod fits;
 mod forcedphot;
+mod lasair;
 mod log;
 mod middleware;
 mod rng;
@@ -181,3 +182,4 @@ pub use sandbox::{
     AlerceUrls, AtlasCredentials, Credentials, ForcedPhotCredentials, ObjectInfo, Sandbox, SandboxBuilder,
     SandboxError, SandboxUrls, SkyPortalCredentials,
 };
+pub use sandbox::{LasairCredentials, LasairUrls};

@@ -23,10 +23,10 @@ fn column(name: &str, values: &[Option<&Value>]) -> Column {
     if present().all(|v| v.is_i64()) {
         return Column::new(name.into(), values.iter().map(|v| v.and_then(Value::as_i64)).collect::<Vec<_>>());
     }
-    if present().all(Value::is_number) {
+    if present().all(|v| v.is_number()) {
         return Column::new(name.into(), values.iter().map(|v| v.and_then(Value::as_f64)).collect::<Vec<_>>());
     }
-    if present().all(Value::is_boolean) {
+    if present().all(|v| v.is_boolean()) {
         return Column::new(name.into(), values.iter().map(|v| v.and_then(Value::as_bool)).collect::<Vec<_>>());
     }
     let text: Vec<Option<String>> = values
