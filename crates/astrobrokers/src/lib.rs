@@ -8,6 +8,7 @@
 //! | `alerce` | [`alerce`] | ALeRCE (ZTF, LSST, stamps, catsHTM) |
 //! | `skyportal` | [`skyportal`] | SkyPortal / Fritz |
 //! | `forcedphot` | [`forcedphot`] | ATLAS forced photometry |
+//! | `lasair` | `lasair` | Lasair (ZTF and LSST servers) |
 //! | `polars` | | DataFrames everywhere |
 //! | `full` | | all of the above |
 //!
@@ -42,6 +43,8 @@ pub use alerce_client as alerce;
 pub use atlas_client as atlas;
 #[cfg(feature = "forcedphot")]
 pub use fallingstar_forcedphot as forcedphot;
+#[cfg(feature = "lasair")]
+pub use lasair_client as lasair;
 #[cfg(feature = "skyportal")]
 pub use skyportal_client as skyportal;
 

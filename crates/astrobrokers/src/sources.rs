@@ -7,15 +7,34 @@
 //! | [`AtlasSource`] | `lc` + `lcnondets` (+ `fp` forced photometry) of `atlas_id` | `cone/` with `requestType=all` |
 //! | [`SkyPortalSource`] | the photometry of `skyportal_id` | sources in the cone |
 //! | [`ForcedPhotSource`] | a forced-photometry task at `position` (submit, wait, download, delete) | — |
+//! | `LasairSource::ztf` / `::lsst` (feature `lasair`) | Lasair's `object/` of `ztf_oid` / `lsst_oid` | that server's `cone/` |
 
-#[cfg(any(feature = "alerce", feature = "atlas", feature = "skyportal", feature = "forcedphot"))]
+#[cfg(any(
+    feature = "alerce",
+    feature = "atlas",
+    feature = "skyportal",
+    feature = "forcedphot",
+    feature = "lasair"
+))]
 use async_trait::async_trait;
-#[cfg(any(feature = "alerce", feature = "atlas", feature = "skyportal", feature = "forcedphot"))]
+#[cfg(any(
+    feature = "alerce",
+    feature = "atlas",
+    feature = "skyportal",
+    feature = "forcedphot",
+    feature = "lasair"
+))]
 use broker_core::{Lightcurve, SkyPosition};
 
-#[cfg(any(feature = "alerce", feature = "atlas", feature = "skyportal", feature = "forcedphot"))]
+#[cfg(any(
+    feature = "alerce",
+    feature = "atlas",
+    feature = "skyportal",
+    feature = "forcedphot",
+    feature = "lasair"
+))]
 use crate::cross::{BoxError, LightcurveSource, Target};
-#[cfg(any(feature = "alerce", feature = "atlas", feature = "skyportal"))]
+#[cfg(any(feature = "alerce", feature = "atlas", feature = "skyportal", feature = "lasair"))]
 use crate::cross::{ConeHit, ConeSource};
 
 /// ALeRCE's ZTF API as a light-curve and cone source.
@@ -260,5 +279,93 @@ impl LightcurveSource for ForcedPhotSource {
             }
             Outcome::Expired => Err(format!("forced photometry task {} expired before download", run.task.id).into()),
         }
+    }
+}
+
+/// One Lasair server as a light-curve and cone source: `lasair-ztf` (light curve of the
+/// target's `ztf_oid`) or `lasair-lsst` (of its `lsst_oid`, an integer `diaObjectId`).
+/// Each server is its own source so that one failing (no token for it, its hourly quota
+/// spent) is reported by name while the other still serves. Points carry broker `lasair`
+/// and survey `ztf` or `lsst`. Cone radii are capped at Lasair's 1000″.
+#[cfg(feature = "lasair")]
+#[derive(Debug, Clone)]
+pub struct LasairSource {
+    client: lasair_client::LasairClient,
+    survey: lasair_client::Survey,
+    with_forced: bool,
+}
+
+#[cfg(feature = "lasair")]
+impl LasairSource {
+    /// The ZTF server; alert photometry only.
+    pub fn ztf(client: lasair_client::LasairClient) -> Self {
+        LasairSource { client, survey: lasair_client::Survey::Ztf, with_forced: false }
+    }
+    /// The LSST server; diaSources only.
+    pub fn lsst(client: lasair_client::LasairClient) -> Self {
+        LasairSource { client, survey: lasair_client::Survey::Lsst, with_forced: false }
+    }
+    /// Adds forced photometry (ZTF `forcedphot`, LSST diaForcedSources).
+    pub fn with_forced_photometry(mut self, on: bool) -> Self {
+        self.with_forced = on;
+        self
+    }
+}
+
+#[cfg(feature = "lasair")]
+#[async_trait]
+impl LightcurveSource for LasairSource {
+    fn broker(&self) -> &str {
+        match self.survey {
+            lasair_client::Survey::Ztf => "lasair-ztf",
+            lasair_client::Survey::Lsst => "lasair-lsst",
+        }
+    }
+    fn applies_to(&self, t: &Target) -> bool {
+        match self.survey {
+            lasair_client::Survey::Ztf => t.ztf_oid.is_some(),
+            lasair_client::Survey::Lsst => t.lsst_oid.is_some(),
+        }
+    }
+    async fn lightcurve(&self, t: &Target) -> Result<Lightcurve, BoxError> {
+        match self.survey {
+            lasair_client::Survey::Ztf => {
+                let id = t.ztf_oid.as_deref().ok_or("no ZTF object id")?;
+                Ok(self.client.ztf().lightcurve(id).await?.to_lightcurve(self.with_forced))
+            }
+            lasair_client::Survey::Lsst => {
+                let raw = t.lsst_oid.as_deref().ok_or("no LSST object id")?;
+                let id: i64 =
+                    raw.trim().parse().map_err(|_| format!("{raw:?} is not an LSST diaObjectId (a 64-bit integer)"))?;
+                Ok(self.client.lsst().lightcurve(id).await?.to_lightcurve(self.with_forced))
+            }
+        }
+    }
+}
+
+#[cfg(feature = "lasair")]
+#[async_trait]
+impl ConeSource for LasairSource {
+    fn broker(&self) -> &str {
+        LightcurveSource::broker(self)
+    }
+    async fn cone(&self, centre: &SkyPosition, radius_arcsec: f64) -> Result<Vec<ConeHit>, BoxError> {
+        use lasair_client::cone::{ConeRequest, MAX_CONE_RADIUS_ARCSEC};
+        let radius = radius_arcsec.min(MAX_CONE_RADIUS_ARCSEC);
+        let r = match self.survey {
+            lasair_client::Survey::Ztf => self.client.ztf().cone(centre, radius, ConeRequest::All).await?,
+            lasair_client::Survey::Lsst => self.client.lsst().cone(centre, radius, ConeRequest::All).await?,
+        };
+        let broker = LightcurveSource::broker(self).to_string();
+        Ok(r.objects
+            .into_iter()
+            .map(|h| ConeHit {
+                broker: broker.clone(),
+                object_id: h.object.to_string(),
+                ra: None,
+                dec: None,
+                separation_arcsec: Some(h.separation),
+            })
+            .collect())
     }
 }
