@@ -77,15 +77,11 @@ async fn lasair_client_end_to_end_on_the_sandbox() {
     assert!(matches!(e, astrobrokers::lasair::Error::Rejected { .. }), "{e:?}");
 
     // Cross-broker adapters: one light curve from both servers, a cone from both.
-    let (zs, ls) = (Arc::new(LasairSource::ztf(c.clone())), Arc::new(LasairSource::lsst(c.clone())));
-    let cb = CrossBroker::new()
-        .with_lightcurve_source(zs.clone())
-        .with_lightcurve_source(ls.clone())
-        .with_cone_source(zs)
-        .with_cone_source(ls);
+    let src = Arc::new(LasairSource::new(c.clone()));
+    let cb = CrossBroker::new().with_lightcurve_source(src.clone()).with_cone_source(src);
     let r = cb.lightcurve(&Target::new().ztf(ztf_id.clone()).lsst(lsst_id.to_string())).await;
     assert!(r.failures.is_empty(), "{:?}", r.failures);
-    assert_eq!(r.served.iter().map(|(b, _)| b.as_str()).collect::<Vec<_>>(), ["lasair-ztf", "lasair-lsst"]);
+    assert_eq!(r.served.iter().map(|(b, _)| b.as_str()).collect::<Vec<_>>(), ["lasair"]);
     let surveys: std::collections::BTreeSet<_> = r.lightcurve.points.iter().map(|p| p.survey.clone()).collect();
     assert_eq!(surveys.into_iter().collect::<Vec<_>>(), ["lsst", "ztf"]);
     assert!(r.lightcurve.points.iter().any(|p| p.kind == PointKind::Limit));
@@ -93,6 +89,30 @@ async fn lasair_client_end_to_end_on_the_sandbox() {
     assert!(failures.is_empty(), "{failures:?}");
     assert!(hits.iter().any(|h| h.object_id == ztf_id));
     assert!(hits.iter().any(|h| h.object_id == lsst_id.to_string()));
+
+    // A server that refuses the token: the other's data is kept; both refusing fails.
+    let half = LasairClient::builder()
+        .ztf_url(&u.ztf)
+        .lsst_url(&u.lsst)
+        .ztf_token(k.ztf_token.clone())
+        .lsst_token("not-a-token".to_string())
+        .allow_insecure_http(true)
+        .build()
+        .unwrap();
+    let lc = astrobrokers::cross::LightcurveSource::lightcurve(
+        &LasairSource::new(half.clone()),
+        &Target::new().ztf(ztf_id.clone()).lsst(lsst_id.to_string()),
+    )
+    .await
+    .unwrap();
+    assert!(!lc.is_empty() && lc.points.iter().all(|p| p.survey == "ztf"));
+    let e = astrobrokers::cross::LightcurveSource::lightcurve(
+        &LasairSource::new(half),
+        &Target::new().lsst(lsst_id.to_string()),
+    )
+    .await
+    .unwrap_err();
+    assert!(e.to_string().contains("LSST server"), "{e}");
 }
 
 #[tokio::test]
