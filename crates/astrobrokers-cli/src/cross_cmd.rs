@@ -20,6 +20,9 @@ pub struct LightcurveArgs {
     /// A 19-digit ATLAS id (ATLAS Transient Server).
     #[arg(long)]
     pub atlas: Option<String>,
+    /// An LSST diaObjectId (Lasair's LSST server).
+    #[arg(long)]
+    pub lsst: Option<i64>,
     /// A SkyPortal object id.
     #[arg(long)]
     pub skyportal: Option<String>,
@@ -58,6 +61,9 @@ pub async fn lightcurve(g: &Global, ep: &Endpoints, a: LightcurveArgs) -> Result
         }
         t = t.ztf(z);
     }
+    if let Some(id) = a.lsst {
+        t = t.lsst(id.to_string());
+    }
     if let Some(id) = &a.atlas {
         t = t.atlas(astrobrokers::atlas::AtlasId::parse(id)?.to_string());
     }
@@ -75,13 +81,14 @@ pub async fn lightcurve(g: &Global, ep: &Endpoints, a: LightcurveArgs) -> Result
     t.mjd_max = a.mjd_max;
     a.lc.check()?;
     if t.is_empty() {
-        bail!("nothing to look up: give at least one of --ztf, --atlas, --skyportal, or --ra and --dec");
+        bail!("nothing to look up: give at least one of --ztf, --lsst, --atlas, --skyportal, or --ra and --dec");
     }
     let (cb, missing) = crate::demo::sources(ep, g, "forced photometry")?;
     let wanted = |b: &str| match b {
         "atlas" => t.atlas_id.is_some(),
         "skyportal" => t.skyportal_id.is_some(),
         "forcedphot" => t.position.is_some(),
+        "lasair" => t.ztf_oid.is_some() || t.lsst_oid.is_some(),
         _ => false,
     };
     for (b, why) in &missing {
@@ -108,7 +115,13 @@ pub async fn lightcurve(g: &Global, ep: &Endpoints, a: LightcurveArgs) -> Result
         let served: Vec<String> = r.served.iter().map(|(b, n)| format!("{b} {n}")).collect();
         eprintln!("points per service: {}", served.join(", "));
     }
-    let title = a.ztf.clone().or(a.skyportal.clone()).or(a.atlas.clone()).unwrap_or_else(|| "light curve".into());
+    let title = a
+        .ztf
+        .clone()
+        .or(a.lsst.map(|i| i.to_string()))
+        .or(a.skyportal.clone())
+        .or(a.atlas.clone())
+        .unwrap_or_else(|| "light curve".into());
     a.lc.emit(g, &r.lightcurve, &title)
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow};
 use astrobrokers::core::{Lightcurve, SkyPosition};
 use astrobrokers::cross::{CrossBroker, CrossLightcurve, LightcurveSource, Target};
-use astrobrokers::sources::{AlerceZtf, AtlasSource, ForcedPhotSource, SkyPortalSource};
+use astrobrokers::sources::{AlerceZtf, AtlasSource, ForcedPhotSource, LasairSource, SkyPortalSource};
 use broker_sandbox::{QueueConfig, Sandbox};
 use serde_json::{Value, json};
 
@@ -81,6 +81,12 @@ pub fn sources(ep: &Endpoints, g: &Global, forced_label: &str) -> Result<(CrossB
             "forcedphot".into(),
             "not configured: set FORCEDPHOT_TOKEN (or FORCEDPHOT_USERNAME and FORCEDPHOT_PASSWORD)".into(),
         ));
+    }
+    if ep.lasair_configured() {
+        let lasair = LasairSource::new(ep.lasair()?).with_forced_photometry(true);
+        cb = cb.with_lightcurve_source(Arc::new(lasair.clone())).with_cone_source(Arc::new(lasair));
+    } else {
+        missing.push(("lasair".into(), "not configured: set LASAIR_TOKEN".into()));
     }
     Ok((cb, missing))
 }
@@ -200,7 +206,11 @@ pub async fn demo(g: &Global, args: DemoArgs) -> Result<()> {
     ));
     note("Fetching its light curve from all four services at once (forced photometry goes through the queue)…");
     let (cb, _) = sources(&ep, g, "forced photometry")?;
-    let target = Target::new()
+    let mut target = Target::new();
+    if let Some(l) = obj.lsst_oid {
+        target = target.lsst(l.to_string());
+    }
+    let target = target
         .ztf(ztf.clone())
         .atlas(obj.atlas_id.to_string())
         .skyportal(obj.skyportal_id.clone())
@@ -265,6 +275,10 @@ pub async fn sandbox(g: &Global, args: SandboxArgs) -> Result<()> {
         "FORCEDPHOT_TOKEN": c.forcedphot.token,
         "FORCEDPHOT_USERNAME": c.forcedphot.username,
         "FORCEDPHOT_PASSWORD": c.forcedphot.password,
+        "LASAIR_URL": u.lasair.ztf,
+        "LASAIR_LSST_URL": u.lasair.lsst,
+        "LASAIR_TOKEN": c.lasair.ztf_token,
+        "LASAIR_LSST_TOKEN": c.lasair.lsst_token,
     });
     match g.format {
         Some(Format::Json) | Some(Format::Jsonl) => println!("{info}"),

@@ -18,6 +18,11 @@
 //! | forced photometry token | `FORCEDPHOT_TOKEN` | `forcedphot.token` |
 //! | forced photometry username | `FORCEDPHOT_USERNAME` | `forcedphot.username` |
 //! | forced photometry password | `FORCEDPHOT_PASSWORD` | `forcedphot.password` |
+//! | Lasair ZTF API URL | `LASAIR_URL` | `lasair.url` |
+//! | Lasair LSST API URL | `LASAIR_LSST_URL` | `lasair.lsst_url` |
+//! | Lasair token (both servers) | `LASAIR_TOKEN` | `lasair.token` |
+//! | Lasair LSST token, when it differs | `LASAIR_LSST_TOKEN` | `lasair.lsst_token` |
+//! | Lasair account class (`dummy`, `user`, `power`) | `LASAIR_USER_CLASS` | `lasair.user_class` |
 
 use std::path::PathBuf;
 
@@ -53,6 +58,11 @@ pub const KEYS: &[Key] = &[
     Key { name: "forcedphot.token", env: "FORCEDPHOT_TOKEN", secret: true },
     Key { name: "forcedphot.username", env: "FORCEDPHOT_USERNAME", secret: false },
     Key { name: "forcedphot.password", env: "FORCEDPHOT_PASSWORD", secret: true },
+    Key { name: "lasair.url", env: "LASAIR_URL", secret: false },
+    Key { name: "lasair.lsst_url", env: "LASAIR_LSST_URL", secret: false },
+    Key { name: "lasair.token", env: "LASAIR_TOKEN", secret: true },
+    Key { name: "lasair.lsst_token", env: "LASAIR_LSST_TOKEN", secret: true },
+    Key { name: "lasair.user_class", env: "LASAIR_USER_CLASS", secret: false },
 ];
 
 /// Finds a key by `section.key`.
