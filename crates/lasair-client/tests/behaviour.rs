@@ -261,3 +261,60 @@ async fn the_lsst_token_override_goes_to_the_lsst_server_only() {
     z.assert_async().await;
     l.assert_async().await;
 }
+
+mod props {
+    use lasair_client::{ConeResult, ObjectId};
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn lsst_ids_round_trip_exactly(id in any::<i64>()) {
+            let parsed = ObjectId::parse(&id.to_string()).unwrap();
+            prop_assert_eq!(&parsed, &ObjectId::Lsst(id));
+            let json = serde_json::to_string(&parsed).unwrap();
+            prop_assert_eq!(json.clone(), id.to_string());
+            let back: ObjectId = serde_json::from_str(&json).unwrap();
+            prop_assert_eq!(back, ObjectId::Lsst(id));
+            let from_text: ObjectId = serde_json::from_str(&format!("\"{id}\"")).unwrap();
+            prop_assert_eq!(from_text, ObjectId::Lsst(id));
+        }
+
+        #[test]
+        fn ztf_ids_are_text(s in "ZTF[0-9]{2}[a-z]{7}") {
+            prop_assert_eq!(ObjectId::parse(&s).unwrap(), ObjectId::Ztf(s.clone()));
+        }
+
+        #[test]
+        fn any_json_cone_reply_decodes_or_errors_without_panic(v in arb_json()) {
+            let _ = ConeResult::from_value(v);
+        }
+    }
+
+    fn arb_json() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<i64>().prop_map(serde_json::Value::from),
+            any::<f64>().prop_map(|f| serde_json::json!(f)),
+            "[a-z]{0,4}".prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(3, 16, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+                prop::collection::vec(
+                    (
+                        prop_oneof![
+                            Just("object".to_string()),
+                            Just("separation".to_string()),
+                            Just("nearest".to_string()),
+                            Just("objects".to_string()),
+                            Just("count".to_string())
+                        ],
+                        inner
+                    ),
+                    0..4
+                )
+                .prop_map(|kv| serde_json::Value::Object(kv.into_iter().collect())),
+            ]
+        })
+    }
+}
