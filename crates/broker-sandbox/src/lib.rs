@@ -44,6 +44,12 @@
 //!   writes/min with `Retry-After` and "Expected available in N seconds.".
 //!   Result tables have the 19-column header of the known real files, or the documented
 //!   20 columns with `PA_DEG` when [`SandboxConfig::forcedphot_pa_deg`] is set.
+//! * **Lasair** (on a port of its own, [`LasairUrls`], [`LasairCredentials`]) — the ZTF server
+//!   under `/ztf/api/` and the LSST server under `/lsst/api/`: DRF token auth (header or
+//!   `?token=`), separate tokens per server plus the shared `dummy` token, 10 or 100 calls per
+//!   hour with `Retry-After`, `cone/`, `query/`, `object/`, `sherlock/…`, `annotate/`, ZTF
+//!   `lightcurves/`, LSST `annotatelist/`, each server's reply shapes and error bodies. It is
+//!   not in [`Service`]: no request log or fault injection for it.
 //!
 //! All four serve one deterministic synthetic sky (see [`SkyConfig`]): a few hundred transients
 //! and variables, each with one physical model (a Bazin rise and decline per band for
