@@ -242,7 +242,11 @@ fn write_report(path: &Path, results: &[Stats], minutes: f64) -> Result<()> {
             s.features.map_or("?".into(), |v| v.to_string()),
             s.corpus_files,
             s.corpus_bytes.div_ceil(1024),
-            if s.crashed { s.artifact.clone().unwrap_or_else(|| "yes (see fuzz/artifacts)".into()) } else { "0".into() }
+            if s.crashed {
+                s.artifact.clone().unwrap_or_else(|| "yes (see fuzz/artifacts)".into())
+            } else {
+                "0".into()
+            }
         );
         match rows.iter_mut().find(|(n, _)| *n == s.target) {
             Some(r) => r.1 = row,

@@ -44,19 +44,20 @@ fn ci() -> Result<()> {
     run(Command::new("bash").arg(".ci/run").current_dir(root))
 }
 
-const SERVICES: [(&str, &str); 5] = [
+const SERVICES: &[(&str, &str)] = &[
     ("atlas", "atlas-client"),
     ("alerce", "alerce-client"),
     ("skyportal", "skyportal-client"),
     ("forcedphot", "fallingstar-forcedphot"),
     ("fink", "fink-client"),
+    ("lasair", "lasair-client"),
 ];
 
 /// For each service feature of the facade alone, the dependency tree holds that service's
 /// crate and none of the others (and no polars unless asked for).
 fn check_features() -> Result<()> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    for (feature, krate) in SERVICES {
+    for &(feature, krate) in SERVICES {
         let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
             .args([
                 "tree",

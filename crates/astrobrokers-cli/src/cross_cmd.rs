@@ -17,7 +17,7 @@ pub struct LightcurveArgs {
     /// A ZTF object id (ALeRCE).
     #[arg(long)]
     pub ztf: Option<String>,
-    /// An LSST diaObjectId (Fink/LSST).
+    /// An LSST diaObjectId (Fink/LSST, Lasair's LSST server).
     #[arg(long)]
     pub lsst: Option<String>,
     /// A 19-digit ATLAS id (ATLAS Transient Server).
@@ -91,6 +91,7 @@ pub async fn lightcurve(g: &Global, ep: &Endpoints, a: LightcurveArgs) -> Result
         "atlas" => t.atlas_id.is_some(),
         "skyportal" => t.skyportal_id.is_some(),
         "forcedphot" => t.position.is_some(),
+        "lasair" => t.ztf_oid.is_some() || t.lsst_oid.is_some(),
         _ => false,
     };
     for (b, why) in &missing {

@@ -52,6 +52,16 @@ pub struct Endpoints {
     pub fink_url: Option<String>,
     /// Fink/LSST API URL.
     pub fink_lsst_url: Option<String>,
+    /// Lasair ZTF API URL.
+    pub lasair_url: Option<String>,
+    /// Lasair LSST API URL.
+    pub lasair_lsst_url: Option<String>,
+    /// Lasair token (both servers unless `lasair_lsst_token`).
+    pub lasair_token: Option<String>,
+    /// Lasair LSST token.
+    pub lasair_lsst_token: Option<String>,
+    /// Lasair account class (`dummy`, `user`, `power`).
+    pub lasair_user_class: Option<String>,
     /// Fast polling (the sandbox's simulated queue).
     pub fast_poll: bool,
     /// The longest a throttled request waits before failing with a rate-limit error.
@@ -93,6 +103,11 @@ impl Endpoints {
             forcedphot_password: v(&none, "forcedphot.password"),
             fink_url: v(&g.fink_url, "fink.url"),
             fink_lsst_url: v(&g.fink_lsst_url, "fink.lsst_url"),
+            lasair_url: v(&none, "lasair.url"),
+            lasair_lsst_url: v(&none, "lasair.lsst_url"),
+            lasair_token: v(&none, "lasair.token"),
+            lasair_lsst_token: v(&none, "lasair.lsst_token"),
+            lasair_user_class: v(&none, "lasair.user_class"),
             fast_poll: false,
             max_wait: Duration::from_secs(g.max_wait),
         }
@@ -112,6 +127,10 @@ impl Endpoints {
             forcedphot_token: Some(c.forcedphot.token.clone()),
             fink_url: Some(format!("{}/ztf/", u.fink)),
             fink_lsst_url: Some(format!("{}/lsst/", u.fink)),
+            lasair_url: Some(u.lasair.ztf.clone()),
+            lasair_lsst_url: Some(u.lasair.lsst.clone()),
+            lasair_token: Some(c.lasair.ztf_token.clone()),
+            lasair_lsst_token: Some(c.lasair.lsst_token.clone()),
             fast_poll: true,
             max_wait: Duration::from_secs(120),
             ..Default::default()
@@ -129,6 +148,40 @@ impl Endpoints {
     /// Whether forced photometry has a token or a login.
     pub fn forcedphot_configured(&self) -> bool {
         self.forcedphot_token.is_some() || (self.forcedphot_username.is_some() && self.forcedphot_password.is_some())
+    }
+
+    /// Whether Lasair has a token.
+    pub fn lasair_configured(&self) -> bool {
+        self.lasair_token.is_some() || self.lasair_lsst_token.is_some()
+    }
+
+    /// The Lasair client (both servers); fails with what to set when there is no token.
+    pub fn lasair(&self) -> Result<astrobrokers::lasair::LasairClient> {
+        if !self.lasair_configured() {
+            bail!(
+                "no Lasair token: set LASAIR_TOKEN (and LASAIR_LSST_TOKEN when the LSST server's differs), \
+                 or run `astrobrokers config set lasair.token <TOKEN>`"
+            );
+        }
+        let retry =
+            astrobrokers::core::RetryPolicy::default().max_server_wait(self.max_wait).max_limiter_wait(self.max_wait);
+        let mut b = astrobrokers::lasair::LasairClient::builder().retry(retry);
+        if let Some(u) = &self.lasair_url {
+            b = b.ztf_url(u.clone());
+        }
+        if let Some(u) = &self.lasair_lsst_url {
+            b = b.lsst_url(u.clone());
+        }
+        if let Some(t) = &self.lasair_token {
+            b = b.token(t.clone());
+        }
+        if let Some(t) = &self.lasair_lsst_token {
+            b = b.lsst_token(t.clone());
+        }
+        if let Some(c) = &self.lasair_user_class {
+            b = b.user_class(c.parse()?);
+        }
+        Ok(b.build()?)
     }
 
     /// The ALeRCE client.
@@ -275,6 +328,12 @@ pub trait Totaled {
 impl<T: Send + 'static> Totaled for astrobrokers::core::paginate::ItemStream<T> {
     fn known_total(&self) -> Option<u64> {
         self.total()
+    }
+}
+
+impl<T: Send + 'static> Totaled for astrobrokers::lasair::LasairStream<T> {
+    fn known_total(&self) -> Option<u64> {
+        None
     }
 }
 

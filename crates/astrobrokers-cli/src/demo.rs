@@ -9,7 +9,7 @@ use anyhow::{Context, Result, anyhow};
 use astrobrokers::core::{Lightcurve, SkyPosition};
 use astrobrokers::cross::{CrossBroker, CrossLightcurve, LightcurveSource, Target};
 use astrobrokers::fink::Survey;
-use astrobrokers::sources::{AlerceZtf, AtlasSource, FinkSource, ForcedPhotSource, SkyPortalSource};
+use astrobrokers::sources::{AlerceZtf, AtlasSource, FinkSource, ForcedPhotSource, LasairSource, SkyPortalSource};
 use broker_sandbox::{QueueConfig, Sandbox};
 use serde_json::{Value, json};
 
@@ -87,6 +87,12 @@ pub fn sources(ep: &Endpoints, g: &Global, forced_label: &str) -> Result<(CrossB
             "forcedphot".into(),
             "not configured: set FORCEDPHOT_TOKEN (or FORCEDPHOT_USERNAME and FORCEDPHOT_PASSWORD)".into(),
         ));
+    }
+    if ep.lasair_configured() {
+        let lasair = LasairSource::new(ep.lasair()?).with_forced_photometry(true);
+        cb = cb.with_lightcurve_source(Arc::new(lasair.clone())).with_cone_source(Arc::new(lasair));
+    } else {
+        missing.push(("lasair".into(), "not configured: set LASAIR_TOKEN".into()));
     }
     Ok((cb, missing))
 }
@@ -278,6 +284,10 @@ pub async fn sandbox(g: &Global, args: SandboxArgs) -> Result<()> {
         "FORCEDPHOT_PASSWORD": c.forcedphot.password,
         "FINK_URL": format!("{}/ztf/", u.fink),
         "FINK_LSST_URL": format!("{}/lsst/", u.fink),
+        "LASAIR_URL": u.lasair.ztf,
+        "LASAIR_LSST_URL": u.lasair.lsst,
+        "LASAIR_TOKEN": c.lasair.ztf_token,
+        "LASAIR_LSST_TOKEN": c.lasair.lsst_token,
     });
     match g.format {
         Some(Format::Json) | Some(Format::Jsonl) => println!("{info}"),

@@ -18,6 +18,7 @@ mod ctx;
 mod demo;
 mod fink_cmd;
 mod forcedphot_cmd;
+mod lasair_cmd;
 mod output;
 mod plot;
 mod settings;
@@ -184,6 +185,9 @@ enum Command {
     /// Fink (ZTF and Rubin/LSST): objects, light curves, latests, tags, cone, cutouts.
     #[command(subcommand)]
     Fink(fink_cmd::FinkCmd),
+    /// Lasair: the ZTF and LSST servers (cone, query, objects, light curves, Sherlock, annotations).
+    #[command(subcommand)]
+    Lasair(lasair_cmd::LasairCmd),
     /// One transient's light curve from every configured service, merged by MJD.
     Lightcurve(cross_cmd::LightcurveArgs),
     /// A cone search on every configured service.
@@ -248,6 +252,7 @@ fn main() -> ExitCode {
         Command::Atlas(_) => "ATLAS_API_TOKEN (or the file ATLAS_CONFIG_FILE points to)",
         Command::Skyportal(_) => "SKYPORTAL_TOKEN",
         Command::Forcedphot(_) => "FORCEDPHOT_TOKEN (or FORCEDPHOT_USERNAME and FORCEDPHOT_PASSWORD)",
+        Command::Lasair(_) => "LASAIR_TOKEN (LASAIR_LSST_TOKEN for the LSST server)",
         _ => "ATLAS_API_TOKEN, SKYPORTAL_TOKEN, FORCEDPHOT_TOKEN",
     };
     match rt.block_on(run(cli)) {
@@ -284,7 +289,15 @@ fn hint(e: &anyhow::Error, token_vars: &str) -> Option<String> {
             .or_else(|| match cause.downcast_ref::<astrobrokers::forcedphot::Error>() {
                 Some(astrobrokers::forcedphot::Error::Core(c)) => Some(c),
                 _ => None,
+            })
+            .or_else(|| match cause.downcast_ref::<astrobrokers::lasair::Error>() {
+                Some(astrobrokers::lasair::Error::Core(c)) => Some(c),
+                _ => None,
             });
+        if let Some(astrobrokers::lasair::Error::Throttled { retry_after, .. }) = cause.downcast_ref() {
+            let wait = retry_after.map(|d| format!("{} s", d.as_secs())).unwrap_or_else(|| "an hour".into());
+            return Some(format!("Lasair's hourly limit is spent: try again in {wait}"));
+        }
         match core {
             Some(broker_core::Error::RateLimited { retry_after: Some(d), .. }) => {
                 return Some(format!("the service asks to wait {} s: try again after that", d.as_secs()));
@@ -327,7 +340,7 @@ fn init_tracing(verbose: u8) {
     let filter = match verbose {
         0 => "warn",
         1 => {
-            "warn,broker_core=debug,atlas_client=debug,alerce_client=debug,skyportal_client=debug,fallingstar_forcedphot=debug,fink_client=debug,astrobrokers=debug"
+            "warn,broker_core=debug,atlas_client=debug,alerce_client=debug,skyportal_client=debug,fallingstar_forcedphot=debug,fink_client=debug,lasair_client=debug,astrobrokers=debug"
         }
         _ => "trace",
     };
@@ -419,6 +432,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Skyportal(c) => skyportal_cmd::run(&g, &endpoints()?, c).await,
         Command::Forcedphot(c) => forcedphot_cmd::run(&g, &endpoints()?, c).await,
         Command::Fink(c) => fink_cmd::run(&g, &endpoints()?, c).await,
+        Command::Lasair(c) => lasair_cmd::run(&g, &endpoints()?, c).await,
         Command::Lightcurve(a) => cross_cmd::lightcurve(&g, &endpoints()?, a).await,
         Command::Cone(a) => cross_cmd::cone(&g, &endpoints()?, a).await,
         Command::Config(c) => config_cmd(&g, c),

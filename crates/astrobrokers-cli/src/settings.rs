@@ -20,6 +20,11 @@
 //! | forced photometry password | `FORCEDPHOT_PASSWORD` | `forcedphot.password` |
 //! | Fink/ZTF API URL | `FINK_URL` | `fink.url` |
 //! | Fink/LSST API URL | `FINK_LSST_URL` | `fink.lsst_url` |
+//! | Lasair ZTF API URL | `LASAIR_URL` | `lasair.url` |
+//! | Lasair LSST API URL | `LASAIR_LSST_URL` | `lasair.lsst_url` |
+//! | Lasair token (both servers) | `LASAIR_TOKEN` | `lasair.token` |
+//! | Lasair LSST token, when it differs | `LASAIR_LSST_TOKEN` | `lasair.lsst_token` |
+//! | Lasair account class (`dummy`, `user`, `power`) | `LASAIR_USER_CLASS` | `lasair.user_class` |
 
 use std::path::PathBuf;
 
@@ -57,6 +62,11 @@ pub const KEYS: &[Key] = &[
     Key { name: "forcedphot.password", env: "FORCEDPHOT_PASSWORD", secret: true },
     Key { name: "fink.url", env: "FINK_URL", secret: false },
     Key { name: "fink.lsst_url", env: "FINK_LSST_URL", secret: false },
+    Key { name: "lasair.url", env: "LASAIR_URL", secret: false },
+    Key { name: "lasair.lsst_url", env: "LASAIR_LSST_URL", secret: false },
+    Key { name: "lasair.token", env: "LASAIR_TOKEN", secret: true },
+    Key { name: "lasair.lsst_token", env: "LASAIR_LSST_TOKEN", secret: true },
+    Key { name: "lasair.user_class", env: "LASAIR_USER_CLASS", secret: false },
 ];
 
 /// Finds a key by `section.key`.

@@ -47,6 +47,8 @@ impl Env {
             c.skyportal.token.clone(),
             c.forcedphot.token.clone(),
             c.forcedphot.password.clone(),
+            c.lasair.ztf_token.clone(),
+            c.lasair.lsst_token.clone(),
         ]
     }
 
@@ -66,7 +68,11 @@ impl Env {
             .env("FORCEDPHOT_URL", &u.forcedphot)
             .env("FORCEDPHOT_TOKEN", &c.forcedphot.token)
             .env("FINK_URL", format!("{}/ztf/", u.fink))
-            .env("FINK_LSST_URL", format!("{}/lsst/", u.fink));
+            .env("FINK_LSST_URL", format!("{}/lsst/", u.fink))
+            .env("LASAIR_URL", &u.lasair.ztf)
+            .env("LASAIR_LSST_URL", &u.lasair.lsst)
+            .env("LASAIR_TOKEN", &c.lasair.ztf_token)
+            .env("LASAIR_LSST_TOKEN", &c.lasair.lsst_token);
         cmd
     }
 
@@ -782,4 +788,62 @@ fn cross_broker_verbs_include_fink_for_ztf_and_lsst() {
     assert!(rows.iter().any(|r| r["broker"] == "fink" && r["survey"] == "lsst" && r["object_id"] == lid.as_str()));
     let hits = e.json(&["cone", &l.ra.to_string(), &l.dec.to_string(), "-r", "5"]);
     assert!(hits.iter().any(|h| h["broker"] == "fink-lsst" && h["object_id"] == lid.as_str()), "{hits:?}");
+}
+
+#[test]
+fn lasair_verbs() {
+    let e = env("lasair");
+    let objs = e.sb.objects();
+    let o = objs
+        .iter()
+        .find(|o| o.transient && o.ztf_oid.is_some() && o.lsst_oid.is_some())
+        .expect("a transient in both surveys");
+    let ztf = o.ztf_oid.clone().unwrap();
+    let lsst = o.lsst_oid.unwrap().to_string();
+    let (ra, dec) = (o.ra.to_string(), o.dec.to_string());
+    // Cone on each server.
+    let hits = e.json(&["lasair", "cone", &ra, &dec, "-r", "3"]);
+    assert_eq!(hits[0]["object"], ztf.as_str());
+    let hits = e.json(&["lasair", "cone", &ra, &dec, "-r", "3", "--survey", "lsst"]);
+    assert_eq!(hits[0]["object"].to_string(), lsst, "the 64-bit id printed exactly");
+    let n = e.json(&["lasair", "cone", &ra, &dec, "-r", "3", "--request", "count"]);
+    assert_eq!(n[0]["count"], 1);
+    // Light curves with the unified columns, CSV, a plot.
+    let rows = e.json(&["lasair", "lightcurve", &ztf]);
+    assert!(rows.iter().all(|r| r["broker"] == "lasair" && r["survey"] == "ztf"));
+    assert!(rows.iter().any(|r| r["is_detection"] == false));
+    let png = e.dir.join("lasair.png");
+    let csv = e.ok(&["-f", "csv", "lasair", "lightcurve", &lsst, "--forced", "--plot", png.to_str().unwrap()]);
+    assert_eq!(csv.lines().next().unwrap(), COLUMNS);
+    assert!(csv.lines().skip(1).all(|l| l.starts_with(&format!("lasair,lsst,{lsst},"))));
+    assert!(is_png(&png));
+    // Object, query (every page), Sherlock, annotation.
+    let obj = e.json(&["lasair", "object", &lsst]);
+    assert_eq!(obj[0]["diaObjectId"].to_string(), lsst);
+    let all = e.json(&["lasair", "query", "--select", "diaObjectId, ra", "--survey", "lsst", "--limit", "4", "--all"]);
+    assert_eq!(all.len(), objs.iter().filter(|o| o.lsst_oid.is_some()).count());
+    let sh = e.json(&["lasair", "sherlock", &ztf]);
+    assert!(sh[0]["classification"].is_string());
+    let topic = e.sb.credentials().lasair.annotator_topic.clone();
+    let r =
+        e.json(&["lasair", "annotate", &lsst, "--topic", &topic, "--class", "SN Ia", "--classdict", r#"{"p": 0.9}"#]);
+    assert_eq!(r[0]["status"], "success");
+    // Refused before any request, with what is valid.
+    let err = e.fails(&["lasair", "cone", &ra, &dec, "-r", "2000"]);
+    assert!(err.contains("1000"), "{err}");
+    let err = e.fails(&["lasair", "query", "--select", "objectId", "--where", "gmag < 12 limit 3"]);
+    assert!(err.contains("limit"), "{err}");
+    // Cross-broker: Lasair serves a ZTF and an LSST object.
+    let rows = e.json(&["lightcurve", "--ztf", &ztf, "--lsst", &lsst]);
+    assert!(rows.iter().any(|r| r["broker"] == "lasair" && r["survey"] == "ztf"));
+    assert!(rows.iter().any(|r| r["broker"] == "lasair" && r["survey"] == "lsst"));
+    let hits = e.json(&["cone", &ra, &dec, "-r", "3"]);
+    assert!(hits.iter().any(|h| h["broker"] == "lasair" && h["object_id"] == ztf.as_str()));
+    assert!(hits.iter().any(|h| h["broker"] == "lasair" && h["object_id"] == lsst.as_str()));
+    // No token: the message names the variable.
+    let mut cmd = e.cmd();
+    cmd.env_remove("LASAIR_TOKEN").env_remove("LASAIR_LSST_TOKEN");
+    let out = e.run_with(cmd, &["lasair", "cone", &ra, &dec]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("LASAIR_TOKEN"));
 }

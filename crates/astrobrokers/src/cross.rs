@@ -19,9 +19,9 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// What is known about one transient: any of its ids, and/or its position.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Target {
-    /// A ZTF object id (`ZTF18abcdefg`), for ALeRCE.
+    /// A ZTF object id (`ZTF18abcdefg`), for ALeRCE and Lasair's ZTF server.
     pub ztf_oid: Option<String>,
-    /// An LSST object id, for ALeRCE's multisurvey API.
+    /// An LSST object id, for ALeRCE's multisurvey API and Lasair's LSST server.
     pub lsst_oid: Option<String>,
     /// A 19-digit ATLAS Transient Server id.
     pub atlas_id: Option<String>,

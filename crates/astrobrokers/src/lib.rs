@@ -9,6 +9,7 @@
 //! | `skyportal` | [`skyportal`] | SkyPortal / Fritz |
 //! | `forcedphot` | [`forcedphot`] | ATLAS forced photometry |
 //! | `fink` | [`fink`] | Fink (ZTF and Rubin/LSST) |
+//! | `lasair` | `lasair` | Lasair (ZTF and LSST servers) |
 //! | `polars` | | DataFrames everywhere |
 //! | `full` | | all of the above |
 //!
@@ -45,6 +46,8 @@ pub use atlas_client as atlas;
 pub use fallingstar_forcedphot as forcedphot;
 #[cfg(feature = "fink")]
 pub use fink_client as fink;
+#[cfg(feature = "lasair")]
+pub use lasair_client as lasair;
 #[cfg(feature = "skyportal")]
 pub use skyportal_client as skyportal;
 

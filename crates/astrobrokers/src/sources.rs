@@ -8,13 +8,15 @@
 //! | [`SkyPortalSource`] | the photometry of `skyportal_id` | sources in the cone |
 //! | [`ForcedPhotSource`] | a forced-photometry task at `position` (submit, wait, download, delete) | — |
 //! | [`FinkSource`] | Fink/ZTF `objects` with upper limits of `ztf_oid`, or Fink/LSST `sources` of `lsst_oid` | `conesearch` of that survey |
+//! | `LasairSource` (feature `lasair`) | Lasair ZTF `object/` of `ztf_oid` + Lasair LSST `object/` of `lsst_oid` | both servers' `cone/` |
 
 #[cfg(any(
     feature = "alerce",
     feature = "atlas",
     feature = "skyportal",
     feature = "forcedphot",
-    feature = "fink"
+    feature = "fink",
+    feature = "lasair"
 ))]
 use async_trait::async_trait;
 #[cfg(any(
@@ -22,7 +24,8 @@ use async_trait::async_trait;
     feature = "atlas",
     feature = "skyportal",
     feature = "forcedphot",
-    feature = "fink"
+    feature = "fink",
+    feature = "lasair"
 ))]
 use broker_core::{Lightcurve, SkyPosition};
 
@@ -31,10 +34,11 @@ use broker_core::{Lightcurve, SkyPosition};
     feature = "atlas",
     feature = "skyportal",
     feature = "forcedphot",
-    feature = "fink"
+    feature = "fink",
+    feature = "lasair"
 ))]
 use crate::cross::{BoxError, LightcurveSource, Target};
-#[cfg(any(feature = "alerce", feature = "atlas", feature = "skyportal", feature = "fink"))]
+#[cfg(any(feature = "alerce", feature = "atlas", feature = "skyportal", feature = "fink", feature = "lasair"))]
 use crate::cross::{ConeHit, ConeSource};
 
 /// ALeRCE's ZTF API as a light-curve and cone source.
@@ -357,5 +361,125 @@ impl ConeSource for FinkSource {
             });
         }
         Ok(hits)
+    }
+}
+
+/// Lasair as a light-curve and cone source, named `lasair`: the ZTF server for the
+/// target's `ztf_oid`, the LSST server for its `lsst_oid` (an integer `diaObjectId`),
+/// merged (points carry survey `ztf` or `lsst`); the cone search asks both servers
+/// (radius capped at Lasair's 1000″). When one server fails and the other answers, the
+/// answer is kept and the failure is logged as a warning naming the server; when every
+/// server asked fails, the source fails. [`LasairSource::servers`] limits it to the
+/// servers you have tokens for. Each call counts against that server's hourly quota.
+#[cfg(feature = "lasair")]
+#[derive(Debug, Clone)]
+pub struct LasairSource {
+    client: lasair_client::LasairClient,
+    ztf: bool,
+    lsst: bool,
+    with_forced: bool,
+}
+
+#[cfg(feature = "lasair")]
+impl LasairSource {
+    /// Both servers; alert photometry only.
+    pub fn new(client: lasair_client::LasairClient) -> Self {
+        LasairSource { client, ztf: true, lsst: true, with_forced: false }
+    }
+    /// Which servers to ask.
+    pub fn servers(mut self, ztf: bool, lsst: bool) -> Self {
+        self.ztf = ztf;
+        self.lsst = lsst;
+        self
+    }
+    /// Adds forced photometry (ZTF `forcedphot`, LSST diaForcedSources).
+    pub fn with_forced_photometry(mut self, on: bool) -> Self {
+        self.with_forced = on;
+        self
+    }
+}
+
+/// Keeps what the servers that answered gave; fails only when every server asked failed.
+#[cfg(feature = "lasair")]
+fn merge_parts<T>(parts: Vec<(&str, Result<Vec<T>, lasair_client::Error>)>) -> Result<Vec<T>, BoxError> {
+    let asked = parts.len();
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for (server, p) in parts {
+        match p {
+            Ok(v) => out.extend(v),
+            Err(e) => errors.push(format!("{server} server: {e}")),
+        }
+    }
+    if asked > 0 && errors.len() == asked {
+        return Err(errors.join("; ").into());
+    }
+    for e in &errors {
+        tracing::warn!(broker = "lasair", error = %e, "one Lasair server failed; keeping the other's data");
+    }
+    Ok(out)
+}
+
+#[cfg(feature = "lasair")]
+#[async_trait]
+impl LightcurveSource for LasairSource {
+    fn broker(&self) -> &str {
+        "lasair"
+    }
+    fn applies_to(&self, t: &Target) -> bool {
+        (self.ztf && t.ztf_oid.is_some()) || (self.lsst && t.lsst_oid.is_some())
+    }
+    async fn lightcurve(&self, t: &Target) -> Result<Lightcurve, BoxError> {
+        let mut parts = Vec::new();
+        if let (true, Some(id)) = (self.ztf, t.ztf_oid.as_deref()) {
+            parts.push((
+                "ZTF",
+                self.client.ztf().lightcurve(id).await.map(|o| o.to_lightcurve(self.with_forced).points),
+            ));
+        }
+        if let (true, Some(raw)) = (self.lsst, t.lsst_oid.as_deref()) {
+            let Ok(id) = raw.trim().parse::<i64>() else {
+                return Err(format!("{raw:?} is not an LSST diaObjectId (a 64-bit integer)").into());
+            };
+            parts.push((
+                "LSST",
+                self.client.lsst().lightcurve(id).await.map(|o| o.to_lightcurve(self.with_forced).points),
+            ));
+        }
+        let mut lc = Lightcurve::from_points(merge_parts(parts)?);
+        lc.sort_by_mjd();
+        Ok(lc)
+    }
+}
+
+#[cfg(feature = "lasair")]
+#[async_trait]
+impl ConeSource for LasairSource {
+    fn broker(&self) -> &str {
+        "lasair"
+    }
+    async fn cone(&self, centre: &SkyPosition, radius_arcsec: f64) -> Result<Vec<ConeHit>, BoxError> {
+        use lasair_client::cone::{ConeRequest, MAX_CONE_RADIUS_ARCSEC};
+        let radius = radius_arcsec.min(MAX_CONE_RADIUS_ARCSEC);
+        let to_hits = |r: lasair_client::ConeResult| -> Vec<ConeHit> {
+            r.objects
+                .into_iter()
+                .map(|h| ConeHit {
+                    broker: "lasair".into(),
+                    object_id: h.object.to_string(),
+                    ra: None,
+                    dec: None,
+                    separation_arcsec: Some(h.separation),
+                })
+                .collect()
+        };
+        let mut parts = Vec::new();
+        if self.ztf {
+            parts.push(("ZTF", self.client.ztf().cone(centre, radius, ConeRequest::All).await.map(to_hits)));
+        }
+        if self.lsst {
+            parts.push(("LSST", self.client.lsst().cone(centre, radius, ConeRequest::All).await.map(to_hits)));
+        }
+        merge_parts(parts)
     }
 }

@@ -281,6 +281,8 @@ pub struct SandboxConfig {
     pub host: std::net::IpAddr,
     /// Speed of simulated time relative to wall time (1.0 = real time). Default 1.0.
     pub time_scale: f64,
+    /// Fixed port of the Lasair emulator; `None` means a random free port.
+    pub lasair_port: Option<u16>,
 }
 
 impl Default for SandboxConfig {
@@ -300,6 +302,7 @@ impl Default for SandboxConfig {
             fink_port: None,
             host: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
             time_scale: 1.0,
+            lasair_port: None,
         }
     }
 }

@@ -51,6 +51,12 @@
 //!   `classes`, `schema`, LSST `sources`/`objects`/`fp`, `tags` (synthetic tag names), cone
 //!   searches (≤ 18,000 arcsec), cutouts (a PNG signature or a FITS header); json and csv
 //!   output only (parquet and votable answer 400). See the `fink` module.
+//! * **Lasair** (on a port of its own, [`LasairUrls`], [`LasairCredentials`]) — the ZTF server
+//!   under `/ztf/api/` and the LSST server under `/lsst/api/`: DRF token auth (header or
+//!   `?token=`), separate tokens per server plus the shared `dummy` token, 10 or 100 calls per
+//!   hour with `Retry-After`, `cone/`, `query/`, `object/`, `sherlock/…`, `annotate/`, ZTF
+//!   `lightcurves/`, LSST `annotatelist/`, each server's reply shapes and error bodies. It is
+//!   not in [`Service`]: no request log or fault injection for it.
 //!
 //! All of them serve one deterministic synthetic sky (see [`SkyConfig`]): a few hundred transients
 //! and variables, each with one physical model (a Bazin rise and decline per band for
@@ -171,6 +177,7 @@ mod config;
 mod fink;
 mod fits;
 mod forcedphot;
+mod lasair;
 mod log;
 mod middleware;
 mod rng;
@@ -189,3 +196,4 @@ pub use sandbox::{
     AlerceUrls, AtlasCredentials, Credentials, ForcedPhotCredentials, ObjectInfo, Sandbox, SandboxBuilder,
     SandboxError, SandboxUrls, SkyPortalCredentials,
 };
+pub use sandbox::{LasairCredentials, LasairUrls};

@@ -58,6 +58,31 @@ pub struct SandboxUrls {
     /// Fink emulator origin: the ZTF API at `…/ztf/` and the LSST API at `…/lsst/` (routes
     /// `api/v1/...` below each).
     pub fink: String,
+    /// Lasair: the ZTF and LSST servers' API bases (their own port).
+    pub lasair: LasairUrls,
+}
+
+/// Base URLs of the Lasair emulator (one port, the two servers under their own prefix).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LasairUrls {
+    /// The ZTF server's API base (`<origin>/ztf/api/`, for `LASAIR_URL`).
+    pub ztf: String,
+    /// The LSST server's API base (`<origin>/lsst/api/`, for `LASAIR_LSST_URL`).
+    pub lsst: String,
+}
+
+/// Lasair tokens. The two servers are separate systems, each with its own user token;
+/// the documentation's shared `dummy` token works on both at 10 calls an hour.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LasairCredentials {
+    /// A user token of the ZTF server (100 calls an hour; owns the annotator topic).
+    pub ztf_token: String,
+    /// A user token of the LSST server (100 calls an hour; owns the annotator topic).
+    pub lsst_token: String,
+    /// The shared `dummy` token (10 calls an hour on either server).
+    pub dummy_token: String,
+    /// The annotator topic the user tokens own.
+    pub annotator_topic: String,
 }
 
 /// ATLAS Transient Server credentials.
@@ -113,6 +138,8 @@ pub struct Credentials {
     pub skyportal: SkyPortalCredentials,
     /// Forced photometry.
     pub forcedphot: ForcedPhotCredentials,
+    /// Lasair.
+    pub lasair: LasairCredentials,
 }
 
 impl Credentials {
@@ -150,7 +177,14 @@ impl Credentials {
             other_password: format!("fp2-{}", r.hex(12)),
             other_token: r.hex(40),
         };
-        Credentials { atlas, skyportal, forcedphot }
+        let mut l = Rng::new(&[seed, 0x1A5A]);
+        let lasair = LasairCredentials {
+            ztf_token: l.hex(40),
+            lsst_token: l.hex(40),
+            dummy_token: l.hex(40),
+            annotator_topic: crate::lasair::ANNOTATOR_TOPIC.into(),
+        };
+        Credentials { atlas, skyportal, forcedphot, lasair }
     }
 }
 
@@ -323,6 +357,20 @@ impl Sandbox {
                 }
             }));
         }
+        let lasair_addr = SocketAddr::new(host, shared.config.lasair_port.unwrap_or(0));
+        let lasair_listener = tokio::net::TcpListener::bind(lasair_addr)
+            .await
+            .map_err(|source| SandboxError::Bind { addr: lasair_addr, source })?;
+        let lasair_origin = match lasair_listener.local_addr() {
+            Ok(a) => format!("http://{a}"),
+            Err(source) => return Err(SandboxError::Bind { addr: lasair_addr, source }),
+        };
+        let lasair_app = crate::lasair::router(shared.clone(), shared.creds.lasair.clone());
+        tasks.push(tokio::spawn(async move {
+            if let Err(e) = axum::serve(lasair_listener, lasair_app).await {
+                tracing::warn!("sandbox lasair server stopped: {e}");
+            }
+        }));
         let o = &origins;
         let alerce = &o[0];
         let urls = SandboxUrls {
@@ -339,6 +387,7 @@ impl Sandbox {
             skyportal: o[2].clone(),
             forcedphot: format!("{}/forcedphot", o[3]),
             fink: o[4].clone(),
+            lasair: LasairUrls { ztf: format!("{lasair_origin}/ztf/api/"), lsst: format!("{lasair_origin}/lsst/api/") },
         };
         Ok(Sandbox { shared, urls, tasks })
     }

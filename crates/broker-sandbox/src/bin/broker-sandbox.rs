@@ -105,6 +105,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             u.forcedphot, c.forcedphot.token, c.forcedphot.username, c.forcedphot.password
         );
         println!("Fink ZTF / LSST       {}/ztf/  {}/lsst/", u.fink, u.fink);
+        println!(
+            "Lasair ZTF / LSST     {} {}  tokens {} / {}  (dummy {})",
+            u.lasair.ztf, u.lasair.lsst, c.lasair.ztf_token, c.lasair.lsst_token, c.lasair.dummy_token
+        );
         if let Some(o) = objects.iter().find(|o| o.transient && o.ztf_oid.is_some()) {
             println!(
                 "example transient     {} / ATLAS {} at ra={:.5} dec={:.5} ({})",

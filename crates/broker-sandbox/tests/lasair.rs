@@ -1,0 +1,236 @@
+//! The Lasair emulator, with reqwest as a plain HTTP client.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use broker_sandbox::{RateLimits, Sandbox};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+async fn small() -> Sandbox {
+    Sandbox::builder().seed(5).objects(80).limits(RateLimits::unlimited()).start().await.unwrap()
+}
+
+#[tokio::test]
+async fn lasair_auth_routes_and_shapes_follow_the_servers() {
+    let sb = small().await;
+    let c = reqwest::Client::new();
+    let (u, k) = (&sb.urls().lasair, &sb.credentials().lasair);
+    let objs = sb.objects();
+    let z = objs.iter().find(|o| o.ztf_oid.is_some() && o.lsst_oid.is_some()).expect("an object seen by both surveys");
+    let ztf_id = z.ztf_oid.clone().unwrap();
+    let lsst_id = z.lsst_oid.unwrap();
+    let post = |url: String, token: &str, form: Vec<(&str, String)>| {
+        c.post(url).header("authorization", format!("Token {token}")).form(&form).send()
+    };
+    // No token, a wrong server's token, a malformed query token.
+    let r = c.post(format!("{}cone/", u.ztf)).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let r = post(format!("{}cone/", u.ztf), &k.lsst_token, vec![]).await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(r.json::<Value>().await.unwrap(), json!({"detail": "Invalid token."}));
+    let r = c.get(format!("{}cone/?token=a-b", u.lsst)).send().await.unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap()["detail"], "Invalid token format.");
+    // Trailing slash as routed; streams/ is not routed any more.
+    assert_eq!(post(format!("{}cone", u.ztf), &k.ztf_token, vec![]).await.unwrap().status(), 404);
+    assert_eq!(post(format!("{}streams/", u.ztf), &k.ztf_token, vec![]).await.unwrap().status(), 404);
+    assert_eq!(post(format!("{}annotatelist/", u.ztf), &k.ztf_token, vec![]).await.unwrap().status(), 404);
+    // Cone shapes.
+    let cone = |tok: &str, url: &str, kind: &str| {
+        post(
+            format!("{url}cone/"),
+            tok,
+            vec![
+                ("ra", z.ra.to_string()),
+                ("dec", z.dec.to_string()),
+                ("radius", "2".into()),
+                ("requestType", kind.into()),
+            ],
+        )
+    };
+    let v: Value = cone(&k.ztf_token, &u.ztf, "all").await.unwrap().json().await.unwrap();
+    assert_eq!(v[0]["object"], ztf_id.as_str());
+    let v: Value = cone(&k.lsst_token, &u.lsst, "all").await.unwrap().json().await.unwrap();
+    assert_eq!(v["objects"][0]["object"].as_u64(), Some(lsst_id));
+    assert_eq!(v["nearest"]["object"].as_u64(), Some(lsst_id));
+    let v: Value = cone(&k.lsst_token, &u.lsst, "nearest").await.unwrap().json().await.unwrap();
+    assert_eq!(v["nearest"]["object"].as_u64(), Some(lsst_id));
+    let v: Value = cone(&k.ztf_token, &u.ztf, "nearest").await.unwrap().json().await.unwrap();
+    assert_eq!(v["object"], ztf_id.as_str());
+    let r = post(
+        format!("{}cone/", u.lsst),
+        &k.lsst_token,
+        vec![("ra", "1".into()), ("dec", "1".into()), ("radius", "2000".into()), ("requestType", "all".into())],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.json::<Value>().await.unwrap(), json!({"error": "Max radius is 1000 arcsec."}));
+    let r = post(format!("{}cone/", u.lsst), &k.lsst_token, vec![("ra", "1".into())]).await.unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap()["dec"], json!(["This field is required."]));
+    // Objects: LSST echoes the id as a string; unknown is 404 (LSST) or 500 (ZTF).
+    let v: Value = post(
+        format!("{}object/", u.lsst),
+        &k.lsst_token,
+        vec![("objectId", lsst_id.to_string()), ("lite", "False".into()), ("lasair_added", "True".into())],
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(v["diaObjectId"], lsst_id.to_string());
+    assert!(v["diaSourcesList"].as_array().unwrap().iter().all(|s| s["diaSourceId"].is_u64()));
+    assert!(v["lasairData"]["sherlock"]["classification"].is_string());
+    let r = post(
+        format!("{}object/", u.lsst),
+        &k.lsst_token,
+        vec![("objectId", "12345".into()), ("lite", "False".into()), ("lasair_added", "True".into())],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 404);
+    let r = post(
+        format!("{}object/", u.ztf),
+        &k.ztf_token,
+        vec![("objectId", "ZTF99zzzzzzz".into()), ("lite", "False".into()), ("lasair_added", "True".into())],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 500);
+    let v: Value = post(
+        format!("{}object/", u.ztf),
+        &k.ztf_token,
+        vec![("objectId", ztf_id.clone()), ("lite", "True".into()), ("lasair_added", "False".into())],
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let cands = v["candidates"].as_array().unwrap();
+    assert!(cands.iter().any(|c| c.get("candid").is_some()) && cands.iter().any(|c| c.get("candid").is_none()));
+    assert!(
+        cands
+            .iter()
+            .filter(|c| c.get("candid").is_none())
+            .all(|c| c.get("magpsf").is_none() && c["diffmaglim"].is_f64())
+    );
+    // Query: refusals, limit/offset.
+    let q = |form: Vec<(&str, String)>| post(format!("{}query/", u.lsst), &k.lsst_token, form);
+    let r = q(vec![
+        ("selected", "diaObjectId".into()),
+        ("tables", "objects".into()),
+        ("conditions", "ra > 1 limit 5".into()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 400);
+    let all: Value = q(vec![
+        ("selected", "diaObjectId, ra".into()),
+        ("tables", "objects".into()),
+        ("conditions", "".into()),
+        ("limit", "3".into()),
+        ("offset", "2".into()),
+    ])
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(all.as_array().unwrap().len(), 3);
+    assert!(all[0]["diaObjectId"].is_u64() && all[0]["ra"].is_f64());
+    let r =
+        q(vec![("selected", "nosuch".into()), ("tables", "objects".into()), ("conditions", "".into())]).await.unwrap();
+    assert!(r.json::<Value>().await.unwrap()["error"].as_str().unwrap().contains("<br/>"));
+    // Annotations: only the owner of the topic; the LSST list route takes JSON.
+    let r = post(
+        format!("{}annotate/", u.lsst),
+        &k.dummy_token,
+        vec![
+            ("topic", k.annotator_topic.clone()),
+            ("objectId", lsst_id.to_string()),
+            ("classification", "SN".into()),
+            ("version", "1".into()),
+            ("explanation", "".into()),
+            ("classdict", "{}".into()),
+            ("url", "".into()),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = c
+        .post(format!("{}annotatelist/", u.lsst))
+        .header("authorization", format!("Token {}", k.lsst_token))
+        .json(&json!({"annotations": [{"topic": k.annotator_topic, "objectId": lsst_id, "classification": "SN", "version": "1", "explanation": "", "classdict": "{}", "url": ""}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap(), json!({"status": "success", "n": 1}));
+    let v: Value = post(
+        format!("{}object/", u.lsst),
+        &k.lsst_token,
+        vec![("objectId", lsst_id.to_string()), ("lite", "False".into()), ("lasair_added", "True".into())],
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(v["lasairData"]["annotations"][0]["classification"], "SN");
+}
+
+#[tokio::test]
+async fn lasair_throttles_per_token_per_hour_with_retry_after() {
+    let sb = small().await;
+    let c = reqwest::Client::new();
+    let (u, k) = (&sb.urls().lasair, &sb.credentials().lasair);
+    let form = [("ra", "1"), ("dec", "1"), ("radius", "1"), ("requestType", "count")];
+    for _ in 0..10 {
+        let r = c
+            .post(format!("{}cone/", u.ztf))
+            .header("authorization", format!("Token {}", k.dummy_token))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    sb.advance(Duration::from_secs(600));
+    let r = c
+        .post(format!("{}cone/", u.ztf))
+        .header("authorization", format!("Token {}", k.dummy_token))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    let wait: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((2990..=3000).contains(&wait), "{wait}");
+    assert!(r.json::<Value>().await.unwrap()["message"].as_str().unwrap().starts_with("Request limit exceeded"));
+    // A user token, and the other server, have their own windows.
+    let r = c
+        .post(format!("{}cone/", u.ztf))
+        .header("authorization", format!("Token {}", k.ztf_token))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = c
+        .post(format!("{}cone/", u.lsst))
+        .header("authorization", format!("Token {}", k.dummy_token))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    sb.advance(Duration::from_secs(3000));
+    let r = c
+        .post(format!("{}cone/", u.ztf))
+        .header("authorization", format!("Token {}", k.dummy_token))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
