@@ -11,7 +11,7 @@ use clap::{Subcommand, ValueEnum};
 use serde_json::{Value, json};
 
 use crate::ctx::{self, Endpoints};
-use crate::output::to_rows;
+use crate::output::{to_rows, views};
 use crate::{Global, LcOut, PosArgs};
 
 /// Which Fink API.
@@ -50,7 +50,7 @@ pub enum FinkCmd {
         /// Ask the server for only these columns (Fink's `columns` parameter), comma-separated
         /// with their family prefix (`i:jd,i:magpsf`). The global `--columns` picks what is
         /// printed.
-        #[arg(long = "select", value_name = "COLUMNS")]
+        #[arg(long = "select", id = "select", value_name = "COLUMNS")]
         columns: Option<String>,
     },
     /// LSST diaSources (the light curve rows) of one or more diaObjectIds.
@@ -62,7 +62,7 @@ pub enum FinkCmd {
         #[arg(long)]
         forced: bool,
         /// Ask the server for only these columns (`r:midpointMjdTai,r:psfFlux`).
-        #[arg(long = "select", value_name = "COLUMNS")]
+        #[arg(long = "select", id = "select", value_name = "COLUMNS")]
         columns: Option<String>,
     },
     /// The unified light curve of one object (ZTF: alerts and upper limits; LSST: diaSources).
@@ -95,7 +95,7 @@ pub enum FinkCmd {
         #[arg(long)]
         all: bool,
         /// Ask the server for only these columns (Fink's `columns` parameter).
-        #[arg(long = "select", value_name = "COLUMNS")]
+        #[arg(long = "select", id = "select", value_name = "COLUMNS")]
         columns: Option<String>,
     },
     /// LSST: the tags (no argument), or the latest alerts of one tag; --all walks back through time.
@@ -233,21 +233,18 @@ pub async fn run(g: &Global, ep: &Endpoints, cmd: FinkCmd) -> Result<()> {
                     .columns(cols(&columns)?)
                     .send()
                     .await?;
-                g.emit(&to_rows(&rows)?, Some(&["i:objectId", "i:jd", "i:fid", "i:magpsf", "i:sigmapsf", "d:tag"]))
+                g.emit_view(&to_rows(&rows)?, views::FINK_ZTF_OBJECTS)
             }
             SurveyArg::Lsst => {
                 let rows = fink.lsst().objects(&lsst_ids(&ids)?).columns(cols(&columns)?).send_objects().await?;
-                g.emit(&to_rows(&rows)?, Some(&["r:diaObjectId", "r:ra", "r:dec", "r:nDiaSources"]))
+                g.emit_view(&to_rows(&rows)?, views::FINK_LSST_OBJECTS)
             }
         },
         FinkCmd::Sources { ids, forced, columns } => {
             let ids = lsst_ids(&ids)?;
             let req = if forced { fink.lsst().forced_photometry(&ids) } else { fink.lsst().sources(&ids) };
             let rows = req.columns(cols(&columns)?).send().await?;
-            g.emit(
-                &to_rows(&rows)?,
-                Some(&["r:diaObjectId", "r:midpointMjdTai", "r:band", "r:psfFlux", "r:psfFluxErr"]),
-            )
+            g.emit_view(&to_rows(&rows)?, views::FINK_SOURCES)
         }
         FinkCmd::Lightcurve { id, survey, lc } => {
             lc.check()?;
@@ -274,7 +271,7 @@ pub async fn run(g: &Global, ep: &Endpoints, cmd: FinkCmd) -> Result<()> {
             }
             ctx::mjd_range(since_mjd, until_mjd)?;
             let rows = if all { ctx::drain(g, req.stream(), "Fink latests").await? } else { req.send().await? };
-            g.emit(&to_rows(&rows)?, Some(&["i:objectId", "i:jd", "i:magpsf", "v:classification"]))
+            g.emit_view(&to_rows(&rows)?, views::FINK_LATESTS)
         }
         FinkCmd::Tags { tag, n, since_mjd, until_mjd, all } => match tag {
             None => g.emit(&map_rows(&fink.lsst().tags().await?, "tag"), Some(&["tag", "description"])),
@@ -291,7 +288,7 @@ pub async fn run(g: &Global, ep: &Endpoints, cmd: FinkCmd) -> Result<()> {
                     req = req.until_mjd(m);
                 }
                 let rows = if all { ctx::drain(g, req.stream(), "Fink tag alerts").await? } else { req.send().await? };
-                g.emit(&to_rows(&rows)?, Some(&["r:diaObjectId", "r:diaSourceId", "r:midpointMjdTai", "r:band"]))
+                g.emit_view(&to_rows(&rows)?, views::FINK_TAG_ALERTS)
             }
         },
         FinkCmd::Cone { pos, survey, n } => {

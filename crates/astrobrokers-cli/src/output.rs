@@ -167,6 +167,29 @@ pub mod views {
         name: "alerce magstats",
         table: &["fid", "ndet", "magmean", "magmin", "magmax", "magfirst", "maglast", "firstmjd", "lastmjd"],
     };
+    /// `fink objects` (ZTF alerts and upper limits).
+    pub const FINK_ZTF_OBJECTS: View = View {
+        name: "fink objects",
+        table: &["i:objectId", "i:jd", "i:fid", "i:magpsf", "i:sigmapsf", "i:diffmaglim", "d:tag"],
+    };
+    /// `fink objects --survey lsst`.
+    pub const FINK_LSST_OBJECTS: View =
+        View { name: "fink objects --survey lsst", table: &["r:diaObjectId", "r:ra", "r:dec", "r:nDiaSources"] };
+    /// `fink sources` (LSST diaSources or forced photometry).
+    pub const FINK_SOURCES: View = View {
+        name: "fink sources",
+        table: &["r:diaObjectId", "r:diaSourceId", "r:midpointMjdTai", "r:band", "r:psfFlux", "r:psfFluxErr"],
+    };
+    /// `fink latests`.
+    pub const FINK_LATESTS: View = View {
+        name: "fink latests",
+        table: &["i:objectId", "i:ra", "i:dec", "i:jd", "i:magpsf", "i:fid", "v:classification"],
+    };
+    /// `fink tags <tag>`.
+    pub const FINK_TAG_ALERTS: View = View {
+        name: "fink tags <tag>",
+        table: &["r:diaObjectId", "r:diaSourceId", "r:midpointMjdTai", "r:band", "r:psfFlux", "r:ra", "r:dec"],
+    };
     /// `forcedphot run`/`fetch` rows (`--raw`).
     pub const FORCEDPHOT_ROWS: View = View {
         name: "forcedphot run --raw, forcedphot fetch --raw",
@@ -192,6 +215,11 @@ pub const VIEWS: &[View] = &[
     views::ALERCE_DETECTIONS,
     views::ALERCE_FORCED,
     views::ALERCE_MAGSTATS,
+    views::FINK_ZTF_OBJECTS,
+    views::FINK_LSST_OBJECTS,
+    views::FINK_SOURCES,
+    views::FINK_LATESTS,
+    views::FINK_TAG_ALERTS,
     views::FORCEDPHOT_ROWS,
 ];
 
