@@ -11,6 +11,10 @@
 //! - quotas: both header families (`x-rate-limit-*`, `x-cone-rate-limit-*`) hold back the
 //!   next call of their family until the announced reset when `-remaining` reaches 0, even
 //!   after a 200 ([`broker_core::ServerQuota`]); 429s are waited out and retried;
+//! - bulk: the staged public-objects CSV files ([`Staged`], [`PublicObjects`]) and a local
+//!   [`Mirror`] kept current with `public_timestamp` searches;
+//! - reports: AT and classification reports polled to their outcome, sent exactly once
+//!   ([`TnsClient::report_once`]);
 //! - names: [`TnsName`] reads "SN 2023ixf", "AT2023ixf" and "2023ixf" as one object and
 //!   refuses malformed names before any request; [`InternalNames`] sorts `internal_names` by
 //!   survey.
@@ -39,13 +43,18 @@
 //! # Ok(()) }
 //! ```
 
+pub mod bulk;
 mod client;
 mod de;
 pub mod error;
+#[cfg(feature = "polars")]
+pub mod frame;
 pub mod names;
 pub mod object;
+pub mod report;
 pub mod search;
 
+pub use bulk::{Mirror, MirrorUpdate, PublicObjectRow, PublicObjects, Staged};
 pub use client::{
     CONE_QUOTA, DEFAULT_URL, ENV_VARS, GENERAL_QUOTA, Identity, SANDBOX_URL, TnsClient, TnsClientBuilder,
     unwrap_envelope,
@@ -53,4 +62,5 @@ pub use client::{
 pub use error::{Error, Result};
 pub use names::{InternalNames, Survey, TnsName};
 pub use object::{IdName, ObjectQuery, TnsObject, TnsPhotometry, TnsSpectrum};
+pub use report::{AtReport, ClassificationReport, ReplyStatus, Report, ReportOutcome, ReportResult};
 pub use search::{RadiusUnit, SearchHit, SearchQuery};
