@@ -13,11 +13,14 @@ pub enum Service {
     SkyPortal,
     /// ATLAS forced-photometry server (`/forcedphot/...`).
     ForcedPhot,
+    /// Transient Name Server (`/api/get/...`, `/api/set/...`, `/system/files/...`).
+    Tns,
 }
 
 impl Service {
     /// All services, in port order.
-    pub const ALL: [Service; 4] = [Service::Alerce, Service::Atlas, Service::SkyPortal, Service::ForcedPhot];
+    pub const ALL: [Service; 5] =
+        [Service::Alerce, Service::Atlas, Service::SkyPortal, Service::ForcedPhot, Service::Tns];
 
     pub(crate) fn index(self) -> usize {
         match self {
@@ -25,6 +28,7 @@ impl Service {
             Service::Atlas => 1,
             Service::SkyPortal => 2,
             Service::ForcedPhot => 3,
+            Service::Tns => 4,
         }
     }
 
@@ -35,6 +39,7 @@ impl Service {
             Service::Atlas => "atlas",
             Service::SkyPortal => "skyportal",
             Service::ForcedPhot => "forcedphot",
+            Service::Tns => "tns",
         }
     }
 }
@@ -241,6 +246,42 @@ pub enum Fault {
     Delay(Duration),
 }
 
+/// Which envelope shape the TNS emulator answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TnsEnvelope {
+    /// The current shape: search hits are the list in `data`, an object the fields of `data`
+    /// (SkyPortal's `get_recent_TNS` at HEAD).
+    #[default]
+    Current,
+    /// The older shape: everything under `data.reply` (SkyPortal's `utils/tns.py` @0eda158).
+    Reply,
+}
+
+/// TNS emulator behaviour.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TnsConfig {
+    /// Envelope shape.
+    pub envelope: TnsEnvelope,
+    /// The general quota (`x-rate-limit-*`), per api key, a fixed window. `None`: no limit
+    /// (the headers are still sent, with a large limit).
+    pub general: Option<WindowLimit>,
+    /// The cone-search quota (`x-cone-rate-limit-*`).
+    pub cone: Option<WindowLimit>,
+    /// Simulated time a report takes to be processed (its reply is 404 until then).
+    pub report_delay: Duration,
+}
+
+impl Default for TnsConfig {
+    fn default() -> Self {
+        TnsConfig {
+            envelope: TnsEnvelope::Current,
+            general: Some(WindowLimit::new(90, Duration::from_secs(60))),
+            cone: Some(WindowLimit::new(30, Duration::from_secs(60))),
+            report_delay: Duration::from_secs(2),
+        }
+    }
+}
+
 /// Complete sandbox configuration. Build it with [`crate::Sandbox::builder`].
 #[derive(Debug, Clone)]
 pub struct SandboxConfig {
@@ -253,7 +294,7 @@ pub struct SandboxConfig {
     /// Forced-photometry queue timing.
     pub queue: QueueConfig,
     /// Random faults per service (index: [`Service::ALL`] order).
-    pub faults: [Faults; 4],
+    pub faults: [Faults; 5],
     /// catsHTM response format.
     pub catshtm_format: CatsHtmFormat,
     /// Forced-photometry result tables with 20 columns: `PA_DEG` between `mag5sig` and `Sky`, as
@@ -267,6 +308,11 @@ pub struct SandboxConfig {
     pub atlas_token_ttl: Duration,
     /// Fixed ports `[alerce, atlas, skyportal, forcedphot]`; `None` means random free ports.
     pub ports: Option<[u16; 4]>,
+    /// Fixed port of the TNS emulator; `None` means a random free port (or the port after
+    /// forcedphot's when `ports` is set).
+    pub tns_port: Option<u16>,
+    /// TNS emulator behaviour (envelope shape, quotas, report processing time).
+    pub tns: TnsConfig,
     /// Address to bind. Default `127.0.0.1`.
     pub host: std::net::IpAddr,
     /// Speed of simulated time relative to wall time (1.0 = real time). Default 1.0.
@@ -286,6 +332,8 @@ impl Default for SandboxConfig {
             skyportal_acl_status: 401,
             atlas_token_ttl: Duration::from_secs(86400),
             ports: None,
+            tns_port: None,
+            tns: TnsConfig::default(),
             host: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
             time_scale: 1.0,
         }

@@ -55,6 +55,9 @@ pub struct SandboxUrls {
     pub skyportal: String,
     /// Forced-photometry base, no trailing slash: `http://127.0.0.1:P/forcedphot`.
     pub forcedphot: String,
+    /// TNS origin with a trailing slash (`api/get/search`, `system/files/...` below it):
+    /// `http://127.0.0.1:P/`.
+    pub tns: String,
 }
 
 /// ATLAS Transient Server credentials.
@@ -101,6 +104,18 @@ pub struct ForcedPhotCredentials {
     pub other_token: String,
 }
 
+/// TNS credentials: a bot's api key, id and name (the `tns_marker` User-Agent must carry the
+/// id and name).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TnsCredentials {
+    /// 40-hex api key.
+    pub api_key: String,
+    /// The bot's TNS id.
+    pub bot_id: u64,
+    /// The bot's name.
+    pub bot_name: String,
+}
+
 /// Credentials for every service (deterministic from the seed; synthetic).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Credentials {
@@ -110,6 +125,8 @@ pub struct Credentials {
     pub skyportal: SkyPortalCredentials,
     /// Forced photometry.
     pub forcedphot: ForcedPhotCredentials,
+    /// Transient Name Server.
+    pub tns: TnsCredentials,
 }
 
 impl Credentials {
@@ -147,7 +164,10 @@ impl Credentials {
             other_password: format!("fp2-{}", r.hex(12)),
             other_token: r.hex(40),
         };
-        Credentials { atlas, skyportal, forcedphot }
+        let mut t = Rng::new(&[seed, 0x7125]);
+        let tns =
+            TnsCredentials { api_key: t.hex(40), bot_id: 100_000 + t.below(900_000), bot_name: "sandbox_bot".into() };
+        Credentials { atlas, skyportal, forcedphot, tns }
     }
 }
 
@@ -276,7 +296,9 @@ impl Sandbox {
 
     async fn start_with(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
         let host = config.host;
-        let ports = config.ports.unwrap_or([0; 4]);
+        let four = config.ports.unwrap_or([0; 4]);
+        let tns_port = config.tns_port.unwrap_or(if config.ports.is_some() { four[3].saturating_add(1) } else { 0 });
+        let ports = [four[0], four[1], four[2], four[3], tns_port];
         let mut listeners = Vec::new();
         for p in ports {
             let addr = SocketAddr::new(host, p);
@@ -284,7 +306,7 @@ impl Sandbox {
             listeners.push(l);
         }
         let shared = Arc::new(Shared::new(config));
-        let mut origins: [String; 4] = Default::default();
+        let mut origins: [String; 5] = Default::default();
         for (i, l) in listeners.iter().enumerate() {
             let a = l
                 .local_addr()
@@ -299,6 +321,7 @@ impl Sandbox {
                 Service::Atlas => crate::atlas::router(shared.clone()),
                 Service::SkyPortal => crate::skyportal::router(shared.clone()),
                 Service::ForcedPhot => crate::forcedphot::router(shared.clone()),
+                Service::Tns => crate::tns::router(shared.clone()),
             };
             let ctx = Ctx { shared: shared.clone(), service };
             let app = router
@@ -325,6 +348,7 @@ impl Sandbox {
             atlas: format!("{}/sne/atlas4/api/", o[1]),
             skyportal: o[2].clone(),
             forcedphot: format!("{}/forcedphot", o[3]),
+            tns: format!("{}/", o[4]),
         };
         Ok(Sandbox { shared, urls, tasks })
     }

@@ -1,4 +1,4 @@
-//! State shared by the four emulators: config, clock, sky, request log, faults.
+//! State shared by the emulators: config, clock, sky, request log, faults.
 
 use crate::clock::Clock;
 use crate::config::{Fault, Faults, SandboxConfig, Service};
@@ -24,8 +24,8 @@ pub(crate) struct Shared {
     pub(crate) clock: Clock,
     pub(crate) sky: Sky,
     pub(crate) log: Mutex<Vec<LoggedRequest>>,
-    pub(crate) faults: [Mutex<FaultState>; 4],
-    pub(crate) origins: OnceLock<[String; 4]>,
+    pub(crate) faults: [Mutex<FaultState>; 5],
+    pub(crate) origins: OnceLock<[String; 5]>,
     pub(crate) nginx: LeakyBucket,
     pub(crate) creds: crate::sandbox::Credentials,
 }
@@ -45,7 +45,7 @@ impl Shared {
             clock: Clock::new(config.time_scale),
             sky,
             log: Mutex::new(Vec::new()),
-            faults: [mk(0), mk(1), mk(2), mk(3)],
+            faults: [mk(0), mk(1), mk(2), mk(3), mk(4)],
             origins: OnceLock::new(),
             nginx: LeakyBucket::default(),
             creds: crate::sandbox::Credentials::generate(config.seed),

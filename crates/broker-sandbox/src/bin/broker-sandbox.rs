@@ -104,6 +104,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "Forced photometry     {}  token {}  (login {} / {})",
             u.forcedphot, c.forcedphot.token, c.forcedphot.username, c.forcedphot.password
         );
+        println!(
+            "TNS                   {}  api key {}  bot {} / {}",
+            u.tns, c.tns.api_key, c.tns.bot_id, c.tns.bot_name
+        );
         if let Some(o) = objects.iter().find(|o| o.transient && o.ztf_oid.is_some()) {
             println!(
                 "example transient     {} / ATLAS {} at ra={:.5} dec={:.5} ({})",
