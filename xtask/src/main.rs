@@ -39,11 +39,12 @@ fn ci() -> Result<()> {
     run(Command::new("bash").arg(".ci/run").current_dir(root))
 }
 
-const SERVICES: [(&str, &str); 4] = [
+const SERVICES: [(&str, &str); 5] = [
     ("atlas", "atlas-client"),
     ("alerce", "alerce-client"),
     ("skyportal", "skyportal-client"),
     ("forcedphot", "fallingstar-forcedphot"),
+    ("tns", "tns-client"),
 ];
 
 /// For each service feature of the facade alone, the dependency tree holds that service's

@@ -21,6 +21,7 @@ mod output;
 mod plot;
 mod settings;
 mod skyportal_cmd;
+mod tns_cmd;
 
 use astrobrokers::core::{Lightcurve, SkyPosition};
 use output::Format;
@@ -69,6 +70,9 @@ pub struct Global {
     /// Forced-photometry server URL (overrides FORCEDPHOT_URL).
     #[arg(long, global = true, value_name = "URL")]
     forcedphot_url: Option<String>,
+    /// Transient Name Server URL (overrides TNS_URL).
+    #[arg(long, global = true, value_name = "URL")]
+    tns_url: Option<String>,
 }
 
 /// Light-curve output options: a PNG plot, flux instead of magnitude, nightly binning.
@@ -168,6 +172,9 @@ enum Command {
     /// ATLAS forced photometry.
     #[command(subcommand)]
     Forcedphot(forcedphot_cmd::ForcedPhotCmd),
+    /// The Transient Name Server: names, objects, reports, the public-objects list.
+    #[command(subcommand)]
+    Tns(tns_cmd::TnsCmd),
     /// One transient's light curve from every configured service, merged by MJD.
     Lightcurve(cross_cmd::LightcurveArgs),
     /// A cone search on every configured service.
@@ -232,6 +239,7 @@ fn main() -> ExitCode {
         Command::Atlas(_) => "ATLAS_API_TOKEN (or the file ATLAS_CONFIG_FILE points to)",
         Command::Skyportal(_) => "SKYPORTAL_TOKEN",
         Command::Forcedphot(_) => "FORCEDPHOT_TOKEN (or FORCEDPHOT_USERNAME and FORCEDPHOT_PASSWORD)",
+        Command::Tns(_) => "TNS_API_KEY with TNS_BOT_ID and TNS_BOT_NAME (or TNS_USER_ID and TNS_USER_NAME)",
         _ => "ATLAS_API_TOKEN, SKYPORTAL_TOKEN, FORCEDPHOT_TOKEN",
     };
     match rt.block_on(run(cli)) {
@@ -262,7 +270,19 @@ fn hint(e: &anyhow::Error, token_vars: &str) -> Option<String> {
             .or_else(|| match cause.downcast_ref::<astrobrokers::forcedphot::Error>() {
                 Some(astrobrokers::forcedphot::Error::Core(c)) => Some(c),
                 _ => None,
+            })
+            .or_else(|| match cause.downcast_ref::<astrobrokers::tns::Error>() {
+                Some(astrobrokers::tns::Error::Core(c)) => Some(c),
+                _ => None,
             });
+        if let Some(astrobrokers::tns::Error::RateLimited { retry_after, .. }) =
+            cause.downcast_ref::<astrobrokers::tns::Error>()
+        {
+            return Some(match retry_after {
+                Some(d) => format!("TNS asks to wait {} s: try again after that", d.as_secs()),
+                None => "TNS is throttling requests: wait a minute and try again".into(),
+            });
+        }
         match core {
             Some(broker_core::Error::RateLimited { retry_after: Some(d), .. }) => {
                 return Some(format!("the service asks to wait {} s: try again after that", d.as_secs()));
@@ -368,6 +388,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Atlas(c) => atlas_cmd::run(&g, &endpoints()?, c).await,
         Command::Skyportal(c) => skyportal_cmd::run(&g, &endpoints()?, c).await,
         Command::Forcedphot(c) => forcedphot_cmd::run(&g, &endpoints()?, c).await,
+        Command::Tns(c) => tns_cmd::run(&g, &endpoints()?, c).await,
         Command::Lightcurve(a) => cross_cmd::lightcurve(&g, &endpoints()?, a).await,
         Command::Cone(a) => cross_cmd::cone(&g, &endpoints()?, a).await,
         Command::Config(c) => config_cmd(&g, c),

@@ -18,6 +18,10 @@
 //! | forced photometry token | `FORCEDPHOT_TOKEN` | `forcedphot.token` |
 //! | forced photometry username | `FORCEDPHOT_USERNAME` | `forcedphot.username` |
 //! | forced photometry password | `FORCEDPHOT_PASSWORD` | `forcedphot.password` |
+//! | TNS URL | `TNS_URL` | `tns.url` |
+//! | TNS api key | `TNS_API_KEY` | `tns.api_key` |
+//! | TNS bot id / name | `TNS_BOT_ID` / `TNS_BOT_NAME` | `tns.bot_id` / `tns.bot_name` |
+//! | TNS user id / name | `TNS_USER_ID` / `TNS_USER_NAME` | `tns.user_id` / `tns.user_name` |
 
 use std::path::PathBuf;
 
@@ -53,6 +57,12 @@ pub const KEYS: &[Key] = &[
     Key { name: "forcedphot.token", env: "FORCEDPHOT_TOKEN", secret: true },
     Key { name: "forcedphot.username", env: "FORCEDPHOT_USERNAME", secret: false },
     Key { name: "forcedphot.password", env: "FORCEDPHOT_PASSWORD", secret: true },
+    Key { name: "tns.url", env: "TNS_URL", secret: false },
+    Key { name: "tns.api_key", env: "TNS_API_KEY", secret: true },
+    Key { name: "tns.bot_id", env: "TNS_BOT_ID", secret: false },
+    Key { name: "tns.bot_name", env: "TNS_BOT_NAME", secret: false },
+    Key { name: "tns.user_id", env: "TNS_USER_ID", secret: false },
+    Key { name: "tns.user_name", env: "TNS_USER_NAME", secret: false },
 ];
 
 /// Finds a key by `section.key`.

@@ -8,10 +8,11 @@
 //! | `alerce` | [`alerce`] | ALeRCE (ZTF, LSST, stamps, catsHTM) |
 //! | `skyportal` | [`skyportal`] | SkyPortal / Fritz |
 //! | `forcedphot` | [`forcedphot`] | ATLAS forced photometry |
+//! | `tns` | [`tns`] | Transient Name Server (names, reports, the public-objects list) |
 //! | `polars` | | DataFrames everywhere |
 //! | `full` | | all of the above |
 //!
-//! The default features are the four services. A crate that needs one service only
+//! The default features are the four original services; `tns` is opt-in (and in `full`). A crate that needs one service only
 //! depends on it alone: `astrobrokers = { version = "0.1", default-features = false,
 //! features = ["alerce"] }` compiles none of the others.
 //!
@@ -44,6 +45,8 @@ pub use atlas_client as atlas;
 pub use fallingstar_forcedphot as forcedphot;
 #[cfg(feature = "skyportal")]
 pub use skyportal_client as skyportal;
+#[cfg(feature = "tns")]
+pub use tns_client as tns;
 
 #[cfg(feature = "polars")]
 pub use polars;

@@ -162,6 +162,24 @@ fn format_number(x: f64) -> String {
     format!("{x}")
 }
 
+/// A UTC time (for [`SearchQuery::public_since`]).
+pub type Timestamp = DateTime<Utc>;
+
+/// Parses `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM[:SS]` or `YYYY-MM-DD HH:MM[:SS]` (UTC, a trailing
+/// `Z` allowed).
+pub fn parse_timestamp(s: &str) -> Result<Timestamp> {
+    let t = s.trim().trim_end_matches('Z').replace('T', " ");
+    for f in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M"] {
+        if let Ok(d) = NaiveDateTime::parse_from_str(&t, f) {
+            return Ok(d.and_utc());
+        }
+    }
+    if let Some(d) = chrono::NaiveDate::parse_from_str(&t, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)) {
+        return Ok(d.and_utc());
+    }
+    Err(Error::invalid("public_timestamp", format!("{s:?} is not a time: use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS (UTC)")))
+}
+
 pub(crate) fn format_timestamp(t: NaiveDateTime) -> String {
     t.format("%Y-%m-%dT%H:%M:%S").to_string()
 }
