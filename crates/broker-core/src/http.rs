@@ -814,7 +814,7 @@ impl HttpClient {
             }
             // The server said a quota of this request is used up: wait for the reset it
             // announced (like a client-side limiter wait, not counted as server time).
-            let quota_wait = self.server_quota_wait(&req, clock.now())?;
+            let quota_wait = self.server_quota_wait(&req, wall_now(clock.as_ref()))?;
             if !quota_wait.is_zero() {
                 if quota_wait > policy.max_server_wait {
                     return Err(Error::RateLimited { retry_after: Some(quota_wait), url: redact_url(&url) });
@@ -871,7 +871,7 @@ impl HttpClient {
                 Attempt::Done(s, h, b) => (s, h, b),
             };
             span.record("status", status);
-            let seen_at = clock.now();
+            let seen_at = wall_now(clock.as_ref());
             for q in inner.server_quotas.values() {
                 q.observe(&resp_headers, seen_at);
             }
@@ -1066,6 +1066,12 @@ impl HttpClient {
         }
         Attempt::Done(status, headers, buf.freeze())
     }
+}
+
+/// The clock's wall time as time since the Unix epoch: the time base of [`ServerQuota`]s, so
+/// that clients with different clocks' origins can share one.
+fn wall_now(clock: &dyn Clock) -> Duration {
+    clock.system_time().duration_since(std::time::UNIX_EPOCH).unwrap_or_default()
 }
 
 /// `Accept: application/json`, for [`HttpClientBuilder::default_header`].

@@ -192,7 +192,8 @@ impl ServerQuota {
         &self.prefix
     }
 
-    /// Reads the headers of a response received at `now`: when `<prefix>-remaining` is `0`,
+    /// Reads the headers of a response received at `now` (the client passes its clock's wall
+    /// time since the Unix epoch, so quotas can be shared between clients): when `<prefix>-remaining` is `0`,
     /// the quota is exhausted until `now + <prefix>-reset + margin`. A response that carries
     /// the headers with a `remaining` above zero lifts an earlier block. Unparseable or
     /// absent headers change nothing.
@@ -242,6 +243,21 @@ pub fn limiter_for(key: &str, quota: Quota) -> Arc<RateLimiter> {
     match registry().lock() {
         Ok(mut map) => map.entry(key.to_string()).or_insert_with(|| Arc::new(RateLimiter::new(quota))).clone(),
         Err(_) => Arc::new(RateLimiter::new(quota)),
+    }
+}
+
+fn quota_registry() -> &'static Mutex<HashMap<String, Arc<ServerQuota>>> {
+    static REG: OnceLock<Mutex<HashMap<String, Arc<ServerQuota>>>> = OnceLock::new();
+    REG.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+/// The process-wide [`ServerQuota`] for `key` (e.g. `"tns:https://host/:<credential id>:general"`),
+/// made by `make` on first use: clients built separately with the same credential see the
+/// same announced quota.
+pub fn server_quota_for(key: &str, make: impl FnOnce() -> ServerQuota) -> Arc<ServerQuota> {
+    match quota_registry().lock() {
+        Ok(mut map) => map.entry(key.to_string()).or_insert_with(|| Arc::new(make())).clone(),
+        Err(_) => Arc::new(make()),
     }
 }
 
@@ -319,6 +335,14 @@ mod tests {
         bad.insert("x-rate-limit-remaining", HeaderValue::from_static("zero"));
         q.observe(&bad, Duration::from_secs(103));
         assert_eq!(q.wait(Duration::from_secs(103)), Duration::ZERO);
+    }
+
+    #[test]
+    fn server_quotas_shared_by_key() {
+        let a = server_quota_for("test:quota", || ServerQuota::new("x-a"));
+        let b = server_quota_for("test:quota", || ServerQuota::new("x-b"));
+        assert!(Arc::ptr_eq(&a, &b));
+        assert_eq!(b.prefix(), "x-a");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use broker_core::auth::{Auth, AuthContext, AuthStamp};
 use broker_core::http::header::HeaderMap;
-use broker_core::ratelimit::credential_id;
+use broker_core::ratelimit::{credential_id, server_quota_for};
 use broker_core::{ClientOptions, ExposeSecret, HttpClient, Request, Response, SecretString, ServerQuota};
 use serde::Serialize;
 
@@ -223,8 +223,13 @@ impl TnsClientBuilder {
             ))
         })?;
         identity.check()?;
-        let general = Arc::new(ServerQuota::new("x-rate-limit").margin(self.quota_margin));
-        let cone = Arc::new(ServerQuota::new("x-cone-rate-limit").margin(self.quota_margin));
+        // The quotas are per key: clients built with the same key and server share them.
+        // A custom clock (a simulation, a test) keeps its quotas to itself.
+        let clock_scope = self.options.clock().map(|c| format!(":clock{:p}", Arc::as_ptr(c))).unwrap_or_default();
+        let who = format!("tns:{}:{}{clock_scope}", self.url.trim_end_matches('/'), credential_id(key.expose_secret()));
+        let margin = self.quota_margin;
+        let general = server_quota_for(&format!("{who}:general"), || ServerQuota::new("x-rate-limit").margin(margin));
+        let cone = server_quota_for(&format!("{who}:cone"), || ServerQuota::new("x-cone-rate-limit").margin(margin));
         let b = HttpClient::builder(self.url.as_str())
             .auth(ApiKeyAuth { key: key.clone() })
             .server_quota(GENERAL_QUOTA, general)

@@ -373,3 +373,45 @@ fn builder_needs_key_and_identity_and_hides_the_key() {
     let e = TnsClient::builder().url("http://tns.example/").api_key("k").bot(1, "b").build().unwrap_err();
     assert!(e.to_string().contains("plain http"), "{e}");
 }
+
+#[tokio::test]
+async fn two_clients_with_one_key_share_the_announced_quota() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(POST).path("/api/get/search");
+            then.status(200)
+                .header("x-rate-limit-remaining", "0")
+                .header("x-rate-limit-reset", "10")
+                .json_body(ok(json!([])));
+        })
+        .await;
+    let clock = ManualClock::new();
+    // One clock shared by the clients (clients with their own custom clocks keep their quotas apart).
+    let shared: Arc<dyn broker_core::Clock> = Arc::new(clock.clone());
+    let build = |key: &str| {
+        TnsClient::builder()
+            .url(server.base_url())
+            .api_key(key.to_string())
+            .bot(1234, "my_bot")
+            .clock(shared.clone())
+            .build()
+            .unwrap()
+    };
+    let (a, b, other) = (build("shared-key"), build("shared-key"), build("another-key"));
+    a.search_name("2023ixf").await.unwrap();
+    // Another key's quota is untouched.
+    other.search_name("2023ixf").await.unwrap();
+    assert!(clock.sleeps().is_empty());
+    // The same key, built separately: waits for the reset announced to the first client.
+    b.search_name("2023ixf").await.unwrap();
+    assert_eq!(clock.sleeps(), vec![Duration::from_secs(11)]);
+}
+
+#[test]
+fn user_and_bot_markers_are_compact_escaped_json() {
+    let c = TnsClient::builder().api_key("k").user(77, "Ann").build().unwrap();
+    assert_eq!(c.identity().marker(), r#"tns_marker{"tns_id":77,"type":"user","name":"Ann"}"#);
+    let c = TnsClient::builder().api_key("k").bot(5, "bot \"q\"").build().unwrap();
+    assert_eq!(c.identity().marker(), r#"tns_marker{"tns_id":5,"type":"bot","name":"bot \"q\""}"#);
+}
