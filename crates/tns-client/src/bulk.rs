@@ -12,9 +12,10 @@
 //! `filter`, `reporters`, `time_received`, `internal_names`, `creationdate`,
 //! `lastmodified`; columns added later are kept in [`PublicObjectRow::extra`].
 //!
-//! A [`Mirror`] keeps a local copy current: the full file once, then `public_timestamp`
-//! searches for what changed since the last sync (one `get/object` per changed object, up to
-//! a bound; beyond it, the full file again). Resolving many names then costs no request.
+//! A [`Mirror`] keeps a local copy current: the full file once, then the daily files of the
+//! whole days since the last sync, then `public_timestamp` searches for the rest (one
+//! `get/object` per changed object, up to a bound; beyond it, the full file again).
+//! Resolving many names then costs no request.
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -525,17 +526,32 @@ impl Mirror {
         std::fs::write(&st, body).map_err(|e| io_err(&st, e))
     }
 
-    /// Brings the mirror up to date: the full file when there is no mirror (or too much
-    /// changed), else a `public_timestamp` search since the last sync (an hour of overlap)
-    /// and one `get/object` per changed object.
+    /// Brings the mirror up to date: the full file when there is no mirror, when it is older
+    /// than the month the daily files are kept, or when too much changed; else the daily
+    /// files of the whole UTC days since the last sync (one request a day), then a
+    /// `public_timestamp` search for the rest (an hour of overlap) and one `get/object` per
+    /// changed object.
     pub async fn update(&self, tns: &TnsClient) -> Result<MirrorUpdate> {
         let now: DateTime<Utc> = tns.http().clock().system_time().into();
         let current = match self.state()? {
-            Some(s) if self.csv_path().exists() => Some((s, self.load()?)),
+            Some(s) if self.csv_path().exists() && now - s.synced_at < chrono::Duration::days(30) => {
+                Some((s, self.load()?))
+            }
             _ => None,
         };
         if let Some((state, mut objects)) = current {
-            let since = state.synced_at - chrono::Duration::hours(1);
+            let mut updated = 0;
+            // Whole days since the last sync: the staged daily files.
+            let today = now.date_naive();
+            let mut day = state.synced_at.date_naive();
+            let mut covered_until = state.synced_at;
+            while day < today {
+                let delta = tns.public_objects(Staged::Day(day)).await?;
+                updated += objects.upsert(delta.rows);
+                day = day.succ_opt().unwrap_or(today);
+                covered_until = day.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or(now);
+            }
+            let since = covered_until - chrono::Duration::hours(1);
             let hits = tns.search(&SearchQuery::new().public_since(since)).await?;
             if hits.len() <= self.max_object_fetches {
                 let mut fresh = Vec::new();
@@ -550,7 +566,7 @@ impl Mirror {
                         Err(e) => return Err(e),
                     }
                 }
-                let updated = objects.upsert(fresh);
+                updated += objects.upsert(fresh);
                 let state = MirrorState { synced_at: now, stamp: state.stamp };
                 self.save(&objects, &state)?;
                 return Ok(MirrorUpdate { full_download: false, updated, rows: objects.rows.len(), synced_at: now });

@@ -208,3 +208,61 @@ async fn the_mirror_downloads_once_then_follows_public_timestamp_searches() {
     assert_eq!(local.rows.iter().filter(|r| COLUMNS.len() == 21 && r.objid == 143009).count(), 1);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn a_mirror_days_behind_catches_up_with_the_daily_files() {
+    let server = MockServer::start_async().await;
+    let clock = ManualClock::new();
+    let tns = TnsClient::builder()
+        .url(server.base_url())
+        .api_key("k-days")
+        .bot(5, "b")
+        .clock(Arc::new(clock.clone()))
+        .retry(RetryPolicy::default().jitter(false))
+        .build()
+        .unwrap();
+    let dir = std::env::temp_dir().join(format!("tns-mirror-days-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mirror = Mirror::new(&dir);
+    let full = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/system/files/tns_public_objects/tns_public_objects.csv.zip");
+            then.status(200).body(zip_of("tns_public_objects.csv", SAMPLE));
+        })
+        .await;
+    mirror.update(&tns).await.unwrap(); // synced 2023-11-14T22:13:20Z
+    // Two and a half days later (the 17th, 10:13): the files of the 14th, 15th and 16th, then
+    // a search for the 17th.
+    clock.advance(std::time::Duration::from_secs(2 * 86400 + 43200));
+    let changed = SAMPLE.replace("\"AT\",\"2024ggi\"", "\"SN\",\"2024ggi\"");
+    let mut days = Vec::new();
+    for d in ["20231114", "20231115", "20231116"] {
+        let body = zip_of(&format!("tns_public_objects_{d}.csv"), &changed);
+        days.push(
+            server
+                .mock_async(move |when, then| {
+                    when.method(POST).path(format!("/system/files/tns_public_objects/tns_public_objects_{d}.csv.zip"));
+                    then.status(200).body(body);
+                })
+                .await,
+        );
+    }
+    let search = server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path("/api/get/search")
+                .form_urlencoded_tuple("data", r#"{"public_timestamp":"2023-11-16T23:00:00"}"#);
+            then.status(200).json_body(json!({"id_code": 200, "id_message": "OK", "data": []}));
+        })
+        .await;
+    let u = mirror.update(&tns).await.unwrap();
+    assert!(!u.full_download);
+    assert_eq!(u.updated, 6, "two rows from each daily file");
+    full.assert_calls_async(1).await;
+    for d in &days {
+        d.assert_calls_async(1).await;
+    }
+    search.assert_calls_async(1).await;
+    assert_eq!(mirror.load().unwrap().index().get("2024ggi").unwrap().name_prefix.as_deref(), Some("SN"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
