@@ -51,6 +51,7 @@ const SERVICES: &[(&str, &str)] = &[
     ("forcedphot", "fallingstar-forcedphot"),
     ("fink", "fink-client"),
     ("lasair", "lasair-client"),
+    ("tns", "tns-client"),
 ];
 
 /// For each service feature of the facade alone, the dependency tree holds that service's

@@ -62,6 +62,18 @@ pub struct Endpoints {
     pub lasair_lsst_token: Option<String>,
     /// Lasair account class (`dummy`, `user`, `power`).
     pub lasair_user_class: Option<String>,
+    /// TNS root URL.
+    pub tns_url: Option<String>,
+    /// TNS api key.
+    pub tns_api_key: Option<String>,
+    /// TNS bot id.
+    pub tns_bot_id: Option<String>,
+    /// TNS bot name.
+    pub tns_bot_name: Option<String>,
+    /// TNS user id (personal key).
+    pub tns_user_id: Option<String>,
+    /// TNS user name.
+    pub tns_user_name: Option<String>,
     /// Fast polling (the sandbox's simulated queue).
     pub fast_poll: bool,
     /// The longest a throttled request waits before failing with a rate-limit error.
@@ -108,6 +120,12 @@ impl Endpoints {
             lasair_token: v(&none, "lasair.token"),
             lasair_lsst_token: v(&none, "lasair.lsst_token"),
             lasair_user_class: v(&none, "lasair.user_class"),
+            tns_url: v(&g.tns_url, "tns.url"),
+            tns_api_key: v(&none, "tns.api_key"),
+            tns_bot_id: v(&none, "tns.bot_id"),
+            tns_bot_name: v(&none, "tns.bot_name"),
+            tns_user_id: v(&none, "tns.user_id"),
+            tns_user_name: v(&none, "tns.user_name"),
             fast_poll: false,
             max_wait: Duration::from_secs(g.max_wait),
         }
@@ -131,6 +149,10 @@ impl Endpoints {
             lasair_lsst_url: Some(u.lasair.lsst.clone()),
             lasair_token: Some(c.lasair.ztf_token.clone()),
             lasair_lsst_token: Some(c.lasair.lsst_token.clone()),
+            tns_url: Some(u.tns.clone()),
+            tns_api_key: Some(c.tns.api_key.clone()),
+            tns_bot_id: Some(c.tns.bot_id.to_string()),
+            tns_bot_name: Some(c.tns.bot_name.clone()),
             fast_poll: true,
             max_wait: Duration::from_secs(120),
             ..Default::default()
@@ -285,6 +307,41 @@ impl Endpoints {
                 queued: Duration::from_millis(100),
                 running: Duration::from_millis(100),
             });
+        }
+        Ok(b.build()?)
+    }
+}
+
+impl Endpoints {
+    /// Whether TNS has a key and an identity.
+    pub fn tns_configured(&self) -> bool {
+        self.tns_api_key.is_some()
+            && ((self.tns_bot_id.is_some() && self.tns_bot_name.is_some())
+                || (self.tns_user_id.is_some() && self.tns_user_name.is_some()))
+    }
+
+    /// The TNS client; fails with what to set when the key or identity is missing.
+    pub fn tns(&self) -> Result<astrobrokers::tns::TnsClient> {
+        let Some(key) = &self.tns_api_key else {
+            bail!("no TNS api key: set TNS_API_KEY (or `astrobrokers config set tns.api_key <KEY>`)");
+        };
+        let id = |v: &str, var: &str| -> Result<u64> {
+            v.trim().parse().map_err(|_| anyhow!("invalid {var} {v:?}: use the number TNS gave the bot or user"))
+        };
+        let mut b = astrobrokers::tns::TnsClient::builder().api_key(key.clone());
+        b = match (&self.tns_bot_id, &self.tns_bot_name, &self.tns_user_id, &self.tns_user_name) {
+            (Some(i), Some(n), _, _) => b.bot(id(i, "TNS_BOT_ID")?, n.clone()),
+            (_, _, Some(i), Some(n)) => b.user(id(i, "TNS_USER_ID")?, n.clone()),
+            _ => bail!(
+                "no TNS identity: set TNS_BOT_ID and TNS_BOT_NAME (or TNS_USER_ID and TNS_USER_NAME) for the tns_marker User-Agent"
+            ),
+        };
+        if let Some(u) = &self.tns_url {
+            b = b.url(u.clone());
+        }
+        b = b.retry(astrobrokers::core::RetryPolicy::default().max_server_wait(self.max_wait));
+        if self.fast_poll {
+            b = b.poll_interval(Duration::from_millis(200));
         }
         Ok(b.build()?)
     }

@@ -207,10 +207,27 @@ pub async fn demo(g: &Global, args: DemoArgs) -> Result<()> {
         .ok_or_else(|| anyhow!("the sandbox sky has no well-observed ZTF transient (try another --seed)"))?;
     let peak = obj.peak_mjd.unwrap_or_default();
     let ztf = obj.ztf_oid.clone().unwrap_or_default();
-    let name = obj.tns_name.clone().map(|n| format!("AT {n}")).unwrap_or_else(|| ztf.clone());
+    // Its official name, from the TNS emulator (an exact internal-name search for the ZTF id).
+    let tns_name = if ep.tns_configured() {
+        match ep.tns()?.search_internal_name(&ztf).await {
+            Ok(hits) => hits.first().map(|h| format!("{} {}", h.prefix.as_deref().unwrap_or("AT"), h.objname)),
+            Err(e) => {
+                note(&format!("TNS lookup failed: {e}"));
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let name = tns_name.clone().unwrap_or_else(|| ztf.clone());
     note(&format!(
-        "Transient: {name} ({} at RA {:.5}, Dec {:+.5}); ZTF {ztf}, ATLAS {}, SkyPortal {}",
-        obj.class, obj.ra, obj.dec, obj.atlas_id, obj.skyportal_id
+        "Transient: {name}{} ({} at RA {:.5}, Dec {:+.5}); ZTF {ztf}, ATLAS {}, SkyPortal {}",
+        if tns_name.is_some() { " (name from TNS)" } else { "" },
+        obj.class,
+        obj.ra,
+        obj.dec,
+        obj.atlas_id,
+        obj.skyportal_id
     ));
     note("Fetching its light curve from every service at once (forced photometry goes through the queue)…");
     let (cb, _) = sources(&ep, g, "forced photometry")?;
@@ -288,6 +305,10 @@ pub async fn sandbox(g: &Global, args: SandboxArgs) -> Result<()> {
         "LASAIR_LSST_URL": u.lasair.lsst,
         "LASAIR_TOKEN": c.lasair.ztf_token,
         "LASAIR_LSST_TOKEN": c.lasair.lsst_token,
+        "TNS_URL": u.tns,
+        "TNS_API_KEY": c.tns.api_key,
+        "TNS_BOT_ID": c.tns.bot_id.to_string(),
+        "TNS_BOT_NAME": c.tns.bot_name,
     });
     match g.format {
         Some(Format::Json) | Some(Format::Jsonl) => println!("{info}"),

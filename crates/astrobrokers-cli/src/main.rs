@@ -23,6 +23,7 @@ mod output;
 mod plot;
 mod settings;
 mod skyportal_cmd;
+mod tns_cmd;
 
 use astrobrokers::core::{Lightcurve, SkyPosition};
 use output::Format;
@@ -83,6 +84,9 @@ pub struct Global {
     /// Fink/LSST API URL (overrides FINK_LSST_URL).
     #[arg(long, global = true, value_name = "URL")]
     fink_lsst_url: Option<String>,
+    /// Transient Name Server URL (overrides TNS_URL).
+    #[arg(long, global = true, value_name = "URL")]
+    tns_url: Option<String>,
 }
 
 /// Light-curve output options: a PNG plot, flux instead of magnitude, nightly binning.
@@ -188,6 +192,9 @@ enum Command {
     /// Lasair: the ZTF and LSST servers (cone, query, objects, light curves, Sherlock, annotations).
     #[command(subcommand)]
     Lasair(lasair_cmd::LasairCmd),
+    /// The Transient Name Server: names, objects, reports, the public-objects list.
+    #[command(subcommand)]
+    Tns(tns_cmd::TnsCmd),
     /// One transient's light curve from every configured service, merged by MJD.
     Lightcurve(cross_cmd::LightcurveArgs),
     /// A cone search on every configured service.
@@ -253,6 +260,7 @@ fn main() -> ExitCode {
         Command::Skyportal(_) => "SKYPORTAL_TOKEN",
         Command::Forcedphot(_) => "FORCEDPHOT_TOKEN (or FORCEDPHOT_USERNAME and FORCEDPHOT_PASSWORD)",
         Command::Lasair(_) => "LASAIR_TOKEN (LASAIR_LSST_TOKEN for the LSST server)",
+        Command::Tns(_) => "TNS_API_KEY with TNS_BOT_ID and TNS_BOT_NAME (or TNS_USER_ID and TNS_USER_NAME)",
         _ => "ATLAS_API_TOKEN, SKYPORTAL_TOKEN, FORCEDPHOT_TOKEN",
     };
     match rt.block_on(run(cli)) {
@@ -293,10 +301,22 @@ fn hint(e: &anyhow::Error, token_vars: &str) -> Option<String> {
             .or_else(|| match cause.downcast_ref::<astrobrokers::lasair::Error>() {
                 Some(astrobrokers::lasair::Error::Core(c)) => Some(c),
                 _ => None,
+            })
+            .or_else(|| match cause.downcast_ref::<astrobrokers::tns::Error>() {
+                Some(astrobrokers::tns::Error::Core(c)) => Some(c),
+                _ => None,
             });
         if let Some(astrobrokers::lasair::Error::Throttled { retry_after, .. }) = cause.downcast_ref() {
             let wait = retry_after.map(|d| format!("{} s", d.as_secs())).unwrap_or_else(|| "an hour".into());
             return Some(format!("Lasair's hourly limit is spent: try again in {wait}"));
+        }
+        if let Some(astrobrokers::tns::Error::RateLimited { retry_after, .. }) =
+            cause.downcast_ref::<astrobrokers::tns::Error>()
+        {
+            return Some(match retry_after {
+                Some(d) => format!("TNS asks to wait {} s: try again after that", d.as_secs()),
+                None => "TNS is throttling requests: wait a minute and try again".into(),
+            });
         }
         match core {
             Some(broker_core::Error::RateLimited { retry_after: Some(d), .. }) => {
@@ -433,6 +453,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Forcedphot(c) => forcedphot_cmd::run(&g, &endpoints()?, c).await,
         Command::Fink(c) => fink_cmd::run(&g, &endpoints()?, c).await,
         Command::Lasair(c) => lasair_cmd::run(&g, &endpoints()?, c).await,
+        Command::Tns(c) => tns_cmd::run(&g, &endpoints()?, c).await,
         Command::Lightcurve(a) => cross_cmd::lightcurve(&g, &endpoints()?, a).await,
         Command::Cone(a) => cross_cmd::cone(&g, &endpoints()?, a).await,
         Command::Config(c) => config_cmd(&g, c),

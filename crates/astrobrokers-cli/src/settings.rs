@@ -25,6 +25,10 @@
 //! | Lasair token (both servers) | `LASAIR_TOKEN` | `lasair.token` |
 //! | Lasair LSST token, when it differs | `LASAIR_LSST_TOKEN` | `lasair.lsst_token` |
 //! | Lasair account class (`dummy`, `user`, `power`) | `LASAIR_USER_CLASS` | `lasair.user_class` |
+//! | TNS URL | `TNS_URL` | `tns.url` |
+//! | TNS api key | `TNS_API_KEY` | `tns.api_key` |
+//! | TNS bot id / name | `TNS_BOT_ID` / `TNS_BOT_NAME` | `tns.bot_id` / `tns.bot_name` |
+//! | TNS user id / name | `TNS_USER_ID` / `TNS_USER_NAME` | `tns.user_id` / `tns.user_name` |
 
 use std::path::PathBuf;
 
@@ -67,6 +71,12 @@ pub const KEYS: &[Key] = &[
     Key { name: "lasair.token", env: "LASAIR_TOKEN", secret: true },
     Key { name: "lasair.lsst_token", env: "LASAIR_LSST_TOKEN", secret: true },
     Key { name: "lasair.user_class", env: "LASAIR_USER_CLASS", secret: false },
+    Key { name: "tns.url", env: "TNS_URL", secret: false },
+    Key { name: "tns.api_key", env: "TNS_API_KEY", secret: true },
+    Key { name: "tns.bot_id", env: "TNS_BOT_ID", secret: false },
+    Key { name: "tns.bot_name", env: "TNS_BOT_NAME", secret: false },
+    Key { name: "tns.user_id", env: "TNS_USER_ID", secret: false },
+    Key { name: "tns.user_name", env: "TNS_USER_NAME", secret: false },
 ];
 
 /// Finds a key by `section.key`.

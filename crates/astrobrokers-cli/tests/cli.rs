@@ -19,19 +19,14 @@ struct Env {
 
 fn env(name: &str) -> Env {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let sb = rt
-        .block_on(
-            Sandbox::builder()
-                .seed(7)
-                .objects(40)
-                .queue(QueueConfig {
-                    queue_delay: Duration::from_millis(100),
-                    run_time: Duration::from_millis(200),
-                    ..QueueConfig::default()
-                })
-                .start(),
-        )
-        .unwrap();
+    let mut b = Sandbox::builder().seed(7).objects(40).queue(QueueConfig {
+        queue_delay: Duration::from_millis(100),
+        run_time: Duration::from_millis(200),
+        ..QueueConfig::default()
+    });
+    // TNS reports are processed at once (the client polls every 5 s).
+    b.config_mut().tns.report_delay = Duration::ZERO;
+    let sb = rt.block_on(b.start()).unwrap();
     let dir = std::env::temp_dir().join(format!("ab-cli-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -49,6 +44,7 @@ impl Env {
             c.forcedphot.password.clone(),
             c.lasair.ztf_token.clone(),
             c.lasair.lsst_token.clone(),
+            c.tns.api_key.clone(),
         ]
     }
 
@@ -72,7 +68,11 @@ impl Env {
             .env("LASAIR_URL", &u.lasair.ztf)
             .env("LASAIR_LSST_URL", &u.lasair.lsst)
             .env("LASAIR_TOKEN", &c.lasair.ztf_token)
-            .env("LASAIR_LSST_TOKEN", &c.lasair.lsst_token);
+            .env("LASAIR_LSST_TOKEN", &c.lasair.lsst_token)
+            .env("TNS_URL", &u.tns)
+            .env("TNS_API_KEY", &c.tns.api_key)
+            .env("TNS_BOT_ID", c.tns.bot_id.to_string())
+            .env("TNS_BOT_NAME", &c.tns.bot_name);
         cmd
     }
 
@@ -846,4 +846,74 @@ fn lasair_verbs() {
     let out = e.run_with(cmd, &["lasair", "cone", &ra, &dec]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("LASAIR_TOKEN"));
+}
+
+#[test]
+fn tns_verbs() {
+    let e = env("tns");
+    let obj = e.sb.objects().into_iter().find(|o| o.tns_name.is_some() && o.ztf_oid.is_some()).unwrap();
+    let name = obj.tns_name.clone().unwrap();
+    let ztf = obj.ztf_oid.clone().unwrap();
+    // Every spelling of the name finds the object.
+    for spelling in [format!("AT {name}"), format!("SN{name}"), name.clone()] {
+        let hits = e.json(&["tns", "search", "--name", &spelling]);
+        assert_eq!(hits.len(), 1, "{spelling}");
+        assert_eq!(hits[0]["objname"], name.as_str());
+    }
+    let hits = e.json(&["tns", "search", "--internal", &ztf]);
+    assert_eq!(hits[0]["objname"], name.as_str());
+    let (ra, dec) = (obj.ra.to_string(), obj.dec.to_string());
+    let hits = e.json(&["tns", "search", "--ra", &ra, "--dec", &dec, "--radius", "3"]);
+    assert!(hits.iter().any(|h| h["objname"] == name.as_str()));
+    let o = e.json(&["tns", "object", &name]);
+    assert_eq!(o[0]["ztf"], ztf.as_str());
+    assert!(o[0]["atlas"].as_str().unwrap().starts_with("ATLAS"));
+    assert!((o[0]["ra"].as_f64().unwrap() - obj.ra).abs() < 1e-6);
+    let phot = e.json(&["tns", "object", &name, "--photometry"]);
+    assert!(phot.iter().any(|p| p["is_detection"] == true) && phot[0]["broker"] == "tns");
+    // A malformed name: refused before any request.
+    let before = e.sb.requests_for(Service::Tns).len();
+    let err = e.fails(&["tns", "object", "ZTF23abcdefg"]);
+    assert!(err.contains("four-digit year"), "{err}");
+    assert_eq!(e.sb.requests_for(Service::Tns).len(), before);
+
+    // An AT report: sent once, processed, named.
+    let report = serde_json::json!({"ra": {"value": "12.5", "units": "deg"}, "dec": {"value": "-30.5", "units": "deg"},
+        "reporting_group_id": "48", "discovery_data_source_id": "48", "reporter": "CLI test",
+        "discovery_datetime": "2026-11-01 01:02:03", "at_type": "1", "internal_name": "ZTF26clitest"});
+    std::fs::write(e.dir.join("at.json"), report.to_string()).unwrap();
+    let r = e.json(&["tns", "report", "at", "at.json"]);
+    assert_eq!(r[0]["accepted"], true, "{r:?}");
+    assert_eq!(r[0]["created"], true);
+    let new_name = r[0]["objname"].as_str().unwrap().to_string();
+    assert_eq!(e.sb.applied_count(Service::Tns, "POST", "/api/set/bulk-report"), 1);
+    let reply = e.json(&["tns", "reply", r[0]["report_id"].as_str().unwrap()]);
+    assert_eq!(reply[0]["state"], "processed");
+    assert_eq!(reply[0]["objname"], new_name.as_str());
+
+    // The same report again, its reply lost (connection reset after TNS took it): reconciled
+    // by the internal name, not sent a second time.
+    let report2 = serde_json::json!({"ra": {"value": "50.5", "units": "deg"}, "dec": {"value": "10.5", "units": "deg"},
+        "reporting_group_id": "48", "reporter": "CLI test", "discovery_datetime": "2026-11-02 01:02:03", "internal_name": "ZTF26lostreply"});
+    std::fs::write(e.dir.join("at2.json"), report2.to_string()).unwrap();
+    e.sb.inject(Service::Tns, broker_sandbox::Fault::ResetMidBody);
+    let r = e.json(&["tns", "report", "at", "at2.json"]);
+    assert_eq!(r[0]["accepted"], true, "{r:?}");
+    assert!(r[0]["messages"].as_str().unwrap().contains("not sent again"), "{r:?}");
+    assert_eq!(e.sb.applied_count(Service::Tns, "POST", "/api/set/bulk-report"), 2, "one send per report");
+
+    // The mirror: the full list once, then resolution from the local copy.
+    let m = e.json(&["tns", "mirror", "--dir", "mirror"]);
+    assert!(m[0]["rows"].as_u64().unwrap() > 2);
+    let resolved =
+        e.json(&["tns", "mirror", "--dir", "mirror", "--offline", &format!("SN {name}"), &ztf, "ZTF26clitest"]);
+    assert_eq!(resolved[0]["objid"], resolved[1]["objid"]);
+    assert!(resolved[0]["name"].as_str().unwrap().ends_with(&name));
+    assert!(resolved[2]["name"].as_str().unwrap().ends_with(&new_name));
+
+    // Missing identity: what to set.
+    let mut cmd = e.cmd();
+    cmd.env_remove("TNS_BOT_ID");
+    let err = String::from_utf8(e.run_with(cmd, &["tns", "object", &name]).stderr).unwrap();
+    assert!(err.contains("TNS_BOT_ID") && err.contains("TNS_USER_ID"), "{err}");
 }

@@ -10,6 +10,7 @@
 //! | `forcedphot` | [`forcedphot`] | ATLAS forced photometry |
 //! | `fink` | [`fink`] | Fink (ZTF and Rubin/LSST) |
 //! | `lasair` | `lasair` | Lasair (ZTF and LSST servers) |
+//! | `tns` | [`tns`] | Transient Name Server (names, reports, the public-objects list) |
 //! | `polars` | | DataFrames everywhere |
 //! | `full` | | all of the above |
 //!
@@ -50,6 +51,8 @@ pub use fink_client as fink;
 pub use lasair_client as lasair;
 #[cfg(feature = "skyportal")]
 pub use skyportal_client as skyportal;
+#[cfg(feature = "tns")]
+pub use tns_client as tns;
 
 #[cfg(feature = "polars")]
 pub use polars;

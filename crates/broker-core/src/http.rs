@@ -15,7 +15,7 @@ use url::Url;
 
 use crate::auth::{Auth, AuthContext, AuthStamp, NoAuth};
 use crate::error::{Error, HttpError, Result, excerpt, server_message};
-use crate::ratelimit::RateLimiter;
+use crate::ratelimit::{RateLimiter, ServerQuota};
 use crate::redact::redact_url;
 use crate::retry::{Clock, RetryPolicy, RetrySafety, TokioClock, parse_retry_after};
 
@@ -79,6 +79,7 @@ pub struct Request {
     safety: RetrySafety,
     write: bool,
     buckets: Vec<String>,
+    server_quotas: Vec<String>,
     timeout: Option<Duration>,
 }
 
@@ -97,6 +98,7 @@ impl Request {
             safety,
             write,
             buckets: Vec::new(),
+            server_quotas: Vec::new(),
             timeout: None,
         }
     }
@@ -212,6 +214,13 @@ impl Request {
         self.buckets.push(name.to_string());
         self
     }
+    /// Makes this request wait for the named server-announced quota too (see
+    /// [`ServerQuota`]): when the server last said that quota has nothing left, the request
+    /// waits for the reset it announced before being sent.
+    pub fn server_quota(mut self, name: &str) -> Self {
+        self.server_quotas.push(name.to_string());
+        self
+    }
     /// A timeout for each attempt of this request.
     pub fn timeout(mut self, d: Duration) -> Self {
         self.timeout = Some(d);
@@ -285,6 +294,7 @@ impl fmt::Debug for Request {
             .field("safety", &self.safety)
             .field("write", &self.write)
             .field("buckets", &self.buckets)
+            .field("server_quotas", &self.server_quotas)
             .field("timeout", &self.timeout)
             .finish()
     }
@@ -482,6 +492,8 @@ pub struct HttpClientBuilder {
     clock: Arc<dyn Clock>,
     limiters: HashMap<String, Arc<RateLimiter>>,
     default_buckets: Vec<String>,
+    server_quotas: HashMap<String, Arc<ServerQuota>>,
+    default_server_quotas: Vec<String>,
     headers: HeaderMap,
     max_response_bytes: usize,
     allow_insecure_http: bool,
@@ -547,6 +559,20 @@ impl HttpClientBuilder {
         self.default_buckets.push(name.to_string());
         self
     }
+    /// Registers a quota the server announces in its response headers under `name` (see
+    /// [`ServerQuota`]). Every response updates it; requests wait for it when they opt in with
+    /// [`Request::server_quota`], or always when `name` is also passed to
+    /// [`Self::default_server_quota`]. Share the `Arc` between clients that use the same
+    /// credential.
+    pub fn server_quota(mut self, name: &str, quota: Arc<ServerQuota>) -> Self {
+        self.server_quotas.insert(name.to_string(), quota);
+        self
+    }
+    /// Makes every request wait for the named server-announced quota.
+    pub fn default_server_quota(mut self, name: &str) -> Self {
+        self.default_server_quotas.push(name.to_string());
+        self
+    }
     /// A header sent on every request (e.g. `Accept: application/json`).
     pub fn default_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
         self.headers.insert(name, value);
@@ -591,6 +617,11 @@ impl HttpClientBuilder {
                 return Err(Error::Config(format!("default rate-limit bucket `{b}` is not registered")));
             }
         }
+        for q in &self.default_server_quotas {
+            if !self.server_quotas.contains_key(q) {
+                return Err(Error::Config(format!("default server quota `{q}` is not registered")));
+            }
+        }
         let http = match self.reqwest {
             Some(c) => c,
             None => reqwest::Client::builder()
@@ -611,6 +642,8 @@ impl HttpClientBuilder {
                 clock: self.clock,
                 limiters: self.limiters,
                 default_buckets: self.default_buckets,
+                server_quotas: self.server_quotas,
+                default_server_quotas: self.default_server_quotas,
                 headers: self.headers,
                 max_response_bytes: self.max_response_bytes,
             }),
@@ -665,6 +698,8 @@ struct Inner {
     clock: Arc<dyn Clock>,
     limiters: HashMap<String, Arc<RateLimiter>>,
     default_buckets: Vec<String>,
+    server_quotas: HashMap<String, Arc<ServerQuota>>,
+    default_server_quotas: Vec<String>,
     headers: HeaderMap,
     max_response_bytes: usize,
 }
@@ -701,6 +736,8 @@ impl HttpClient {
             clock: Arc::new(TokioClock::default()),
             limiters: HashMap::new(),
             default_buckets: Vec::new(),
+            server_quotas: HashMap::new(),
+            default_server_quotas: Vec::new(),
             headers: HeaderMap::new(),
             max_response_bytes: 512 * 1024 * 1024,
             allow_insecure_http: false,
@@ -727,6 +764,22 @@ impl HttpClient {
     /// The named rate-limit bucket, if registered.
     pub fn limiter(&self, name: &str) -> Option<&Arc<RateLimiter>> {
         self.inner.limiters.get(name)
+    }
+    /// The named server-announced quota, if registered.
+    pub fn server_quota(&self, name: &str) -> Option<&Arc<ServerQuota>> {
+        self.inner.server_quotas.get(name)
+    }
+
+    /// The longest wait the server-announced quotas of `req` ask for at `now`.
+    fn server_quota_wait(&self, req: &Request, now: Duration) -> Result<Duration> {
+        let mut wait = Duration::ZERO;
+        for name in self.inner.default_server_quotas.iter().chain(req.server_quotas.iter()) {
+            let Some(q) = self.inner.server_quotas.get(name) else {
+                return Err(Error::Config(format!("server quota `{name}` is not registered")));
+            };
+            wait = wait.max(q.wait(now));
+        }
+        Ok(wait)
     }
 
     /// The URL a path resolves to: an absolute `http(s)://` URL as is; anything else
@@ -779,6 +832,17 @@ impl HttpClient {
                     Err(wait) => return Err(Error::RateLimited { retry_after: Some(wait), url: redact_url(&url) }),
                 }
             }
+            // The server said a quota of this request is used up: wait for the reset it
+            // announced (like a client-side limiter wait, not counted as server time).
+            let quota_wait = self.server_quota_wait(&req, wall_now(clock.as_ref()))?;
+            if !quota_wait.is_zero() {
+                if quota_wait > policy.max_server_wait {
+                    return Err(Error::RateLimited { retry_after: Some(quota_wait), url: redact_url(&url) });
+                }
+                tracing::debug!(wait_s = quota_wait.as_secs_f64(), "server quota used up: waiting for its reset");
+                clock.sleep(quota_wait).await;
+                started += quota_wait;
+            }
             let elapsed = clock.now().saturating_sub(started);
             let remaining = policy.max_elapsed.saturating_sub(elapsed);
             if remaining.is_zero() {
@@ -828,6 +892,12 @@ impl HttpClient {
                 Attempt::Done(s, h, b) => (s, h, b),
             };
             span.record("status", status);
+            let seen_at = wall_now(clock.as_ref());
+            for q in inner.server_quotas.values() {
+                q.observe(&resp_headers, seen_at);
+            }
+            let quota_wait = self.server_quota_wait(&req, seen_at)?;
+            let quota_hint = (!quota_wait.is_zero()).then_some(quota_wait);
             {
                 let _g = span.enter();
                 tracing::debug!(status, bytes = resp_body.len(), "response");
@@ -876,8 +946,9 @@ impl HttpClient {
                 .and_then(|v| parse_retry_after(v, clock.system_time()));
 
             if status == 429 {
-                let hinted =
-                    retry_after.or_else(|| policy.hint.as_ref().and_then(|h| h.wait_from_body(status, &resp_body)));
+                let hinted = retry_after
+                    .or_else(|| policy.hint.as_ref().and_then(|h| h.wait_from_body(status, &resp_body)))
+                    .or(quota_hint);
                 let wait = match hinted {
                     Some(w) => w.max(Duration::from_millis(1)),
                     None => policy.backoff_delay(attempt).max(policy.throttle_floor),
@@ -917,7 +988,9 @@ impl HttpClient {
                     excerpt: excerpt(&resp_body),
                     url: redact_url(&url),
                     retry_after: if status == 429 {
-                        retry_after.or_else(|| policy.hint.as_ref().and_then(|h| h.wait_from_body(status, &resp_body)))
+                        retry_after
+                            .or_else(|| policy.hint.as_ref().and_then(|h| h.wait_from_body(status, &resp_body)))
+                            .or(quota_hint)
                     } else {
                         retry_after
                     },
@@ -1014,6 +1087,12 @@ impl HttpClient {
         }
         Attempt::Done(status, headers, buf.freeze())
     }
+}
+
+/// The clock's wall time as time since the Unix epoch: the time base of [`ServerQuota`]s, so
+/// that clients with different clocks' origins can share one.
+fn wall_now(clock: &dyn Clock) -> Duration {
+    clock.system_time().duration_since(std::time::UNIX_EPOCH).unwrap_or_default()
 }
 
 /// `Accept: application/json`, for [`HttpClientBuilder::default_header`].

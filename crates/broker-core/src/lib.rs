@@ -86,7 +86,7 @@ pub use auth::{Auth, AuthContext, AuthStamp, HeaderToken, LoginToken, NoAuth, Pe
 pub use error::{Error, HttpError, Result};
 pub use http::{Body, HttpClient, HttpClientBuilder, ListStyle, Request, Response};
 pub use options::ClientOptions;
-pub use ratelimit::{Quota, RateLimiter};
+pub use ratelimit::{Quota, RateLimiter, ServerQuota};
 pub use redact::redact_url;
 pub use retry::{AvailableInHint, Clock, ManualClock, RetryPolicy, RetrySafety, ThrottleHint, TokioClock};
 pub use secrecy::{ExposeSecret, SecretString};

@@ -9,6 +9,11 @@
 //!
 //! Limiters are shared per credential through [`limiter_for`]: two clients built with the
 //! same token draw from the same bucket.
+//!
+//! A third kind is driven by the server: [`ServerQuota`] reads `<prefix>-remaining` and
+//! `<prefix>-reset` from every response (TNS's `x-rate-limit-*` and `x-cone-rate-limit-*`)
+//! and holds back the next request of that quota until the announced reset when nothing is
+//! left, even after a 200.
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, Hasher};
@@ -151,6 +156,80 @@ impl RateLimiter {
     }
 }
 
+/// A quota the server announces in its response headers: `<prefix>-remaining` (requests
+/// left in the current window) and `<prefix>-reset` (seconds until the window resets).
+///
+/// After any response (a 200 included) whose `<prefix>-remaining` is `0`, the next request
+/// drawing from this quota waits `<prefix>-reset` seconds (plus [`Self::margin`]) before it is
+/// sent. Register it with [`HttpClientBuilder::server_quota`](crate::HttpClientBuilder::server_quota);
+/// requests opt in with [`Request::server_quota`](crate::Request::server_quota), or all of them
+/// with [`HttpClientBuilder::default_server_quota`](crate::HttpClientBuilder::default_server_quota).
+/// Every response updates every registered quota whose headers it carries.
+#[derive(Debug)]
+pub struct ServerQuota {
+    prefix: String,
+    margin: Duration,
+    blocked_until: Mutex<Option<Duration>>,
+}
+
+impl ServerQuota {
+    /// A quota read from the `<prefix>-remaining` / `<prefix>-reset` headers (case-insensitive),
+    /// e.g. `x-rate-limit`.
+    pub fn new(prefix: impl Into<String>) -> Self {
+        ServerQuota {
+            prefix: prefix.into().to_ascii_lowercase(),
+            margin: Duration::ZERO,
+            blocked_until: Mutex::new(None),
+        }
+    }
+    /// Extra time added to every announced reset (default none).
+    pub fn margin(mut self, margin: Duration) -> Self {
+        self.margin = margin;
+        self
+    }
+    /// The header prefix.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// Reads the headers of a response received at `now` (the client passes its clock's wall
+    /// time since the Unix epoch, so quotas can be shared between clients): when `<prefix>-remaining` is `0`,
+    /// the quota is exhausted until `now + <prefix>-reset + margin`. A response that carries
+    /// the headers with a `remaining` above zero lifts an earlier block. Unparseable or
+    /// absent headers change nothing.
+    pub fn observe(&self, headers: &reqwest::header::HeaderMap, now: Duration) {
+        let get = |suffix: &str| -> Option<String> {
+            let name = format!("{}-{suffix}", self.prefix);
+            headers.get(name.as_str()).and_then(|v| v.to_str().ok()).map(|v| v.trim().to_string())
+        };
+        let Some(remaining) = get("remaining").and_then(|v| v.parse::<f64>().ok()) else {
+            return;
+        };
+        let Ok(mut blocked) = self.blocked_until.lock() else {
+            return;
+        };
+        if remaining <= 0.0 {
+            let reset = get("reset")
+                .and_then(|v| v.parse::<f64>().ok())
+                .filter(|r| r.is_finite() && *r >= 0.0)
+                .map(Duration::from_secs_f64)
+                .unwrap_or(Duration::ZERO);
+            let until = now + reset + self.margin;
+            *blocked = Some(blocked.map_or(until, |b| b.max(until)));
+        } else {
+            *blocked = None;
+        }
+    }
+
+    /// How long a request sent at `now` must wait (zero when the quota is not exhausted).
+    pub fn wait(&self, now: Duration) -> Duration {
+        match self.blocked_until.lock() {
+            Ok(b) => b.map_or(Duration::ZERO, |until| until.saturating_sub(now)),
+            Err(_) => Duration::ZERO,
+        }
+    }
+}
+
 fn registry() -> &'static Mutex<HashMap<String, Arc<RateLimiter>>> {
     static REG: OnceLock<Mutex<HashMap<String, Arc<RateLimiter>>>> = OnceLock::new();
     REG.get_or_init(|| Mutex::new(HashMap::new()))
@@ -164,6 +243,21 @@ pub fn limiter_for(key: &str, quota: Quota) -> Arc<RateLimiter> {
     match registry().lock() {
         Ok(mut map) => map.entry(key.to_string()).or_insert_with(|| Arc::new(RateLimiter::new(quota))).clone(),
         Err(_) => Arc::new(RateLimiter::new(quota)),
+    }
+}
+
+fn quota_registry() -> &'static Mutex<HashMap<String, Arc<ServerQuota>>> {
+    static REG: OnceLock<Mutex<HashMap<String, Arc<ServerQuota>>>> = OnceLock::new();
+    REG.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+/// The process-wide [`ServerQuota`] for `key` (e.g. `"tns:https://host/:<credential id>:general"`),
+/// made by `make` on first use: clients built separately with the same credential see the
+/// same announced quota.
+pub fn server_quota_for(key: &str, make: impl FnOnce() -> ServerQuota) -> Arc<ServerQuota> {
+    match quota_registry().lock() {
+        Ok(mut map) => map.entry(key.to_string()).or_insert_with(|| Arc::new(make())).clone(),
+        Err(_) => Arc::new(make()),
     }
 }
 
@@ -214,6 +308,41 @@ mod tests {
         assert_eq!(r.try_reserve(Duration::ZERO, Duration::ZERO), Ok(Duration::ZERO));
         assert_eq!(r.try_reserve(Duration::ZERO, Duration::ZERO), Err(Duration::from_secs(1)));
         assert_eq!(r.try_reserve(Duration::ZERO, Duration::MAX), Ok(Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn server_quota_blocks_after_remaining_zero_and_lifts_after_a_fresh_window() {
+        use reqwest::header::{HeaderMap, HeaderValue};
+        let q = ServerQuota::new("X-Rate-Limit").margin(Duration::from_secs(1));
+        let mut h = HeaderMap::new();
+        h.insert("x-rate-limit-remaining", HeaderValue::from_static("0"));
+        h.insert("x-rate-limit-reset", HeaderValue::from_static("30"));
+        q.observe(&h, Duration::from_secs(100));
+        assert_eq!(q.wait(Duration::from_secs(100)), Duration::from_secs(31));
+        assert_eq!(q.wait(Duration::from_secs(120)), Duration::from_secs(11));
+        assert_eq!(q.wait(Duration::from_secs(200)), Duration::ZERO);
+        // Another family's headers, or none, change nothing.
+        let mut other = HeaderMap::new();
+        other.insert("x-cone-rate-limit-remaining", HeaderValue::from_static("5"));
+        q.observe(&other, Duration::from_secs(101));
+        assert_eq!(q.wait(Duration::from_secs(101)), Duration::from_secs(30));
+        // A fresh window (remaining > 0) lifts the block; garbage is ignored.
+        let mut fresh = HeaderMap::new();
+        fresh.insert("x-rate-limit-remaining", HeaderValue::from_static("99"));
+        q.observe(&fresh, Duration::from_secs(102));
+        assert_eq!(q.wait(Duration::from_secs(102)), Duration::ZERO);
+        let mut bad = HeaderMap::new();
+        bad.insert("x-rate-limit-remaining", HeaderValue::from_static("zero"));
+        q.observe(&bad, Duration::from_secs(103));
+        assert_eq!(q.wait(Duration::from_secs(103)), Duration::ZERO);
+    }
+
+    #[test]
+    fn server_quotas_shared_by_key() {
+        let a = server_quota_for("test:quota", || ServerQuota::new("x-a"));
+        let b = server_quota_for("test:quota", || ServerQuota::new("x-b"));
+        assert!(Arc::ptr_eq(&a, &b));
+        assert_eq!(b.prefix(), "x-a");
     }
 
     #[test]

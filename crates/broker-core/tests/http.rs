@@ -814,3 +814,131 @@ async fn an_oversized_reply_is_not_downloaded_again() {
     assert!(err.to_string().contains("exceeds the limit"), "{err}");
     m.assert_calls_async(1).await;
 }
+
+fn quota_headers(prefix: &str, remaining: &str, reset: &str) -> Vec<(&'static str, String)> {
+    let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+    vec![
+        (leak(format!("{prefix}-limit")), "10".to_string()),
+        (leak(format!("{prefix}-remaining")), remaining.to_string()),
+        (leak(format!("{prefix}-reset")), reset.to_string()),
+    ]
+}
+
+#[tokio::test]
+async fn server_quota_remaining_zero_on_a_200_delays_the_next_request_of_that_family_only() {
+    let server = MockServer::start_async().await;
+    // Every general reply says the general window is used up for 30 s.
+    let general = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/api/get/object");
+            then.status(200)
+                .header("x-rate-limit-remaining", "0")
+                .header("x-rate-limit-reset", "30")
+                .json_body(json!({"id_code": 200}));
+        })
+        .await;
+    let clock = ManualClock::new();
+    let http = client(&server, &clock)
+        .server_quota("general", Arc::new(broker_core::ServerQuota::new("x-rate-limit")))
+        .server_quota(
+            "cone",
+            Arc::new(broker_core::ServerQuota::new("x-cone-rate-limit").margin(Duration::from_secs(1))),
+        )
+        .default_server_quota("general")
+        .build()
+        .unwrap();
+    http.execute(Request::post("api/get/object")).await.unwrap();
+    assert!(clock.sleeps().is_empty(), "the first request does not wait: {:?}", clock.sleeps());
+    http.execute(Request::post("api/get/object")).await.unwrap();
+    assert_eq!(clock.sleeps(), vec![Duration::from_secs(30)], "the second waits the announced reset");
+    assert_eq!(general.calls_async().await, 2);
+
+    // The cone family: only requests that opt in wait for it.
+    let cone = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/api/get/search");
+            then.status(200)
+                .header("x-rate-limit-remaining", "5")
+                .header("x-rate-limit-reset", "10")
+                .header("x-cone-rate-limit-remaining", "0")
+                .header("x-cone-rate-limit-reset", "20")
+                .json_body(json!({"id_code": 200}));
+        })
+        .await;
+    let clock = ManualClock::new();
+    let http = client(&server, &clock)
+        .server_quota("general", Arc::new(broker_core::ServerQuota::new("x-rate-limit")))
+        .server_quota(
+            "cone",
+            Arc::new(broker_core::ServerQuota::new("x-cone-rate-limit").margin(Duration::from_secs(1))),
+        )
+        .default_server_quota("general")
+        .build()
+        .unwrap();
+    http.execute(Request::post("api/get/search").server_quota("cone")).await.unwrap();
+    // A request outside the cone family is not held back (general has 5 left).
+    http.execute(Request::post("api/get/search")).await.unwrap();
+    assert!(clock.sleeps().is_empty(), "{:?}", clock.sleeps());
+    http.execute(Request::post("api/get/search").server_quota("cone")).await.unwrap();
+    assert_eq!(clock.sleeps(), vec![Duration::from_secs(21)], "cone reset plus its margin");
+    assert_eq!(cone.calls_async().await, 3);
+}
+
+#[tokio::test]
+async fn server_quota_429_waits_the_announced_reset_then_succeeds() {
+    let server = MockServer::start_async().await;
+    let mut h429 = quota_headers("x-rate-limit", "0", "45");
+    h429.push(("content-type", "application/json".to_string()));
+    let responses = vec![
+        (429, h429, r#"{"id_code":429,"id_message":"Too Many Requests"}"#.to_string()),
+        (200, quota_headers("x-rate-limit", "9", "60"), r#"{"ok":true}"#.to_string()),
+    ];
+    let m = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/api/get/object");
+            then.respond_with(script(responses));
+        })
+        .await;
+    let clock = ManualClock::new();
+    let http = client(&server, &clock)
+        .server_quota("general", Arc::new(broker_core::ServerQuota::new("x-rate-limit")))
+        .default_server_quota("general")
+        .build()
+        .unwrap();
+    // A non-retry-safe POST is retried after a 429 (the server did not act on it).
+    let v: serde_json::Value = http.json(Request::post("api/get/object")).await.unwrap();
+    assert_eq!(v["ok"], true);
+    assert_eq!(clock.sleeps(), vec![Duration::from_secs(45)], "waits the reset, not a backoff");
+    // After the fresh window (remaining 9), nothing waits.
+    http.execute(Request::post("api/get/object")).await.unwrap();
+    assert_eq!(clock.sleeps(), vec![Duration::from_secs(45)]);
+    assert_eq!(m.calls_async().await, 3);
+}
+
+#[tokio::test]
+async fn server_quota_wait_beyond_the_maximum_fails_fast_with_rate_limited() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.path("/x");
+            then.status(200).header("x-rate-limit-remaining", "0").header("x-rate-limit-reset", "3600");
+        })
+        .await;
+    let clock = ManualClock::new();
+    let http = client(&server, &clock)
+        .retry(policy().max_server_wait(Duration::from_secs(60)))
+        .server_quota("general", Arc::new(broker_core::ServerQuota::new("x-rate-limit")))
+        .default_server_quota("general")
+        .build()
+        .unwrap();
+    http.execute(Request::get("x")).await.unwrap();
+    let err = http.execute(Request::get("x")).await.unwrap_err();
+    assert!(
+        matches!(err, Error::RateLimited { retry_after: Some(d), .. } if d == Duration::from_secs(3600)),
+        "{err:?}"
+    );
+    assert!(clock.sleeps().is_empty());
+    // An unregistered quota name is a configuration error, before anything is sent.
+    let err = http.execute(Request::get("x").server_quota("nope")).await.unwrap_err();
+    assert!(matches!(err, Error::Config(_)), "{err:?}");
+}

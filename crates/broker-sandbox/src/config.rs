@@ -15,12 +15,14 @@ pub enum Service {
     ForcedPhot,
     /// Fink REST APIs: ZTF under `/ztf/api/v1/...`, LSST under `/lsst/api/v1/...`.
     Fink,
+    /// Transient Name Server (`/api/get/...`, `/api/set/...`, `/system/files/...`).
+    Tns,
 }
 
 impl Service {
     /// All services, in port order.
-    pub const ALL: [Service; 5] =
-        [Service::Alerce, Service::Atlas, Service::SkyPortal, Service::ForcedPhot, Service::Fink];
+    pub const ALL: [Service; 6] =
+        [Service::Alerce, Service::Atlas, Service::SkyPortal, Service::ForcedPhot, Service::Fink, Service::Tns];
 
     pub(crate) fn index(self) -> usize {
         match self {
@@ -29,6 +31,7 @@ impl Service {
             Service::SkyPortal => 2,
             Service::ForcedPhot => 3,
             Service::Fink => 4,
+            Service::Tns => 5,
         }
     }
 
@@ -40,6 +43,7 @@ impl Service {
             Service::SkyPortal => "skyportal",
             Service::ForcedPhot => "forcedphot",
             Service::Fink => "fink",
+            Service::Tns => "tns",
         }
     }
 }
@@ -246,6 +250,42 @@ pub enum Fault {
     Delay(Duration),
 }
 
+/// Which envelope shape the TNS emulator answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TnsEnvelope {
+    /// The current shape: search hits are the list in `data`, an object the fields of `data`
+    /// (SkyPortal's `get_recent_TNS` at HEAD).
+    #[default]
+    Current,
+    /// The older shape: everything under `data.reply` (SkyPortal's `utils/tns.py` @0eda158).
+    Reply,
+}
+
+/// TNS emulator behaviour.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TnsConfig {
+    /// Envelope shape.
+    pub envelope: TnsEnvelope,
+    /// The general quota (`x-rate-limit-*`), per api key, a fixed window. `None`: no limit
+    /// (the headers are still sent, with a large limit).
+    pub general: Option<WindowLimit>,
+    /// The cone-search quota (`x-cone-rate-limit-*`).
+    pub cone: Option<WindowLimit>,
+    /// Simulated time a report takes to be processed (its reply is 404 until then).
+    pub report_delay: Duration,
+}
+
+impl Default for TnsConfig {
+    fn default() -> Self {
+        TnsConfig {
+            envelope: TnsEnvelope::Current,
+            general: Some(WindowLimit::new(90, Duration::from_secs(60))),
+            cone: Some(WindowLimit::new(30, Duration::from_secs(60))),
+            report_delay: Duration::from_secs(2),
+        }
+    }
+}
+
 /// Complete sandbox configuration. Build it with [`crate::Sandbox::builder`].
 #[derive(Debug, Clone)]
 pub struct SandboxConfig {
@@ -257,11 +297,13 @@ pub struct SandboxConfig {
     pub limits: RateLimits,
     /// Forced-photometry queue timing.
     pub queue: QueueConfig,
-    /// Random faults per service (index: [`Service::ALL`] order; the Fink emulator's are
-    /// [`SandboxConfig::fink_faults`]).
+    /// Random faults per service (index: [`Service::ALL`] order; the Fink and TNS emulators'
+    /// are [`SandboxConfig::fink_faults`] and [`SandboxConfig::tns_faults`]).
     pub faults: [Faults; 4],
     /// Random faults of the Fink emulator.
     pub fink_faults: Faults,
+    /// Random faults of the TNS emulator.
+    pub tns_faults: Faults,
     /// catsHTM response format.
     pub catshtm_format: CatsHtmFormat,
     /// Forced-photometry result tables with 20 columns: `PA_DEG` between `mag5sig` and `Sky`, as
@@ -277,12 +319,39 @@ pub struct SandboxConfig {
     pub ports: Option<[u16; 4]>,
     /// Fixed port of the Fink emulator; `None` means a random free port.
     pub fink_port: Option<u16>,
+    /// Fixed port of the TNS emulator; `None` means a random free port (or the port after
+    /// forcedphot's when `ports` is set).
+    pub tns_port: Option<u16>,
+    /// TNS emulator behaviour (envelope shape, quotas, report processing time).
+    pub tns: TnsConfig,
     /// Address to bind. Default `127.0.0.1`.
     pub host: std::net::IpAddr,
     /// Speed of simulated time relative to wall time (1.0 = real time). Default 1.0.
     pub time_scale: f64,
     /// Fixed port of the Lasair emulator; `None` means a random free port.
     pub lasair_port: Option<u16>,
+}
+
+impl SandboxConfig {
+    /// The random faults configured for one service.
+    pub fn faults_of(&self, service: Service) -> &Faults {
+        match service {
+            Service::Fink => &self.fink_faults,
+            Service::Tns => &self.tns_faults,
+            s => self.faults.get(s.index()).unwrap_or(&self.fink_faults),
+        }
+    }
+    /// The random faults of one service, to change.
+    pub fn faults_of_mut(&mut self, service: Service) -> &mut Faults {
+        match service {
+            Service::Fink => &mut self.fink_faults,
+            Service::Tns => &mut self.tns_faults,
+            s => match self.faults.get_mut(s.index()) {
+                Some(f) => f,
+                None => &mut self.fink_faults,
+            },
+        }
+    }
 }
 
 impl Default for SandboxConfig {
@@ -300,6 +369,9 @@ impl Default for SandboxConfig {
             atlas_token_ttl: Duration::from_secs(86400),
             ports: None,
             fink_port: None,
+            tns_port: None,
+            tns: TnsConfig::default(),
+            tns_faults: Faults::default(),
             host: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
             time_scale: 1.0,
             lasair_port: None,

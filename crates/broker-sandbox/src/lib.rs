@@ -59,6 +59,13 @@
 //!   not in [`Service`]: no request log or fault injection for it.
 //!
 //! All of them serve one deterministic synthetic sky (see [`SkyConfig`]): a few hundred transients
+//! * **Transient Name Server** — `POST` form routes (`api_key` + `data` JSON) behind a
+//!   `tns_marker` User-Agent check (plain HTML 403 without it): `api/get/search`,
+//!   `api/get/object`, `api/set/bulk-report` and `api/get/bulk-report-reply` (a report queue
+//!   processed after [`TnsConfig::report_delay`]), the staged public-objects CSV zips, both
+//!   quota header families with `id_code` 429s, and either envelope shape ([`TnsEnvelope`]).
+//!
+//! All four serve one deterministic synthetic sky (see [`SkyConfig`]): a few hundred transients
 //! and variables, each with one physical model (a Bazin rise and decline per band for
 //! supernovae, periodic or stochastic curves for variables), observed with each survey's cadence,
 //! seasonal gaps, depth and noise. ALeRCE ZTF detections, ATLAS `lc`/`fp`, SkyPortal photometry
@@ -186,14 +193,16 @@ mod sky;
 mod skyportal;
 mod state;
 mod throttle;
+mod tns;
 mod util;
 
 pub use config::{
-    BucketLimit, CatsHtmFormat, Fault, Faults, QueueConfig, RateLimits, SandboxConfig, Service, SkyConfig, WindowLimit,
+    BucketLimit, CatsHtmFormat, Fault, Faults, QueueConfig, RateLimits, SandboxConfig, Service, SkyConfig, TnsConfig,
+    TnsEnvelope, WindowLimit,
 };
 pub use log::{ADMIN_REQUESTS_PATH, LoggedRequest};
 pub use sandbox::{
     AlerceUrls, AtlasCredentials, Credentials, ForcedPhotCredentials, ObjectInfo, Sandbox, SandboxBuilder,
-    SandboxError, SandboxUrls, SkyPortalCredentials,
+    SandboxError, SandboxUrls, SkyPortalCredentials, TnsCredentials,
 };
 pub use sandbox::{LasairCredentials, LasairUrls};

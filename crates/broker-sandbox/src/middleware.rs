@@ -296,6 +296,7 @@ pub(crate) mod canned {
         match (f, service) {
             (Fault::Throttle { retry_after_secs }, Service::Atlas | Service::ForcedPhot) => drf_throttled(*retry_after_secs),
             (Fault::Throttle { .. }, Service::SkyPortal) => nginx_html(429),
+            (Fault::Throttle { retry_after_secs }, Service::Tns) => crate::tns::throttled(*retry_after_secs),
             (Fault::Throttle { retry_after_secs }, Service::Alerce) => {
                 let mut r = alb_html(429);
                 r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));

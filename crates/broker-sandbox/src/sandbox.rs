@@ -60,6 +60,9 @@ pub struct SandboxUrls {
     pub fink: String,
     /// Lasair: the ZTF and LSST servers' API bases (their own port).
     pub lasair: LasairUrls,
+    /// TNS origin with a trailing slash (`api/get/search`, `system/files/...` below it):
+    /// `http://127.0.0.1:P/`.
+    pub tns: String,
 }
 
 /// Base URLs of the Lasair emulator (one port, the two servers under their own prefix).
@@ -129,6 +132,18 @@ pub struct ForcedPhotCredentials {
     pub other_token: String,
 }
 
+/// TNS credentials: a bot's api key, id and name (the `tns_marker` User-Agent must carry the
+/// id and name).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TnsCredentials {
+    /// 40-hex api key.
+    pub api_key: String,
+    /// The bot's TNS id.
+    pub bot_id: u64,
+    /// The bot's name.
+    pub bot_name: String,
+}
+
 /// Credentials for every service (deterministic from the seed; synthetic).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Credentials {
@@ -140,6 +155,8 @@ pub struct Credentials {
     pub forcedphot: ForcedPhotCredentials,
     /// Lasair.
     pub lasair: LasairCredentials,
+    /// Transient Name Server.
+    pub tns: TnsCredentials,
 }
 
 impl Credentials {
@@ -184,7 +201,10 @@ impl Credentials {
             dummy_token: l.hex(40),
             annotator_topic: crate::lasair::ANNOTATOR_TOPIC.into(),
         };
-        Credentials { atlas, skyportal, forcedphot, lasair }
+        let mut t = Rng::new(&[seed, 0x7125]);
+        let tns =
+            TnsCredentials { api_key: t.hex(40), bot_id: 100_000 + t.below(900_000), bot_name: "sandbox_bot".into() };
+        Credentials { atlas, skyportal, forcedphot, lasair, tns }
     }
 }
 
@@ -253,10 +273,7 @@ impl SandboxBuilder {
     }
     /// Random faults for one service.
     pub fn faults(mut self, service: Service, faults: Faults) -> Self {
-        match self.config.faults.get_mut(service.index()) {
-            Some(f) => *f = faults,
-            None => self.config.fink_faults = faults,
-        }
+        *self.config.faults_of_mut(service) = faults;
         self
     }
     /// catsHTM response format.
@@ -321,8 +338,9 @@ impl Sandbox {
 
     async fn start_with(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
         let host = config.host;
-        let p4 = config.ports.unwrap_or([0; 4]);
-        let ports = [p4[0], p4[1], p4[2], p4[3], config.fink_port.unwrap_or(0)];
+        let four = config.ports.unwrap_or([0; 4]);
+        let tns_port = config.tns_port.unwrap_or(if config.ports.is_some() { four[3].saturating_add(1) } else { 0 });
+        let ports = [four[0], four[1], four[2], four[3], config.fink_port.unwrap_or(0), tns_port];
         let mut listeners = Vec::new();
         for p in ports {
             let addr = SocketAddr::new(host, p);
@@ -330,7 +348,7 @@ impl Sandbox {
             listeners.push(l);
         }
         let shared = Arc::new(Shared::new(config));
-        let mut origins: [String; 5] = Default::default();
+        let mut origins: [String; 6] = Default::default();
         for (i, l) in listeners.iter().enumerate() {
             let a = l
                 .local_addr()
@@ -346,6 +364,7 @@ impl Sandbox {
                 Service::SkyPortal => crate::skyportal::router(shared.clone()),
                 Service::ForcedPhot => crate::forcedphot::router(shared.clone()),
                 Service::Fink => crate::fink::router(shared.clone()),
+                Service::Tns => crate::tns::router(shared.clone()),
             };
             let ctx = Ctx { shared: shared.clone(), service };
             let app = router
@@ -388,6 +407,7 @@ impl Sandbox {
             forcedphot: format!("{}/forcedphot", o[3]),
             fink: o[4].clone(),
             lasair: LasairUrls { ztf: format!("{lasair_origin}/ztf/api/"), lsst: format!("{lasair_origin}/lsst/api/") },
+            tns: format!("{}/", o[5]),
         };
         Ok(Sandbox { shared, urls, tasks })
     }

@@ -1,4 +1,4 @@
-//! State shared by the four emulators: config, clock, sky, request log, faults.
+//! State shared by the emulators: config, clock, sky, request log, faults.
 
 use crate::clock::Clock;
 use crate::config::{Fault, Faults, SandboxConfig, Service};
@@ -24,8 +24,8 @@ pub(crate) struct Shared {
     pub(crate) clock: Clock,
     pub(crate) sky: Sky,
     pub(crate) log: Mutex<Vec<LoggedRequest>>,
-    pub(crate) faults: [Mutex<FaultState>; 5],
-    pub(crate) origins: OnceLock<[String; 5]>,
+    pub(crate) faults: [Mutex<FaultState>; 6],
+    pub(crate) origins: OnceLock<[String; 6]>,
     pub(crate) nginx: LeakyBucket,
     pub(crate) creds: crate::sandbox::Credentials,
 }
@@ -35,7 +35,7 @@ impl Shared {
         let sky = Sky::generate(config.seed, &config.sky);
         let mk = |i: usize| {
             Mutex::new(FaultState {
-                random: config.faults.get(i).unwrap_or(&config.fink_faults).clone(),
+                random: Service::ALL.get(i).map_or(&config.fink_faults, |s| config.faults_of(*s)).clone(),
                 scripted: VecDeque::new(),
                 storm_until: None,
                 rng: Rng::new(&[config.seed, 0xFA17, i as u64]),
@@ -45,7 +45,7 @@ impl Shared {
             clock: Clock::new(config.time_scale),
             sky,
             log: Mutex::new(Vec::new()),
-            faults: [mk(0), mk(1), mk(2), mk(3), mk(4)],
+            faults: [mk(0), mk(1), mk(2), mk(3), mk(4), mk(5)],
             origins: OnceLock::new(),
             nginx: LeakyBucket::default(),
             creds: crate::sandbox::Credentials::generate(config.seed),

@@ -109,6 +109,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "Lasair ZTF / LSST     {} {}  tokens {} / {}  (dummy {})",
             u.lasair.ztf, u.lasair.lsst, c.lasair.ztf_token, c.lasair.lsst_token, c.lasair.dummy_token
         );
+        println!(
+            "TNS                   {}  api key {}  bot {} / {}",
+            u.tns, c.tns.api_key, c.tns.bot_id, c.tns.bot_name
+        );
         if let Some(o) = objects.iter().find(|o| o.transient && o.ztf_oid.is_some()) {
             println!(
                 "example transient     {} / ATLAS {} at ra={:.5} dec={:.5} ({})",
