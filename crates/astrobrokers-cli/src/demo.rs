@@ -170,7 +170,7 @@ pub async fn demo(g: &Global, args: DemoArgs) -> Result<()> {
         }
     };
     note(
-        "Starting the sandbox: local emulators of ALeRCE, ATLAS, SkyPortal, ATLAS forced photometry and Fink (no network).",
+        "Starting the sandbox: local emulators of ALeRCE, ATLAS, SkyPortal, ATLAS forced photometry, Fink, Lasair and TNS (no network).",
     );
     let sb = Sandbox::builder()
         .seed(args.seed)
