@@ -76,6 +76,8 @@ pub fn run(args: &[String]) -> Result<()> {
     let mut results = Vec::new();
     for t in &targets {
         let s = run_one(&dir, t, seconds, &target_dir, cmin)?;
+        // Written after each target, so a later target that fails to build loses nothing.
+        write_report(&dir.join("../RELIABILITY.md"), std::slice::from_ref(&s), minutes)?;
         eprintln!(
             "{}: {} execs, cov {}, {} corpus files, crashed: {}",
             s.target,
@@ -86,7 +88,6 @@ pub fn run(args: &[String]) -> Result<()> {
         );
         results.push(s);
     }
-    write_report(&dir.join("../RELIABILITY.md"), &results, minutes)?;
     let crashed: Vec<&str> = results.iter().filter(|s| s.crashed).map(|s| s.target.as_str()).collect();
     if !crashed.is_empty() {
         bail!("fuzz targets crashed: {} (reproducers in fuzz/artifacts/)", crashed.join(", "));
