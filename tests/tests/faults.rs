@@ -259,11 +259,12 @@ async fn skyportal_stream_20000_sources_and_photometry_posts_under_faults() {
 
 // ---------------------------------------------------------------- forced photometry: 250
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn forcedphot_run_many_250_under_faults() {
+/// A sandbox with a quick forced-photometry queue on the scaled clock, and a client of it
+/// with the scenarios' retry policy.
+async fn forcedphot_sandbox(seed: u64, objects: usize) -> (Sandbox, fallingstar_forcedphot::Client) {
     let sb = Sandbox::builder()
-        .seed(104)
-        .objects(50)
+        .seed(seed)
+        .objects(objects)
         .queue(QueueConfig {
             queue_delay: Duration::from_millis(200),
             run_time: Duration::from_millis(300),
@@ -280,6 +281,12 @@ async fn forcedphot_run_many_250_under_faults() {
         .clock(clock())
         .build()
         .unwrap();
+    (sb, fp)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forcedphot_run_many_250_under_faults() {
+    let (sb, fp) = forcedphot_sandbox(104, 50).await;
     sb.set_faults(Service::ForcedPhot, fault_mix());
     let targets: Vec<fallingstar_forcedphot::Target> = (0..250)
         .map(|i| {
@@ -484,25 +491,7 @@ async fn skyportal_a_truncated_success_reply_to_a_read_is_sent_again() {
 async fn run_many_with_first_submit_fault(
     fault: Fault,
 ) -> (Vec<fallingstar_forcedphot::TargetOutcome>, usize, HashMap<String, u32>) {
-    let sb = Sandbox::builder()
-        .seed(106)
-        .objects(10)
-        .queue(QueueConfig {
-            queue_delay: Duration::from_millis(200),
-            run_time: Duration::from_millis(300),
-            ..QueueConfig::default()
-        })
-        .time_scale(SCALE)
-        .start()
-        .await
-        .unwrap();
-    let fp = fallingstar_forcedphot::Client::builder()
-        .base_url(format!("{}/", sb.urls().forcedphot))
-        .token(sb.credentials().forcedphot.token.clone())
-        .retry(fallingstar_forcedphot::default_retry().backoff(Duration::from_millis(200), Duration::from_secs(5)))
-        .clock(clock())
-        .build()
-        .unwrap();
+    let (sb, fp) = forcedphot_sandbox(106, 10).await;
     sb.inject(Service::ForcedPhot, fault);
     let targets: Vec<fallingstar_forcedphot::Target> =
         (0..5).map(|i| fallingstar_forcedphot::Target::position(20.0 + f64::from(i), -10.0).unwrap()).collect();
