@@ -81,9 +81,19 @@ pub struct Request {
     buckets: Vec<String>,
     server_quotas: Vec<String>,
     timeout: Option<Duration>,
+    complete: Option<fn(&[u8]) -> bool>,
 }
 
 impl Request {
+    /// A check that a successful reply's body is whole (for bodies without a format the core
+    /// knows: a JSON reply cut short is recognised anyway). For a retry-safe request, a 2xx
+    /// body that fails it is fetched again, like a JSON reply cut short, within the retry
+    /// policy; when the attempts run out the last body is returned as it is.
+    pub fn complete_when(mut self, check: fn(&[u8]) -> bool) -> Self {
+        self.complete = Some(check);
+        self
+    }
+
     /// A request with an explicit method and retry safety. `path` is joined to the base URL
     /// as is (a trailing slash is kept, none is added); an `http(s)://` URL is used as is.
     pub fn new(method: Method, path: impl Into<String>, safety: RetrySafety) -> Self {
@@ -100,6 +110,7 @@ impl Request {
             buckets: Vec::new(),
             server_quotas: Vec::new(),
             timeout: None,
+            complete: None,
         }
     }
     /// `GET`, retry-safe.
@@ -1001,12 +1012,12 @@ impl HttpClient {
             // framing still looked complete) is worth another try for a safe request.
             if req.safety == RetrySafety::Safe
                 && attempt < policy.max_attempts
-                && is_json(&resp_headers)
-                && is_truncated_json(&resp_body)
+                && ((is_json(&resp_headers) && is_truncated_json(&resp_body))
+                    || req.complete.is_some_and(|whole| !whole(&resp_body)))
             {
                 let wait = policy.backoff_delay(attempt);
                 if clock.now().saturating_sub(started) + wait < policy.max_elapsed {
-                    tracing::debug!(bytes = resp_body.len(), "JSON reply ends early; retrying");
+                    tracing::debug!(bytes = resp_body.len(), "reply ends early; retrying");
                     clock.sleep(wait).await;
                     continue;
                 }

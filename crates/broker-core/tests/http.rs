@@ -753,6 +753,59 @@ async fn concurrent_waiters_share_virtual_time() {
     assert_eq!(broker_core::Clock::now(&clock), Duration::from_secs(60));
 }
 
+/// A text reply that its request's own check finds cut short is fetched again (safe
+/// requests only); once the attempts run out the caller gets the last body.
+#[tokio::test]
+async fn a_reply_failing_the_requests_completeness_check_is_fetched_again() {
+    let server = MockServer::start_async().await;
+    let ct = ("content-type", "text/plain".to_string());
+    let m = server
+        .mock_async(|when, then| {
+            when.path("/table.txt");
+            then.respond_with(script(vec![
+                (200, vec![ct.clone()], "a b\n1 2\n3".into()),
+                (200, vec![ct.clone()], "a b\n1 2\n3 4\n".into()),
+            ]));
+        })
+        .await;
+    fn whole(b: &[u8]) -> bool {
+        b.ends_with(b"\n")
+    }
+    let clock = ManualClock::new();
+    let http = client(&server, &clock).build().unwrap();
+    let r = http.execute(Request::get("table.txt").complete_when(whole)).await.unwrap();
+    assert_eq!(r.text(), "a b\n1 2\n3 4\n");
+    m.assert_calls_async(2).await;
+
+    // Without the check the short body is the answer; a POST is never sent again for it.
+    let short = server
+        .mock_async(|when, then| {
+            when.path("/short.txt");
+            then.status(200).header("content-type", "text/plain").body("a b\n1");
+        })
+        .await;
+    assert_eq!(http.execute(Request::get("short.txt")).await.unwrap().text(), "a b\n1");
+    short.assert_calls_async(1).await;
+    let post = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/post.txt");
+            then.status(200).header("content-type", "text/plain").body("a b\n1");
+        })
+        .await;
+    http.execute(Request::post("post.txt").complete_when(whole)).await.unwrap();
+    post.assert_calls_async(1).await;
+    // Attempts run out: the last body comes back as it is.
+    let always = server
+        .mock_async(|when, then| {
+            when.path("/always.txt");
+            then.status(200).header("content-type", "text/plain").body("a b\n1");
+        })
+        .await;
+    let http3 = client(&server, &clock).retry(RetryPolicy::default().max_attempts(3)).build().unwrap();
+    assert_eq!(http3.execute(Request::get("always.txt").complete_when(whole)).await.unwrap().text(), "a b\n1");
+    always.assert_calls_async(3).await;
+}
+
 #[tokio::test]
 async fn a_json_reply_cut_short_is_fetched_again_for_safe_requests() {
     let server = MockServer::start_async().await;

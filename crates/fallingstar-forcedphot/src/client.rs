@@ -397,9 +397,12 @@ impl Client {
     }
 
     /// Downloads a result file as text (`result_url` of a finished task). A 404 (the file
-    /// expired) is [`Error::TaskGone`].
+    /// expired) is [`Error::TaskGone`]. A file whose last row is shorter than its header (cut
+    /// short in transit, with no length to check it against) is fetched again by the core's
+    /// retry policy ([`crate::result::looks_whole`]).
     pub async fn download_url(&self, url: &str) -> Result<String> {
-        let resp = self.send(Request::get(url), Budget::Free).await?;
+        let req = Request::get(url).complete_when(crate::result::looks_whole);
+        let resp = self.send(req, Budget::Free).await?;
         Ok(String::from_utf8_lossy(&resp.body).into_owned())
     }
 

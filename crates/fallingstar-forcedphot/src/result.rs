@@ -617,10 +617,39 @@ impl std::str::FromStr for ResultTable {
     }
 }
 
+/// Whether a result file looks whole: its last row has at least as many fields as its
+/// `###` header line. A file cut short in transit usually ends mid-row; this is the cheap
+/// check [`Client::download_url`](crate::Client::download_url) gives the core, which then
+/// fetches the file again. A file with no header or no rows is not judged (true).
+pub fn looks_whole(body: &[u8]) -> bool {
+    let mut lines = body.split(|&b| b == b'\n').map(<[u8]>::trim_ascii).filter(|l| !l.is_empty());
+    let Some(header) = lines.next().filter(|l| l.starts_with(b"#")) else {
+        return true;
+    };
+    let fields = |l: &[u8]| l.split(|b| b.is_ascii_whitespace()).filter(|f| !f.is_empty()).count();
+    let want = fields(&header[header.iter().position(|&b| b != b'#').unwrap_or(header.len())..]);
+    match body.split(|&b| b == b'\n').map(<[u8]>::trim_ascii).rfind(|l| !l.is_empty()) {
+        Some(last) if !last.starts_with(b"#") => fields(last) >= want,
+        _ => true,
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn looks_whole_compares_the_last_row_with_the_header() {
+        let h = "###MJD m dm uJy duJy F err chi/N RA Dec x y maj min phi apfit mag5sig Sky Obs\n";
+        let row = "59000.1 17.1 0.02 500 10 o 0 1.1 10.0 20.0 100 100 2 2 0 -0.4 19.5 20.1 02a59000o0001o\n";
+        assert!(looks_whole(format!("{h}{row}{row}").as_bytes()));
+        assert!(looks_whole(format!("{h}{row}").trim_end().as_bytes()), "no trailing newline is fine");
+        assert!(!looks_whole(format!("{h}{row}59000.2 17.0 0.0").as_bytes()), "cut mid-row");
+        assert!(looks_whole(h.as_bytes()) && looks_whole(b"") && looks_whole(b"no header"));
+        assert!(looks_whole(b"### MJD m\n1 2\n"), "a space after ### is not a field");
+        assert!(ResultTable::parse(&format!("{h}{row}59000.2 17.0 0.0")).is_err(), "what the check spares the parser");
+    }
 
     const SAMPLE: &str = "\
 ###MJD          m      dm   uJy   duJy F err chi/N     RA       Dec        x        y     maj  min   phi  apfit mag5sig Sky   Obs

@@ -459,23 +459,12 @@ impl Client {
         let Some(url) = task.result_url.as_deref() else {
             return Ok(Outcome::Expired);
         };
-        // A result file that does not parse is read once more before giving up: a reply cut
-        // short in transit (no length to check it against) parses as a short last line, and
-        // the file on the server is whole. A file that fails twice is kept on the server.
-        let mut attempt = 0;
-        let table = loop {
-            attempt += 1;
-            let text = match self.download_url(url).await {
-                Ok(t) => t,
-                Err(Error::TaskGone { .. }) => return Ok(Outcome::Expired),
-                Err(e) => return Err(Error::TaskKept { task_id: task.id, source: Box::new(e) }),
-            };
-            match ResultTable::parse(&text) {
-                Ok(t) => break t,
-                Err(e) if attempt >= 2 => return Err(Error::TaskKept { task_id: task.id, source: Box::new(e) }),
-                Err(e) => tracing::warn!(task = task.id, error = %e, "result file did not parse; reading it again"),
-            }
+        let text = match self.download_url(url).await {
+            Ok(t) => t,
+            Err(Error::TaskGone { .. }) => return Ok(Outcome::Expired),
+            Err(e) => return Err(Error::TaskKept { task_id: task.id, source: Box::new(e) }),
         };
+        let table = ResultTable::parse(&text).map_err(|e| Error::TaskKept { task_id: task.id, source: Box::new(e) })?;
         opts.emit(index, task.id, Stage::Downloaded { rows: table.len() });
         Ok(Outcome::Data(table))
     }
