@@ -3,7 +3,6 @@
 use std::fmt;
 use std::sync::Arc;
 
-use broker_core::ratelimit::{Quota, limiter_for};
 use broker_core::{ClientOptions, HeaderToken, HttpClient, NoAuth, Request, Response, SecretString};
 use serde::de::DeserializeOwned;
 
@@ -39,8 +38,11 @@ pub const ENV_VARS: [&str; 7] = [
 ///
 /// The transport setters every client shares (`retry`, `clock`, `timeout`,
 /// `connect_timeout`, `user_agent`, `max_response_bytes`, `allow_insecure_http`,
-/// `reqwest_client`) come from [`broker_core::ClientOptions`]. The default retry policy is the
-/// core's: 5xx replies and timeouts on these GETs are retried.
+/// `reqwest_client`) come from [`broker_core::ClientOptions`], and so do `rate_limit`,
+/// `rate_limiter` and `no_rate_limit`: a client-side limit shared by every ALeRCE service and
+/// by every client built with the same credential (none by default: ALeRCE publishes no
+/// limit; set one to keep bulk work polite). The default retry policy is the core's: 5xx
+/// replies and timeouts on these GETs are retried.
 pub struct AlerceClientBuilder {
     ztf: String,
     ztf_fp: String,
@@ -50,11 +52,10 @@ pub struct AlerceClientBuilder {
     catshtm: String,
     token: Option<SecretString>,
     options: ClientOptions,
-    quota: Option<Quota>,
     lsst_survey: String,
 }
 
-broker_core::client_options_setters!(AlerceClientBuilder, options);
+broker_core::client_options_setters!(AlerceClientBuilder, options, rate_limit);
 
 impl fmt::Debug for AlerceClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -81,7 +82,6 @@ impl Default for AlerceClientBuilder {
             catshtm: DEFAULT_CATSHTM_URL.into(),
             token: None,
             options: ClientOptions::default(),
-            quota: None,
             lsst_survey: "lsst".into(),
         }
     }
@@ -144,12 +144,6 @@ impl AlerceClientBuilder {
         self.token = Some(token.into());
         self
     }
-    /// A client-side rate limit shared by every ALeRCE service (and by every client built
-    /// with the same credential). ALeRCE publishes no limit; this keeps bulk work polite.
-    pub fn rate_limit(mut self, quota: Quota) -> Self {
-        self.quota = Some(quota);
-        self
-    }
     /// Reads base URLs and the token from the environment ([`ENV_VARS`]), keeping the
     /// current value for each variable that is unset or empty.
     pub fn from_env(mut self) -> Self {
@@ -180,14 +174,17 @@ impl AlerceClientBuilder {
 
     /// Builds the client; fails on a malformed base URL.
     pub fn build(self) -> Result<AlerceClient> {
-        let limiter = self.quota.map(|q| {
-            let who = self
-                .token
-                .as_ref()
-                .map(|t| broker_core::ratelimit::credential_id(broker_core::ExposeSecret::expose_secret(t)))
-                .unwrap_or_else(|| "anonymous".into());
-            limiter_for(&format!("alerce:{who}"), q)
-        });
+        let limiter = self.options.limiter(
+            || {
+                let who = self
+                    .token
+                    .as_ref()
+                    .map(|t| broker_core::ratelimit::credential_id(broker_core::ExposeSecret::expose_secret(t)))
+                    .unwrap_or_else(|| "anonymous".into());
+                format!("alerce:{who}")
+            },
+            None,
+        );
         let make = |base: &str, with_token: bool| -> Result<HttpClient> {
             let mut b = self.options.apply(HttpClient::builder(base));
             b = match (&self.token, with_token) {

@@ -140,7 +140,7 @@ async fn the_client_quota_matches_the_sandbox_throttle() {
     let raw = LasairClient::builder()
         .ztf_url(&u.ztf)
         .token(k.dummy_token.clone())
-        .no_quota()
+        .no_rate_limit()
         .allow_insecure_http(true)
         .build()
         .unwrap();

@@ -85,7 +85,7 @@ pub use astro::{Band, Lightcurve, Mjd, PhotometryPoint, PointKind, SkyPosition};
 pub use auth::{Auth, AuthContext, AuthStamp, HeaderToken, LoginToken, NoAuth, PersistHook};
 pub use error::{Error, HttpError, Result};
 pub use http::{Body, HttpClient, HttpClientBuilder, ListStyle, Request, Response};
-pub use options::ClientOptions;
+pub use options::{ClientOptions, RateLimit};
 pub use ratelimit::{Quota, RateLimiter, ServerQuota};
 pub use redact::redact_url;
 pub use retry::{AvailableInHint, Clock, ManualClock, RetryPolicy, RetrySafety, ThrottleHint, TokioClock};

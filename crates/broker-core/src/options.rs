@@ -6,6 +6,10 @@
 //! none of the clock, timeout, user-agent, retry, response-size or plain-http setters, and
 //! every client documents and applies them the same way.
 //!
+//! A client with one client-side rate-limit bucket also generates `rate_limit`,
+//! `rate_limiter` and `no_rate_limit` (`client_options_setters!(Builder, options, rate_limit)`)
+//! and asks [`ClientOptions::limiter`] for the bucket, passing its own default quota.
+//!
 //! ```
 //! use broker_core::{ClientOptions, HttpClient, Result, RetryPolicy};
 //! use std::time::Duration;
@@ -38,7 +42,24 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::http::HttpClientBuilder;
+use crate::ratelimit::{Quota, RateLimiter, limiter_for};
 use crate::retry::{Clock, RetryPolicy};
+
+/// The client-side rate limit chosen on a builder (see [`ClientOptions::limiter`]).
+#[derive(Debug, Clone, Default)]
+pub enum RateLimit {
+    /// The client's own default (which may be no limit).
+    #[default]
+    ClientDefault,
+    /// No client-side limit (the server may still throttle).
+    Off,
+    /// This quota, in a bucket shared by every client of the same service and credential
+    /// in the process.
+    Quota(Quota),
+    /// This limiter (e.g. one shared by several credentials of one user, or a private one
+    /// in tests).
+    Limiter(Arc<RateLimiter>),
+}
 
 /// The transport options every broker client accepts. Unset values keep the core's (or the
 /// client's) default; see [`ClientOptions::apply`].
@@ -62,6 +83,8 @@ pub struct ClientOptions {
     /// A reqwest client to share (one connection pool for several broker clients). Its
     /// redirect policy must be `none`: the core follows redirects itself.
     pub reqwest_client: Option<reqwest::Client>,
+    /// The client-side rate limit (only for clients that generate the rate-limit setters).
+    pub rate_limit: RateLimit,
 }
 
 impl fmt::Debug for ClientOptions {
@@ -75,6 +98,7 @@ impl fmt::Debug for ClientOptions {
             .field("max_response_bytes", &self.max_response_bytes)
             .field("allow_insecure_http", &self.allow_insecure_http)
             .field("reqwest_client", &self.reqwest_client.as_ref().map(|_| "shared"))
+            .field("rate_limit", &self.rate_limit)
             .finish()
     }
 }
@@ -93,6 +117,20 @@ impl ClientOptions {
     /// The retry policy: the user's if set, else `default`.
     pub fn retry_or(&self, default: RetryPolicy) -> RetryPolicy {
         self.retry.clone().unwrap_or(default)
+    }
+
+    /// The client-side rate limiter to use: none when turned off; the user's limiter; else a
+    /// bucket for the user's quota, or for the client's `default` quota when the user chose
+    /// none, shared process-wide under `key` (see [`limiter_for`]: a key naming the service,
+    /// base URL and credential makes clients with the same credential share one bucket).
+    /// `key` is only called when a shared bucket is needed.
+    pub fn limiter(&self, key: impl FnOnce() -> String, default: Option<Quota>) -> Option<Arc<RateLimiter>> {
+        match &self.rate_limit {
+            RateLimit::Off => None,
+            RateLimit::Limiter(l) => Some(l.clone()),
+            RateLimit::Quota(q) => Some(limiter_for(&key(), *q)),
+            RateLimit::ClientDefault => default.map(|q| limiter_for(&key(), q)),
+        }
     }
 
     /// Applies every set option to an [`HttpClientBuilder`], keeping the builder's value for
@@ -129,8 +167,37 @@ impl ClientOptions {
 ///
 /// The setters are inherent methods, so users need no trait import:
 /// `Client::builder().timeout(d).user_agent("bot/1")`.
+///
+/// With a third argument `rate_limit`, it also generates `rate_limit(Quota)`,
+/// `rate_limiter(Arc<RateLimiter>)` and `no_rate_limit()`, which set
+/// [`ClientOptions::rate_limit`]; the client then gets its bucket from
+/// [`ClientOptions::limiter`] (and documents its default on the builder).
 #[macro_export]
 macro_rules! client_options_setters {
+    ($builder:ty, $field:ident, rate_limit) => {
+        $crate::client_options_setters!($builder, $field);
+        impl $builder {
+            /// A client-side rate limit (default: this client's own, documented on the
+            /// builder), in a bucket shared by every client of this service built with the
+            /// same credential in this process.
+            pub fn rate_limit(mut self, quota: $crate::Quota) -> Self {
+                self.$field.rate_limit = $crate::options::RateLimit::Quota(quota);
+                self
+            }
+            /// Uses this limiter for the client-side rate limit instead of a process-wide
+            /// bucket (e.g. one limiter for several tokens of one user, or a private one in
+            /// tests).
+            pub fn rate_limiter(mut self, limiter: ::std::sync::Arc<$crate::RateLimiter>) -> Self {
+                self.$field.rate_limit = $crate::options::RateLimit::Limiter(limiter);
+                self
+            }
+            /// Turns the client-side rate limit off (the server may still throttle).
+            pub fn no_rate_limit(mut self) -> Self {
+                self.$field.rate_limit = $crate::options::RateLimit::Off;
+                self
+            }
+        }
+    };
     ($builder:ty, $field:ident) => {
         impl $builder {
             /// The retry policy (default: this client's own, documented on the client).
@@ -222,6 +289,52 @@ mod tests {
         assert!(o2.options().reqwest_client.is_some());
         assert_eq!(o.retry_or(RetryPolicy::default()).max_attempts, 2);
         assert_eq!(B::default().options().retry_or(RetryPolicy::default().max_attempts(7)).max_attempts, 7);
+    }
+
+    mod limited {
+        // The test below uses some of the generated setters only.
+        #![allow(dead_code)]
+        #[derive(Default)]
+        pub(super) struct Limited {
+            pub(super) opts: super::ClientOptions,
+        }
+        crate::client_options_setters!(Limited, opts, rate_limit);
+    }
+    use limited::Limited;
+
+    #[test]
+    fn rate_limit_setters_choose_the_bucket_and_the_client_default_applies_otherwise() {
+        let key = |k: &'static str| move || format!("options-test:{k}");
+        let default = Some(Quota::rate(5.0, 10));
+        // Nothing chosen: the client's default quota, or none when the client has none.
+        let l = Limited::default().opts.limiter(key("default"), default).expect("the default bucket");
+        assert_eq!(l.quota(), Quota::rate(5.0, 10));
+        assert!(Limited::default().opts.limiter(key("none"), None).is_none());
+        // The user's quota wins over the default, and the same key shares one bucket.
+        let o = Limited::default().rate_limit(Quota::per_hour(7));
+        let a = o.options().limiter(key("user"), default).expect("a bucket");
+        let b = o.options().limiter(key("user"), default).expect("a bucket");
+        assert_eq!(a.quota(), Quota::per_hour(7));
+        assert!(Arc::ptr_eq(&a, &b));
+        // Off means no bucket, whatever the default.
+        assert!(
+            Limited::default()
+                .rate_limit(Quota::per_hour(7))
+                .no_rate_limit()
+                .options()
+                .limiter(key("off"), default)
+                .is_none()
+        );
+        // A given limiter is used as is, and no key is made for it.
+        let mine = Arc::new(RateLimiter::new(Quota::per_minute(3)));
+        let got = Limited::default()
+            .rate_limiter(mine.clone())
+            .options()
+            .limiter(|| unreachable!("no shared bucket for a given limiter"), default)
+            .expect("the given limiter");
+        assert!(Arc::ptr_eq(&got, &mine));
+        // The shared setters come with it.
+        assert_eq!(Limited::default().timeout(Duration::from_secs(1)).options().timeout, Some(Duration::from_secs(1)));
     }
 
     #[test]

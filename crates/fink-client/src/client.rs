@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use broker_core::http::{decode_json, replace_nonfinite_json};
-use broker_core::ratelimit::{Quota, limiter_for};
 use broker_core::{ClientOptions, Error, HttpClient, NoAuth, Request, Response, Result, RetrySafety};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -108,15 +107,16 @@ impl std::str::FromStr for OutputFormat {
 /// `reqwest_client`) come from [`broker_core::ClientOptions`]. Defaults: the core's retry
 /// policy (the reads are POSTs marked retry-safe, so 503 overload and 504 "query cut at
 /// about 120 s" replies are retried with its backoff, as the Fink docs advise), and a
-/// per-attempt timeout of [`DEFAULT_TIMEOUT`].
+/// per-attempt timeout of [`DEFAULT_TIMEOUT`]. `rate_limit`, `rate_limiter` and
+/// `no_rate_limit` (also from the core) set a client-side limit shared by both APIs; there is
+/// none by default (Fink documents no limit; set one to keep bulk work polite).
 pub struct FinkClientBuilder {
     ztf: String,
     lsst: String,
     options: ClientOptions,
-    quota: Option<Quota>,
 }
 
-broker_core::client_options_setters!(FinkClientBuilder, options);
+broker_core::client_options_setters!(FinkClientBuilder, options, rate_limit);
 
 impl fmt::Debug for FinkClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -130,7 +130,6 @@ impl Default for FinkClientBuilder {
             ztf: DEFAULT_ZTF_URL.into(),
             lsst: DEFAULT_LSST_URL.into(),
             options: ClientOptions::default(),
-            quota: None,
         }
     }
 }
@@ -154,12 +153,6 @@ impl FinkClientBuilder {
         self.lsst = format!("{r}/lsst/");
         self
     }
-    /// A client-side rate limit shared by both APIs. Fink documents no limit; this keeps
-    /// bulk work polite.
-    pub fn rate_limit(mut self, quota: Quota) -> Self {
-        self.quota = Some(quota);
-        self
-    }
     /// Reads `FINK_URL` (ZTF) and `FINK_LSST_URL` ([`ENV_VARS`]), keeping the current value
     /// for each variable that is unset or empty.
     pub fn from_env(mut self) -> Self {
@@ -174,7 +167,7 @@ impl FinkClientBuilder {
     }
     /// Builds the client; fails on a malformed base URL.
     pub fn build(self) -> Result<FinkClient> {
-        let limiter = self.quota.map(|q| limiter_for("fink:anonymous", q));
+        let limiter = self.options.limiter(|| "fink:anonymous".into(), None);
         let make = |base: &str| -> Result<HttpClient> {
             let base = if base.ends_with('/') { base.to_string() } else { format!("{base}/") };
             let mut b = self.options.apply(HttpClient::builder(base).timeout(DEFAULT_TIMEOUT)).auth(NoAuth);

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use broker_core::ratelimit::{Quota, credential_id, limiter_for};
+use broker_core::ratelimit::{Quota, credential_id};
 use broker_core::{
     ClientOptions, ExposeSecret, HeaderToken, HttpClient, NoAuth, Request, RetryPolicy, RetrySafety, SecretString,
 };
@@ -96,7 +96,6 @@ struct ServerConfig {
     url: String,
     token: Option<SecretString>,
     class: UserClass,
-    quota: bool,
 }
 
 /// Builds a [`LasairClient`]. Each server has its own base URL, token and user class.
@@ -105,13 +104,19 @@ struct ServerConfig {
 /// `connect_timeout`, `user_agent`, `max_response_bytes`, `allow_insecure_http`,
 /// `reqwest_client`) come from [`broker_core::ClientOptions`]. The default retry policy
 /// is the core's with [`DEFAULT_MAX_QUOTA_WAIT`] as the longest client-side quota wait.
+///
+/// The client-side hourly quota of each server follows its [`UserClass`] (one bucket per
+/// server and token, shared by every client in the process built with the same token: the
+/// server counts calls per account). `rate_limit` (another quota for both servers),
+/// `rate_limiter` (one limiter for both) and `no_rate_limit` (the server still throttles)
+/// come from the core too.
 pub struct LasairClientBuilder {
     ztf: ServerConfig,
     lsst: ServerConfig,
     options: ClientOptions,
 }
 
-broker_core::client_options_setters!(LasairClientBuilder, options);
+broker_core::client_options_setters!(LasairClientBuilder, options, rate_limit);
 
 impl fmt::Debug for LasairClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -128,7 +133,7 @@ impl fmt::Debug for LasairClientBuilder {
 
 impl Default for LasairClientBuilder {
     fn default() -> Self {
-        let server = |url: &str| ServerConfig { url: url.into(), token: None, class: UserClass::User, quota: true };
+        let server = |url: &str| ServerConfig { url: url.into(), token: None, class: UserClass::User };
         LasairClientBuilder {
             ztf: server(DEFAULT_ZTF_URL),
             lsst: server(DEFAULT_LSST_URL),
@@ -183,12 +188,6 @@ impl LasairClientBuilder {
         self.lsst.class = class;
         self
     }
-    /// Turns the client-side hourly quota off (the server still throttles).
-    pub fn no_quota(mut self) -> Self {
-        self.ztf.quota = false;
-        self.lsst.quota = false;
-        self
-    }
     /// Reads base URLs and tokens from the environment ([`ENV_VARS`]), keeping the current
     /// value for each variable that is unset or empty.
     pub fn from_env(self) -> Self {
@@ -225,12 +224,14 @@ impl LasairClientBuilder {
                 Some(t) => b.auth(HeaderToken::new("Token", t.clone())),
                 None => b.auth(NoAuth),
             };
-            if cfg.quota {
-                // One bucket per server and token, shared by every client in the process
-                // built with the same token: the server counts calls per account.
+            // One bucket per server and token, shared by every client in the process built
+            // with the same token: the server counts calls per account.
+            let key = || {
                 let who =
                     cfg.token.as_ref().map(|t| credential_id(t.expose_secret())).unwrap_or_else(|| "anonymous".into());
-                let limiter = limiter_for(&format!("lasair:{}:{url}:{who}", survey.name()), cfg.class.quota());
+                format!("lasair:{}:{url}:{who}", survey.name())
+            };
+            if let Some(limiter) = self.options.limiter(key, Some(cfg.class.quota())) {
                 b = b.rate_limit("lasair", limiter).default_bucket("lasair");
             }
             Ok(Api { http: b.build()?, survey, class: cfg.class })

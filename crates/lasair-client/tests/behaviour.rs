@@ -199,6 +199,38 @@ async fn the_hourly_quota_is_kept_client_side_and_shared_per_token() {
 }
 
 #[tokio::test]
+async fn the_shared_rate_limit_setters_replace_or_remove_the_class_quota() {
+    let server = MockServer::start_async().await;
+    let m = server
+        .mock_async(|w, t| {
+            w.method(POST).path("/ztf/api/cone/");
+            t.json_body(json!({"count": 0}));
+        })
+        .await;
+    // Off: a dummy account's 10 calls an hour no longer hold the 11th back.
+    let (b, clock) = builder(&server, "tok-quota-off");
+    let c = b.user_class(UserClass::Dummy).no_rate_limit().build().unwrap();
+    for _ in 0..11 {
+        c.ztf().cone(&pos(), 5.0, ConeRequest::Count).await.unwrap();
+    }
+    m.assert_calls_async(11).await;
+    assert!(clock.sleeps().is_empty(), "{:?}", clock.sleeps());
+    // A given limiter replaces the class quota: 2 an hour even for a power user.
+    let mine = std::sync::Arc::new(broker_core::RateLimiter::new(broker_core::Quota::per_hour(2)));
+    let (b, _) = builder(&server, "tok-quota-mine");
+    let c = b.user_class(UserClass::Power).rate_limiter(mine).build().unwrap();
+    c.ztf().cone(&pos(), 5.0, ConeRequest::Count).await.unwrap();
+    c.ztf().cone(&pos(), 5.0, ConeRequest::Count).await.unwrap();
+    match c.ztf().cone(&pos(), 5.0, ConeRequest::Count).await.unwrap_err() {
+        Error::Core(broker_core::Error::RateLimited { retry_after: Some(d), .. }) => {
+            assert_eq!(d, Duration::from_secs(3600))
+        }
+        other => panic!("{other:?}"),
+    }
+    m.assert_calls_async(13).await;
+}
+
+#[tokio::test]
 async fn a_short_quota_wait_is_waited_on_the_clock() {
     let server = MockServer::start_async().await;
     let (b, clock) = builder(&server, "tok-quota-wait");

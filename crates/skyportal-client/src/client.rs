@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use broker_core::error::excerpt;
 use broker_core::paginate::{ItemStream, Page, PageNumberPaginator, Paginator};
-use broker_core::ratelimit::{Quota, limiter_for};
+use broker_core::ratelimit::Quota;
 use broker_core::{
     Auth, ClientOptions, Error, HeaderToken, HttpClient, HttpError, NoAuth, Request, Response, Result, RetryPolicy,
     SecretString, redact_url,
@@ -34,14 +34,18 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(90);
 /// `connect_timeout`, `user_agent`, `max_response_bytes`, `allow_insecure_http`,
 /// `reqwest_client`) come from [`broker_core::ClientOptions`]. Here the default timeout is
 /// [`DEFAULT_TIMEOUT`] (90 s) and the default retry policy is [`default_retry`].
+/// `rate_limit`, `rate_limiter` and `no_rate_limit` (also from the core) set the client-side
+/// limit, shared by every client using the same deployment and token; the default is
+/// [`DEFAULT_RATE_PER_SECOND`] requests per second with a burst of [`DEFAULT_BURST`]
+/// (SkyPortal's default nginx `server.rate_limit` and `server.burst`).
+#[derive(Default)]
 pub struct ClientBuilder {
     base_url: Option<String>,
     token: Option<SecretString>,
     options: ClientOptions,
-    quota: Option<Quota>,
 }
 
-broker_core::client_options_setters!(ClientBuilder, options);
+broker_core::client_options_setters!(ClientBuilder, options, rate_limit);
 
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -49,19 +53,7 @@ impl fmt::Debug for ClientBuilder {
             .field("base_url", &self.base_url.as_deref().map(broker_core::redact::redact_url_str))
             .field("token", &self.token.as_ref().map(|_| "[REDACTED]"))
             .field("options", &self.options)
-            .field("quota", &self.quota)
             .finish_non_exhaustive()
-    }
-}
-
-impl Default for ClientBuilder {
-    fn default() -> Self {
-        ClientBuilder {
-            base_url: None,
-            token: None,
-            options: ClientOptions::default(),
-            quota: Some(Quota::rate(DEFAULT_RATE_PER_SECOND, DEFAULT_BURST)),
-        }
     }
 }
 
@@ -100,19 +92,6 @@ impl ClientBuilder {
         self
     }
 
-    /// The client-side rate limit, shared by every client using the same deployment and
-    /// token (default 5 requests per second with a burst of 10, nginx's defaults).
-    pub fn rate_limit(mut self, quota: Quota) -> Self {
-        self.quota = Some(quota);
-        self
-    }
-
-    /// Turns the client-side rate limit off.
-    pub fn no_rate_limit(mut self) -> Self {
-        self.quota = None;
-        self
-    }
-
     /// Builds the client. Fails with [`Error::Config`] without a base URL, with a bad one,
     /// or when a token would go over plain http to a remote host.
     pub fn build(self) -> Result<Client> {
@@ -134,9 +113,9 @@ impl ClientBuilder {
         let (accept, json) = broker_core::http::accept_json();
         let defaults = HttpClient::builder(base.clone()).retry(default_retry()).timeout(DEFAULT_TIMEOUT);
         let mut b = self.options.apply(defaults).auth_arc(auth).default_header(accept, json);
-        if let Some(q) = self.quota {
-            let key = format!("skyportal:{base}:{cred}");
-            b = b.rate_limit("skyportal", limiter_for(&key, q)).default_bucket("skyportal");
+        let default = Quota::rate(DEFAULT_RATE_PER_SECOND, DEFAULT_BURST);
+        if let Some(l) = self.options.limiter(|| format!("skyportal:{base}:{cred}"), Some(default)) {
+            b = b.rate_limit("skyportal", l).default_bucket("skyportal");
         }
         Ok(Client { http: b.build()? })
     }

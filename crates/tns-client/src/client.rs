@@ -108,6 +108,14 @@ impl Auth for ApiKeyAuth {
 }
 
 /// Builds a [`TnsClient`].
+///
+/// The transport setters every client shares (`retry`, `clock`, `timeout`,
+/// `connect_timeout`, `user_agent`, `max_response_bytes`, `allow_insecure_http`,
+/// `reqwest_client`) come from [`broker_core::ClientOptions`]; the user agent is always
+/// replaced by the `tns_marker` TNS requires. TNS announces its quotas in its replies and the
+/// client waits for them; `rate_limit`, `rate_limiter` and `no_rate_limit` (also from the core)
+/// add a client-side limit on top, shared by every client of the same server and key in the
+/// process (none by default).
 pub struct TnsClientBuilder {
     url: String,
     api_key: Option<SecretString>,
@@ -118,7 +126,7 @@ pub struct TnsClientBuilder {
     max_polls: u32,
 }
 
-broker_core::client_options_setters!(TnsClientBuilder, options);
+broker_core::client_options_setters!(TnsClientBuilder, options, rate_limit);
 
 impl fmt::Debug for TnsClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -230,11 +238,14 @@ impl TnsClientBuilder {
         let margin = self.quota_margin;
         let general = server_quota_for(&format!("{who}:general"), || ServerQuota::new("x-rate-limit").margin(margin));
         let cone = server_quota_for(&format!("{who}:cone"), || ServerQuota::new("x-cone-rate-limit").margin(margin));
-        let b = HttpClient::builder(self.url.as_str())
+        let mut b = HttpClient::builder(self.url.as_str())
             .auth(ApiKeyAuth { key: key.clone() })
             .server_quota(GENERAL_QUOTA, general)
             .server_quota(CONE_QUOTA, cone)
             .default_server_quota(GENERAL_QUOTA);
+        if let Some(l) = self.options.limiter(|| who.clone(), None) {
+            b = b.rate_limit("tns", l).default_bucket("tns");
+        }
         // The marker is mandatory (without it the front end answers 403): it replaces any
         // user agent set through the shared options.
         let http = self.options.apply(b).user_agent(identity.marker()).build()?;

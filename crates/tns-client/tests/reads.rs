@@ -408,6 +408,32 @@ async fn two_clients_with_one_key_share_the_announced_quota() {
     assert_eq!(clock.sleeps(), vec![Duration::from_secs(11)]);
 }
 
+#[tokio::test]
+async fn a_client_side_rate_limit_spaces_requests_on_top_of_the_announced_quota() {
+    let server = MockServer::start_async().await;
+    let m = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/api/get/search");
+            then.status(200).header("x-rate-limit-remaining", "99").json_body(ok(json!([])));
+        })
+        .await;
+    let clock = ManualClock::new();
+    let tns = TnsClient::builder()
+        .url(server.base_url())
+        .api_key("client-side-limit-key")
+        .bot(1234, "my_bot")
+        .clock(Arc::new(clock.clone()))
+        .rate_limit(broker_core::Quota::rate(1.0, 1))
+        .build()
+        .unwrap();
+    for _ in 0..3 {
+        tns.search_name("2023ixf").await.unwrap();
+    }
+    m.assert_calls_async(3).await;
+    // One a second with a burst of one: the 2nd and 3rd wait a second each.
+    assert_eq!(clock.sleeps(), vec![Duration::from_secs(1), Duration::from_secs(1)]);
+}
+
 #[test]
 fn user_and_bot_markers_are_compact_escaped_json() {
     let c = TnsClient::builder().api_key("k").user(77, "Ann").build().unwrap();
