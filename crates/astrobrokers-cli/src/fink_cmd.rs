@@ -6,32 +6,13 @@ use anyhow::{Result, bail};
 use astrobrokers::fink::columns::parse_columns;
 use astrobrokers::fink::common::{CutoutFormat, CutoutKind, Resolver};
 use astrobrokers::fink::ztf::Trend;
-use astrobrokers::fink::{Column, FinkClient, Survey};
-use clap::{Subcommand, ValueEnum};
+use astrobrokers::fink::{Column, FinkClient};
+use clap::Subcommand;
 use serde_json::{Value, json};
 
 use crate::ctx::{self, Endpoints};
 use crate::output::{to_rows, views};
-use crate::{Global, LcOut, PosArgs};
-
-/// Which Fink API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum SurveyArg {
-    /// Fink/ZTF (`api.ztf.fink-portal.org`).
-    #[default]
-    Ztf,
-    /// Fink/LSST (`api.lsst.fink-portal.org`).
-    Lsst,
-}
-
-impl From<SurveyArg> for Survey {
-    fn from(s: SurveyArg) -> Survey {
-        match s {
-            SurveyArg::Ztf => Survey::Ztf,
-            SurveyArg::Lsst => Survey::Lsst,
-        }
-    }
-}
+use crate::{Global, LcOut, PosArgs, SurveyArg};
 
 /// Fink verbs.
 #[derive(Debug, Subcommand)]

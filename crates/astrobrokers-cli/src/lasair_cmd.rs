@@ -5,32 +5,13 @@
 use anyhow::{Result, bail};
 use astrobrokers::lasair::annotate::Annotation;
 use astrobrokers::lasair::cone::ConeRequest;
-use astrobrokers::lasair::{ObjectId, ObjectOptions, Query, Survey};
+use astrobrokers::lasair::{ObjectId, ObjectOptions, Query};
 use clap::{Subcommand, ValueEnum};
 use serde_json::{Value, json};
 
 use crate::ctx::{self, Endpoints};
 use crate::output::to_rows;
-use crate::{Global, LcOut, PosArgs};
-
-/// Which Lasair server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum SurveyArg {
-    /// Lasair-ZTF (LASAIR_URL).
-    #[default]
-    Ztf,
-    /// Lasair for Rubin/LSST (LASAIR_LSST_URL).
-    Lsst,
-}
-
-impl From<SurveyArg> for Survey {
-    fn from(s: SurveyArg) -> Self {
-        match s {
-            SurveyArg::Ztf => Survey::Ztf,
-            SurveyArg::Lsst => Survey::Lsst,
-        }
-    }
-}
+use crate::{Global, LcOut, PosArgs, SurveyArg};
 
 /// What a cone search returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]

@@ -25,7 +25,7 @@ mod settings;
 mod skyportal_cmd;
 mod tns_cmd;
 
-use astrobrokers::core::{Lightcurve, SkyPosition};
+use astrobrokers::core::{Lightcurve, SkyPosition, Survey};
 use output::Format;
 
 /// Transient brokers from the command line.
@@ -165,6 +165,25 @@ impl PosArgs {
     /// The validated centre and radius.
     fn get(&self) -> Result<(SkyPosition, f64)> {
         Ok((ctx::position(self.ra, self.dec)?, ctx::radius(self.radius)?))
+    }
+}
+
+/// Which survey's server (Fink and Lasair run one per survey).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum SurveyArg {
+    /// ZTF (Fink: `api.ztf.fink-portal.org`; Lasair: LASAIR_URL).
+    #[default]
+    Ztf,
+    /// Rubin/LSST (Fink: `api.lsst.fink-portal.org`; Lasair: LASAIR_LSST_URL).
+    Lsst,
+}
+
+impl From<SurveyArg> for Survey {
+    fn from(s: SurveyArg) -> Survey {
+        match s {
+            SurveyArg::Ztf => Survey::Ztf,
+            SurveyArg::Lsst => Survey::Lsst,
+        }
     }
 }
 

@@ -1,4 +1,4 @@
-//! [`FinkClient`], its builder, the [`Survey`] switch and the shared request plumbing.
+//! [`FinkClient`], its builder, the [`Survey`] switch (broker-core's) and the shared request plumbing.
 
 use std::fmt;
 use std::sync::Arc;
@@ -21,41 +21,9 @@ pub const ENV_VARS: [&str; 2] = ["FINK_URL", "FINK_LSST_URL"];
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(150);
 
 /// Which Fink API: both are served by one code base (fink-object-api `app_ztf.py`,
-/// `app_lsst.py`) but their routes and columns differ.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Survey {
-    /// Fink/ZTF: ids like `ZTF21abfmbix`, columns `i:` (ZTF), `d:` (Fink), `v:`, `b:`.
-    Ztf,
-    /// Fink/LSST: 64-bit `diaObjectId`/`diaSourceId`, columns `r:` (Rubin), `f:` (Fink), `v:`, `b:`.
-    Lsst,
-}
-
-impl Survey {
-    /// `ztf` or `lsst` (the unified light curve's survey name).
-    pub fn name(self) -> &'static str {
-        match self {
-            Survey::Ztf => "ztf",
-            Survey::Lsst => "lsst",
-        }
-    }
-}
-
-impl std::str::FromStr for Survey {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "ztf" => Ok(Survey::Ztf),
-            "lsst" | "rubin" => Ok(Survey::Lsst),
-            other => Err(Error::invalid("survey", format!("{other:?} is not a Fink survey: use `ztf` or `lsst`"))),
-        }
-    }
-}
-
-impl fmt::Display for Survey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+/// `app_lsst.py`) but their routes and columns differ. Fink/ZTF columns are `i:` (ZTF),
+/// `d:` (Fink), `v:`, `b:`; Fink/LSST columns `r:` (Rubin), `f:` (Fink), `v:`, `b:`.
+pub use broker_core::Survey;
 
 /// The `output-format` of the tabular routes (`send_tabular_data` in fink-object-api
 /// `apps/utils/utils.py`). Content types are the server's own: `application/json`,

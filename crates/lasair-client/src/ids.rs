@@ -16,43 +16,10 @@ use std::fmt;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
-/// Which Lasair server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Survey {
-    /// Lasair-ZTF (`https://lasair-ztf.lsst.ac.uk/api/`), server `lsst-uk/lasair4`.
-    Ztf,
-    /// Lasair for Rubin/LSST (`https://api.lasair.lsst.ac.uk/api/`), server `lsst-uk/lasair-lsst`.
-    Lsst,
-}
-
-impl Survey {
-    /// `ztf` or `lsst` (the unified light curve's `survey` column).
-    pub fn name(self) -> &'static str {
-        match self {
-            Survey::Ztf => "ztf",
-            Survey::Lsst => "lsst",
-        }
-    }
-}
-
-impl fmt::Display for Survey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl std::str::FromStr for Survey {
-    type Err = crate::Error;
-    fn from_str(s: &str) -> crate::Result<Self> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "ztf" => Ok(Survey::Ztf),
-            "lsst" | "rubin" => Ok(Survey::Lsst),
-            other => {
-                Err(crate::Error::invalid("survey", format!("{other:?} is not a Lasair survey: use `ztf` or `lsst`")))
-            }
-        }
-    }
-}
+/// Which Lasair server: Lasair-ZTF (`https://lasair-ztf.lsst.ac.uk/api/`, server
+/// `lsst-uk/lasair4`) or Lasair for Rubin/LSST (`https://api.lasair.lsst.ac.uk/api/`, server
+/// `lsst-uk/lasair-lsst`).
+pub use broker_core::Survey;
 
 /// An object id on either server: ZTF text or an LSST 64-bit integer.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
