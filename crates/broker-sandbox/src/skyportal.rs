@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-mod more;
+mod store;
 
 /// The `version` SkyPortal puts in every envelope.
 pub(crate) const VERSION: &str = "1.4.0";
@@ -78,7 +78,7 @@ struct SpState {
     sky_overrides: HashMap<u64, Option<Phot>>,
     next_phot: u64,
     queries: HashMap<String, Vec<String>>,
-    more: more::More,
+    more: store::More,
 }
 
 #[derive(Clone)]
@@ -105,7 +105,7 @@ const INSTRUMENTS: [(i64, &str, &str, &[&str]); 4] = [
     (1, "ZTF", "P48", &["ztfg", "ztfr", "ztfi"]),
     (2, "ATLAS", "ATLAS", &["atlasc", "atlaso"]),
     (3, "LSST", "Rubin", &["lsstu", "lsstg", "lsstr", "lssti", "lsstz", "lssty"]),
-    (more::SPECTROGRAPH, "SEDM", "P60", &[]),
+    (store::SPECTROGRAPH, "SEDM", "P60", &[]),
 ];
 
 fn groups_json(ids: &[i64]) -> Value {
@@ -154,7 +154,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             tns: None,
         });
     }
-    st.more = more::seed(&shared);
+    st.more = store::seed(&shared);
     let sp = Sp { shared, state: Arc::new(Mutex::new(st)) };
     let r = Router::new()
         .route("/api/sysinfo", get(sysinfo))
@@ -170,7 +170,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/groups/{id}", any(group_one))
         .route("/api/instrument", any(instruments))
         .route("/api/instrument/{id}", any(instrument));
-    more::routes(r).route("/api/{*rest}", any(invalid)).fallback(not_found).with_state(sp)
+    store::routes(r).route("/api/{*rest}", any(invalid)).fallback(not_found).with_state(sp)
 }
 
 async fn not_found() -> Response {
@@ -269,9 +269,9 @@ fn source_json(sp: &Sp, s: &Source, include_phot: bool) -> Value {
     m.insert("created_at".into(), json!(created));
     m.insert("internal_key".into(), json!(format!("{:016x}", mix(s.ra.to_bits()))));
     m.insert("altdata".into(), Value::Null);
-    m.insert("classifications".into(), Value::Array(more::classifications_of(sp, &s.id)));
+    m.insert("classifications".into(), Value::Array(store::classifications_of(sp, &s.id)));
     m.insert("groups".into(), groups_json(&s.groups));
-    m.insert("annotations".into(), Value::Array(more::annotations_of(sp, &s.id)));
+    m.insert("annotations".into(), Value::Array(store::annotations_of(sp, &s.id)));
     m.insert("thumbnails".into(), json!([]));
     if include_phot {
         m.insert("photometry".into(), Value::Array(points_of(sp, s).iter().map(|p| phot_json(sp, p, "mag")).collect()));
@@ -594,7 +594,7 @@ async fn source(
     match method {
         Method::HEAD => match found {
             Some(_) => ok(json!({})),
-            None => more::empty_404(),
+            None => store::empty_404(),
         },
         Method::GET => match found {
             Some(s) => {
@@ -603,7 +603,7 @@ async fn source(
                 if let (true, Value::Object(m)) =
                     (q.last("includeComments").and_then(parse_bool).unwrap_or(false), &mut v)
                 {
-                    m.insert("comments".into(), Value::Array(more::comments_of(&sp, &s.id)));
+                    m.insert("comments".into(), Value::Array(store::comments_of(&sp, &s.id)));
                 }
                 ok(v)
             }
@@ -989,7 +989,7 @@ async fn photometry_one(
 async fn candidates(State(sp): State<Sp>, method: Method, h: HeaderMap, uri: Uri, body: Bytes) -> Response {
     match method {
         Method::GET => {}
-        Method::POST => return more::post_candidate(&sp, &h, &body),
+        Method::POST => return store::post_candidate(&sp, &h, &body),
         _ => return method_not_allowed(),
     }
     if let Err(r) = auth(&sp, &h, false) {
@@ -1006,7 +1006,7 @@ async fn candidates(State(sp): State<Sp>, method: Method, h: HeaderMap, uri: Uri
         };
         let prefix = prefix.to_lowercase();
         let mut ids: Vec<String> =
-            more::candidate_ids(&sp).into_iter().filter(|id| id.to_lowercase().starts_with(&prefix)).collect();
+            store::candidate_ids(&sp).into_iter().filter(|id| id.to_lowercase().starts_with(&prefix)).collect();
         ids.sort();
         ids.truncate(limit);
         return ok(json!({"candidates": ids.iter().map(|id| json!({"id": id})).collect::<Vec<_>>()}));
@@ -1023,14 +1023,14 @@ async fn candidates(State(sp): State<Sp>, method: Method, h: HeaderMap, uri: Uri
             "annotationExcludeOrigin and annotationExcludeOutdatedDate parameters are no longer supported",
         );
     }
-    let filters = match q.last("annotationFilterList").map(more::parse_annotation_filters) {
+    let filters = match q.last("annotationFilterList").map(store::parse_annotation_filters) {
         None => Vec::new(),
         Some(Ok(f)) => f,
         Some(Err(r)) => return r,
     };
-    let mut all = more::candidate_ids(&sp);
+    let mut all = store::candidate_ids(&sp);
     if !filters.is_empty() {
-        all.retain(|id| more::passes_annotation_filters(&sp, id, &filters));
+        all.retain(|id| store::passes_annotation_filters(&sp, id, &filters));
     }
     let mut st = sp.lock();
     let ids: Vec<String> = match q.last("queryID").and_then(|id| st.queries.get(id).cloned()) {
@@ -1057,7 +1057,7 @@ async fn candidates(State(sp): State<Sp>, method: Method, h: HeaderMap, uri: Uri
             if let Value::Object(m) = &mut v {
                 m.insert("is_source".into(), json!(!s.groups.is_empty()));
                 m.insert("passing_alerts".into(), json!([]));
-                m.insert("filter_ids".into(), json!(more::candidate_filters(&sp, &s.id)));
+                m.insert("filter_ids".into(), json!(store::candidate_filters(&sp, &s.id)));
             }
             v
         })
