@@ -16,7 +16,14 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+mod candidates;
+mod classifications;
+mod comments;
+mod followup;
+mod gcn;
+mod spectra;
 mod store;
+mod tables;
 
 /// The `version` SkyPortal puts in every envelope.
 pub(crate) const VERSION: &str = "1.4.0";
