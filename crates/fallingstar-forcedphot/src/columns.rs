@@ -543,17 +543,25 @@ fn parse(text: &str, fast: bool) -> Result<ResultColumns> {
         })
         .collect();
     let parts = split_lines(text.get(body_start..).unwrap_or_default());
-    let parse_part = |part: &str| {
-        let mut b = Builder::new(&names, &plan, part.len());
+    let body_len: usize = parts.iter().map(|p| p.len()).sum();
+    let parse_part = |(j, part): (usize, &str)| {
+        // The first part's columns get room for the whole body: the later parts are appended
+        // to them without moving them (pages not written are never touched).
+        let room = if j == 0 { body_len } else { part.len() };
+        let mut b = Builder::new(&names, &plan, room);
         b.parse(part, !fast).map(|lines| (b, lines))
     };
     let results: Vec<Result<(Builder<'_>, usize)>> = if parts.len() == 1 {
-        parts.iter().map(|p| parse_part(p)).collect()
+        parts.iter().copied().enumerate().map(parse_part).collect()
     } else {
         std::thread::scope(|s| {
-            let handles: Vec<_> = parts.iter().map(|&p| s.spawn(move || parse_part(p))).collect();
+            let handles: Vec<_> = parts.iter().copied().enumerate().map(|p| s.spawn(move || parse_part(p))).collect();
             // A thread that panicked (it cannot: no indexing or unwrap on input) is parsed again here.
-            handles.into_iter().zip(&parts).map(|(h, &p)| h.join().unwrap_or_else(|_| parse_part(p))).collect()
+            handles
+                .into_iter()
+                .zip(parts.iter().copied().enumerate())
+                .map(|(h, p)| h.join().unwrap_or_else(|_| parse_part(p)))
+                .collect()
         })
     };
     // The first error in file order, with the part's first line added to its line number.

@@ -256,7 +256,31 @@ impl From<&ResultColumns> for ResultTable {
     /// The typed rows of parsed columns.
     fn from(c: &ResultColumns) -> Self {
         let sources = RowSources::new(c);
-        ResultTable { columns: c.names().to_vec(), rows: (0..c.len()).map(|i| sources.row(i)).collect() }
+        let n = c.len();
+        let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).min(8);
+        // Large tables: the rows of each range built on its own core, the first range's vector
+        // sized for all so that the others are appended without moving it.
+        let k = if n >= 50_000 { threads } else { 1 };
+        let bounds: Vec<(usize, usize)> = (0..k).map(|j| (n * j / k, n * (j + 1) / k)).collect();
+        let build = |(a, b): (usize, usize)| {
+            let mut rows = Vec::with_capacity(if a == 0 { n } else { b - a });
+            rows.extend((a..b).map(|i| sources.row(i)));
+            rows
+        };
+        let mut parts: Vec<Vec<Measurement>> = if k == 1 {
+            bounds.into_iter().map(build).collect()
+        } else {
+            std::thread::scope(|s| {
+                let handles: Vec<_> = bounds.iter().map(|&r| s.spawn(move || build(r))).collect();
+                // A thread that panicked (row building reads only checked slices) is built again here.
+                handles.into_iter().zip(&bounds).map(|(h, &r)| h.join().unwrap_or_else(|_| build(r))).collect()
+            })
+        };
+        let mut rows = if parts.is_empty() { Vec::new() } else { parts.remove(0) };
+        for mut p in parts {
+            rows.append(&mut p);
+        }
+        ResultTable { columns: c.names().to_vec(), rows }
     }
 }
 
