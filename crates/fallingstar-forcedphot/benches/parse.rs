@@ -1,8 +1,8 @@
-//! Criterion micro-benchmarks of the result-file parser (`cargo bench -p fallingstar-forcedphot`).
+//! Criterion micro-benchmarks of the result-file parsers (columns, typed rows) (`cargo bench -p fallingstar-forcedphot`).
 #![allow(missing_docs)] // criterion_group! generates an undocumented pub fn
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use fallingstar_forcedphot::ResultTable;
+use fallingstar_forcedphot::{ResultColumns, ResultTable};
 use std::fmt::Write as _;
 use std::hint::black_box;
 
@@ -51,6 +51,7 @@ fn parse(c: &mut Criterion) {
     let text = file(20_000);
     let mut g = c.benchmark_group("forcedphot");
     g.throughput(Throughput::Bytes(text.len() as u64));
+    g.bench_function("ResultColumns::parse 20k rows", |b| b.iter(|| ResultColumns::parse(black_box(&text))));
     g.bench_function("ResultTable::parse 20k rows", |b| b.iter(|| ResultTable::parse(black_box(&text))));
     let table = ResultTable::parse(&text).unwrap_or_default();
     g.bench_function("to_lightcurve 20k rows", |b| b.iter(|| black_box(&table).to_lightcurve("bench")));

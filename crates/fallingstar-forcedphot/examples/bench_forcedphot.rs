@@ -3,13 +3,18 @@
 //!
 //! ```text
 //! bench_forcedphot generate <out.txt> <rows>   # a deterministic 19-column result file
-//! bench_forcedphot parse <file> <runs>         # -> typed rows, and -> DataFrame (polars)
+//! bench_forcedphot parse <file> <runs>         # -> columns, typed rows, DataFrame (polars)
 //! ```
+//!
+//! `parse` also measures two bounds over the same file, both on every core: the float
+//! parsing alone (`fast-float2` over every numeric field, the fields found beforehand, outside
+//! the timing) and a plain `memchr` scan for line feeds.
 //!
 //! The generated rows use the column layout and number formats of the server's files (the
 //! same `format!` as the sandbox's result tables), with pseudo-random values.
 
 use fallingstar_forcedphot::ResultTable;
+use fallingstar_forcedphot::columns::ResultColumns;
 use serde_json::json;
 use std::fmt::Write as _;
 use std::time::Instant;
@@ -88,29 +93,92 @@ fn generate(rows: usize) -> String {
     s
 }
 
-fn parse(args: &[String]) -> Res<serde_json::Value> {
-    let text = std::fs::read_to_string(arg(args, 1)?)?;
-    let runs: usize = arg(args, 2)?.parse()?;
-    let (mut typed, mut frame) = (Vec::new(), Vec::new());
-    let mut rows = 0;
-    for _ in 0..runs {
-        let t = Instant::now();
-        let table = ResultTable::parse(&text)?;
-        typed.push(t.elapsed().as_secs_f64());
-        rows = table.len();
-        drop(table);
-        #[cfg(feature = "polars")]
-        {
-            let t = Instant::now();
-            let df = ResultTable::parse(&text)?.to_dataframe()?;
-            frame.push(t.elapsed().as_secs_f64());
-            if df.height() != rows {
-                return Err("the DataFrame and the typed rows differ in length".into());
+/// Runs `f` on `parts` on one thread each; the wall time in seconds and the results.
+fn on_threads<T: Sync, R: Send>(parts: &[T], f: impl Fn(&T) -> R + Sync) -> (f64, Vec<R>) {
+    let t = Instant::now();
+    let out = std::thread::scope(|s| {
+        let f = &f;
+        let handles: Vec<_> = parts.iter().map(|p| s.spawn(move || f(p))).collect();
+        handles.into_iter().filter_map(|h| h.join().ok()).collect()
+    });
+    (t.elapsed().as_secs_f64(), out)
+}
+
+/// The byte ranges of the numeric fields of every row (not `F`, not `Obs`), in `threads`
+/// groups of whole rows.
+fn numeric_fields(text: &str, threads: usize) -> Vec<Vec<(usize, usize)>> {
+    let mut all = Vec::new();
+    let base = text.as_ptr() as usize;
+    for line in text.lines().skip(1) {
+        for (i, f) in line.split_ascii_whitespace().enumerate() {
+            if i != 5 && i != 18 {
+                let start = f.as_ptr() as usize - base;
+                all.push((start, start + f.len()));
             }
         }
     }
+    let per = all.len().div_ceil(threads.max(1)).max(1);
+    all.chunks(per).map(<[_]>::to_vec).collect()
+}
+
+fn parse(args: &[String]) -> Res<serde_json::Value> {
+    let text = std::fs::read_to_string(arg(args, 1)?)?;
+    let runs: usize = arg(args, 2)?.parse()?;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (mut columns, mut typed, mut floats, mut scan) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut frame: Vec<f64> = Vec::new();
+    let mut rows = 0;
+    let fields = numeric_fields(&text, threads);
+    let chunk = text.len().div_ceil(threads);
+    let pieces: Vec<&[u8]> = text.as_bytes().chunks(chunk.max(1)).collect();
+    for _ in 0..runs {
+        let t = Instant::now();
+        let cols = ResultColumns::parse(&text)?;
+        columns.push(t.elapsed().as_secs_f64());
+        rows = cols.len();
+        drop(cols);
+
+        let t = Instant::now();
+        let table = ResultTable::parse(&text)?;
+        typed.push(t.elapsed().as_secs_f64());
+        if table.len() != rows {
+            return Err("the typed rows and the columns differ in length".into());
+        }
+        drop(table);
+
+        #[cfg(feature = "polars")]
+        {
+            let t = Instant::now();
+            let df = ResultColumns::parse(&text)?.into_dataframe()?;
+            frame.push(t.elapsed().as_secs_f64());
+            if df.height() != rows {
+                return Err("the DataFrame and the columns differ in length".into());
+            }
+        }
+
+        // Bounds: the float parsing alone, and a line scan, each on every core.
+        let (secs, sums) = on_threads(&fields, |fs| {
+            let mut sum = 0.0;
+            for &(a, b) in fs {
+                sum += fast_float2::parse::<f64, _>(&text.as_bytes()[a..b]).unwrap_or(0.0);
+            }
+            sum
+        });
+        floats.push(secs);
+        std::hint::black_box(sums);
+        let (secs, lines) = on_threads(&pieces, |p| memchr::memchr_iter(b'\n', p).count());
+        scan.push(secs);
+        if lines.iter().sum::<usize>() < rows {
+            return Err("the line scan found fewer lines than rows".into());
+        }
+    }
     let _ = &mut frame;
-    Ok(json!({"bytes": text.len(), "rows": rows, "typed_secs": typed, "frame_secs": frame}))
+    let numeric: usize = fields.iter().map(Vec::len).sum();
+    Ok(json!({
+        "bytes": text.len(), "rows": rows, "threads": threads, "numeric_fields": numeric,
+        "columns_secs": columns, "typed_secs": typed, "frame_secs": frame,
+        "floats_secs": floats, "scan_secs": scan,
+    }))
 }
 
 fn main() -> Res<()> {

@@ -1,6 +1,9 @@
 //! DataFrames (feature `polars`).
 //!
-//! [`ResultTable::to_dataframe`] keeps the file's own columns, names and order
+//! [`ResultColumns::into_dataframe`] is the fast way from a result file to a DataFrame: the
+//! parsed columns become the frame's columns (float and integer columns are moved, not copied).
+//! [`ResultTable::to_dataframe`] gives the same frame from typed rows. Both keep the file's
+//! own columns, names and order
 //! (`MJD`, `m`, `dm`, `uJy`, `duJy`, `F`, `err`, `chi/N`, `RA`, `Dec`, `x`, `y`, `maj`,
 //! `min`, `phi`, `apfit`, `mag5sig`, [`PA_DEG`,] `Sky`, `Obs`, then any other column):
 //! `uJy`, `duJy` and `err` are Int64, `F`, `Obs` and unknown columns String, the rest
@@ -14,8 +17,34 @@ use broker_core::frame::polars_error;
 use polars::prelude::*;
 
 use crate::binning::Bin;
+use crate::columns::{ColumnData, ResultColumns};
 use crate::error::Result;
 use crate::result::{Measurement, ResultTable};
+
+impl ResultColumns {
+    /// The columns as a DataFrame (see the [module docs](self)), without copying the numbers.
+    ///
+    /// ```
+    /// use fallingstar_forcedphot::columns::ResultColumns;
+    /// let text = "###MJD m dm uJy duJy F\n59101.519211 -21.740 1.398 -7 10 o\n";
+    /// let df = ResultColumns::parse(text)?.into_dataframe()?;
+    /// assert_eq!(df.shape(), (1, 6));
+    /// assert_eq!(df.column("uJy")?.i64()?.get(0), Some(-7));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn into_dataframe(self) -> Result<DataFrame> {
+        let rows = self.len();
+        let cols = self
+            .into_columns()
+            .map(|(name, data)| match data {
+                ColumnData::Float(v) => Float64Chunked::from_vec(name.into(), v).into_column(),
+                ColumnData::Int(v) => Int64Chunked::from_vec(name.into(), v).into_column(),
+                ColumnData::Text(t) => StringChunked::from_iter_values(name.into(), t.iter()).into_column(),
+            })
+            .collect();
+        DataFrame::new(rows, cols).map_err(|e| polars_error(e).into())
+    }
+}
 
 fn f64_col(name: &str, rows: &[Measurement], f: impl Fn(&Measurement) -> Option<f64>) -> Column {
     Column::new(name.into(), rows.iter().map(f).collect::<Vec<Option<f64>>>())
@@ -96,6 +125,8 @@ mod tests {
         assert_eq!(df.column("F").unwrap().str().unwrap().get(0), Some("c"));
         assert_eq!(df.column("Extra").unwrap().str().unwrap().get(0), Some("q"));
         assert_eq!(df.column("PA_DEG").unwrap().f64().unwrap().get(0), Some(0.1));
+        let fast = ResultColumns::parse(text).unwrap().into_dataframe().unwrap();
+        assert!(fast.equals_missing(&df), "the columnar path gives the same frame:\n{fast}\n{df}");
         let b = bins_to_dataframe(&bin(&t.rows, &BinOptions::nightly())).unwrap();
         assert_eq!(b.height(), 1);
         assert_eq!(b.column("n_used").unwrap().dtype(), &DataType::UInt64);

@@ -10,7 +10,9 @@
 //! - Endpoints one by one: [`Client::submit`], [`Client::submit_batch`], [`Client::task`],
 //!   [`Client::poll`], [`Client::download_url`], [`Client::result`], [`Client::delete`],
 //!   [`Client::list`], [`Client::obtain_token`].
-//! - Results: [`ResultTable::parse`] (by header names, 19 or 20 columns, extras kept),
+//! - Results: [`ResultColumns::parse`] (straight into one `Vec` per column, on every core;
+//!   with the `polars` feature `into_dataframe()` moves them into a DataFrame),
+//!   [`ResultTable::parse`] (typed rows; by header names, 19 or 20 columns, extras kept),
 //!   [`ResultTable::to_lightcurve`] (magnitudes where S/N >= 3, else 3σ limits),
 //!   [`QualityCuts`] (the FAQ's cuts), [`binning`] (nightly weighted means with clipping) and,
 //!   with the `polars` feature, `to_dataframe()`.
@@ -88,6 +90,7 @@
 
 pub mod binning;
 mod client;
+pub mod columns;
 pub mod error;
 #[cfg(feature = "polars")]
 pub mod frame;
@@ -100,9 +103,10 @@ pub use client::{
     BASE_URL_ENV, Client, ClientBuilder, DEFAULT_BASE_URL, ListOptions, MAX_QUEUED_TASKS, Poll, PollIntervals,
     READS_PER_MINUTE, TOKEN_ENV, WRITES_PER_MINUTE, default_retry,
 };
+pub use columns::ResultColumns;
 pub use error::{Error, Result};
 pub use quality::QualityCuts;
-pub use result::{Measurement, ResultTable};
+pub use result::{CompactString, Measurement, ResultTable};
 pub use run::{
     Cleanup, MAX_TAGGED_COMMENT, Outcome, Progress, ProgressFn, RunOptions, RunResult, Stage, TargetOutcome,
 };
