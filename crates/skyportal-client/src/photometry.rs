@@ -14,7 +14,7 @@ use std::fmt;
 use std::ops::Range;
 
 use broker_core::astro::{AB_ZERO_POINT_UJY, upper_limit_mag};
-use broker_core::{Band, Error, Lightcurve, PhotometryPoint, Request, Result, RetrySafety};
+use broker_core::{Band, Error, Lightcurve, Measurement, Origin, PhotometryPoint, Request, Result, RetrySafety};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -226,7 +226,29 @@ impl PhotometryRecord {
         if p.limiting_mag.is_none() {
             p.limiting_mag = limiting;
         }
+        p.origin = point_origin(self.origin.as_deref(), &p.survey);
+        // `mag`/`flux` are SkyPortal's difference-image values; the apparent ones are the
+        // separate `magtot`/`tot_flux`, not read here.
+        p.measurement = Measurement::Difference;
         Some(p)
+    }
+}
+
+/// The core origin of a SkyPortal point from its `origin` string: one naming forced
+/// photometry (containing `fp` as a word part or `forced`, such as `fp`, `alert_fp`,
+/// `ZTF forced`) is forced; none (null, empty, or the string `"None"` the server stores for
+/// null) on a survey's band (`ztf`, `atlas`, `lsst`) is that survey's alert stream
+/// re-served; anything else (a follow-up upload, a named pipeline) is reported.
+pub fn point_origin(origin: Option<&str>, survey: &str) -> Origin {
+    let o = origin.map(str::trim).filter(|o| !o.is_empty() && !o.eq_ignore_ascii_case("none"));
+    match o {
+        Some(o) => {
+            let l = o.to_ascii_lowercase();
+            let fp = l.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| w == "fp" || w == "fps");
+            if fp || l.contains("forced") { Origin::Forced } else { Origin::Reported }
+        }
+        None if matches!(survey, "ztf" | "atlas" | "lsst") => Origin::Alert,
+        None => Origin::Reported,
     }
 }
 
