@@ -234,18 +234,28 @@ impl PhotometryRecord {
     }
 }
 
+/// `origin` values naming an alert broker whose points a SkyPortal instance re-serves.
+pub const ALERT_ORIGINS: [&str; 6] = ["alerce", "fink", "lasair", "kowalski", "antares", "ampel"];
+
 /// The core origin of a SkyPortal point from its `origin` string: one naming forced
 /// photometry (containing `fp` as a word part or `forced`, such as `fp`, `alert_fp`,
 /// `ZTF forced`) is forced; none (null, empty, or the string `"None"` the server stores for
 /// null) on a survey's band (`ztf`, `atlas`, `lsst`) is that survey's alert stream
-/// re-served; anything else (a follow-up upload, a named pipeline) is reported.
+/// re-served, and so is one naming an alert broker ([`ALERT_ORIGINS`]); anything else (a
+/// follow-up upload, a named pipeline) is reported.
 pub fn point_origin(origin: Option<&str>, survey: &str) -> Origin {
     let o = origin.map(str::trim).filter(|o| !o.is_empty() && !o.eq_ignore_ascii_case("none"));
     match o {
         Some(o) => {
             let l = o.to_ascii_lowercase();
             let fp = l.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| w == "fp" || w == "fps");
-            if fp || l.contains("forced") { Origin::Forced } else { Origin::Reported }
+            if fp || l.contains("forced") {
+                Origin::Forced
+            } else if ALERT_ORIGINS.contains(&l.as_str()) && matches!(survey, "ztf" | "atlas" | "lsst") {
+                Origin::Alert
+            } else {
+                Origin::Reported
+            }
         }
         None if matches!(survey, "ztf" | "atlas" | "lsst") => Origin::Alert,
         None => Origin::Reported,
@@ -1160,5 +1170,16 @@ mod tests {
             .validate()
             .unwrap_err();
         assert!(e.to_string().contains("1 to 10000"), "{e}");
+    }
+
+    #[test]
+    fn origins_map_to_alert_forced_or_reported() {
+        assert_eq!(point_origin(None, "ztf"), Origin::Alert);
+        assert_eq!(point_origin(Some("None"), "ztf"), Origin::Alert);
+        assert_eq!(point_origin(Some("alerce"), "ztf"), Origin::Alert);
+        assert_eq!(point_origin(Some("atlas_fp"), "atlas"), Origin::Forced);
+        assert_eq!(point_origin(Some("ZTF forced"), "ztf"), Origin::Forced);
+        assert_eq!(point_origin(None, "sedm"), Origin::Reported);
+        assert_eq!(point_origin(Some("lol"), "ztf"), Origin::Reported);
     }
 }
