@@ -141,7 +141,7 @@ fn is_png(p: &Path) -> bool {
     std::fs::read(p).map(|b| b.starts_with(b"\x89PNG\r\n\x1a\n") && b.len() > 5000).unwrap_or(false)
 }
 
-const COLUMNS: &str = "broker,survey,object_id,mjd,band,mag,mag_err,flux_ujy,flux_err_ujy,limiting_mag,is_detection";
+const COLUMNS: &str = "broker,survey,object_id,mjd,band,mag,mag_err,flux_ujy,flux_err_ujy,limiting_mag,is_detection,origin,measurement,duplicate_of";
 
 #[test]
 fn demo_writes_csv_and_png_from_four_services() {
