@@ -31,7 +31,8 @@
 use std::fmt;
 
 use broker_core::astro::{
-    Band, Lightcurve, PhotometryPoint, SkyPosition, njy_to_ujy, upper_limit_mag, validate_radius_arcsec,
+    Band, Lightcurve, Measurement, Origin, PhotometryPoint, SkyPosition, njy_to_ujy, upper_limit_mag,
+    validate_radius_arcsec,
 };
 use broker_core::paginate::{Page, PageNumberPaginator, Paginator, StopRules, id_chunks};
 use broker_core::{HttpClient, ListStyle, Request};
@@ -1097,7 +1098,16 @@ pub fn survey_band(survey: Option<&str>, band_name: Option<&str>, band: Option<i
     }
 }
 
-fn flux_point(survey: &str, oid: &str, mjd: f64, band: Band, flux_njy: f64, err_njy: f64) -> Option<PhotometryPoint> {
+/// `psfFlux` is measured on the difference image, in diaSources and diaForcedSources alike.
+fn flux_point(
+    survey: &str,
+    oid: &str,
+    mjd: f64,
+    band: Band,
+    flux_njy: f64,
+    err_njy: f64,
+    origin: Origin,
+) -> Option<PhotometryPoint> {
     (flux_njy.is_finite() && err_njy.is_finite()).then(|| {
         PhotometryPoint::from_flux(
             "alerce",
@@ -1110,6 +1120,8 @@ fn flux_point(survey: &str, oid: &str, mjd: f64, band: Band, flux_njy: f64, err_
             LSST_SNR_MIN,
             LSST_LIMIT_SIGMA,
         )
+        .with_origin(origin)
+        .with_measurement(Measurement::Difference)
     })
 }
 
@@ -1122,13 +1134,13 @@ impl LsstDetection {
         let band = survey_band(Some(&survey), self.band_name.as_deref(), self.band);
         let oid = self.oid.to_string();
         if let (Some(f), Some(e)) = (self.psfFlux, self.psfFluxErr) {
-            return flux_point(&survey, &oid, mjd, band, f, e);
+            return flux_point(&survey, &oid, mjd, band, f, e, Origin::Alert);
         }
         let mag = self.magpsf.filter(|m| m.is_finite())?;
         let mut p =
             PhotometryPoint::from_mag("alerce", &survey, &oid, mjd, band, mag, self.sigmapsf.filter(|e| e.is_finite()));
         p.limiting_mag = self.diffmaglim.filter(|m| m.is_finite());
-        Some(p)
+        Some(p.with_origin(Origin::Alert).with_measurement(Measurement::Difference))
     }
 }
 
@@ -1143,7 +1155,11 @@ impl LsstNonDetection {
             .diffmaglim
             .filter(|m| m.is_finite())
             .or_else(|| self.diaNoise.and_then(|n| upper_limit_mag(njy_to_ujy(n), LSST_LIMIT_SIGMA)))?;
-        Some(PhotometryPoint::limit("alerce", &survey, &self.oid.to_string(), mjd, band, lim))
+        Some(
+            PhotometryPoint::limit("alerce", &survey, &self.oid.to_string(), mjd, band, lim)
+                .with_origin(Origin::Alert)
+                .with_measurement(Measurement::Difference),
+        )
     }
 }
 
@@ -1156,10 +1172,14 @@ impl LsstForcedPhotometry {
         let band = survey_band(Some(&survey), self.band_name.as_deref(), self.band);
         let oid = self.oid.to_string();
         if let (Some(f), Some(e)) = (self.psfFlux, self.psfFluxErr) {
-            return flux_point(&survey, &oid, mjd, band, f, e);
+            return flux_point(&survey, &oid, mjd, band, f, e, Origin::Forced);
         }
         let mag = self.mag.filter(|m| m.is_finite() && *m < 90.0)?;
-        Some(PhotometryPoint::from_mag("alerce", &survey, &oid, mjd, band, mag, self.e_mag.filter(|e| e.is_finite())))
+        Some(
+            PhotometryPoint::from_mag("alerce", &survey, &oid, mjd, band, mag, self.e_mag.filter(|e| e.is_finite()))
+                .with_origin(Origin::Forced)
+                .with_measurement(Measurement::Difference),
+        )
     }
 }
 

@@ -31,7 +31,7 @@
 use std::fmt;
 
 use broker_core::Request;
-use broker_core::astro::{Band, Lightcurve, PhotometryPoint, SkyPosition, validate_radius_arcsec};
+use broker_core::astro::{Band, Lightcurve, Measurement, Origin, PhotometryPoint, SkyPosition, validate_radius_arcsec};
 use broker_core::paginate::{Page, PageNumberPaginator, Paginator, StopRules};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -1269,7 +1269,9 @@ impl ZtfDetection {
             ztf_band(self.fid),
             mag,
             self.sigmapsf.filter(|e| e.is_finite()),
-        );
+        )
+        .with_origin(Origin::Alert)
+        .with_measurement(Measurement::Difference);
         p.limiting_mag = self.diffmaglim.filter(|m| m.is_finite());
         Some(p)
     }
@@ -1281,14 +1283,20 @@ impl ZtfNonDetection {
         let mjd = self.mjd.filter(|m| m.is_finite())?;
         let lim = self.diffmaglim.filter(|m| m.is_finite())?;
         let survey = self.tid.as_deref().unwrap_or("ztf");
-        Some(PhotometryPoint::limit("alerce", survey, oid, mjd, ztf_band(self.fid), lim))
+        Some(
+            PhotometryPoint::limit("alerce", survey, oid, mjd, ztf_band(self.fid), lim)
+                .with_origin(Origin::Alert)
+                .with_measurement(Measurement::Difference),
+        )
     }
 }
 
 impl ZtfForcedPhotometry {
     /// This measurement as a core point: a detection from `mag` ± `e_mag` when the
     /// magnitude is finite and plausible (< 90; the pipeline writes 100 for "none"), else a
-    /// limit at `diffmaglim` when there is one.
+    /// limit at `diffmaglim` when there is one. Origin `forced`; measurement `difference`
+    /// (`mag` is the forced difference-image magnitude, `mag_corr` the corrected total one,
+    /// which is not used here).
     pub fn to_point(&self, oid: &str) -> Option<PhotometryPoint> {
         let mjd = self.mjd.filter(|m| m.is_finite())?;
         let band = ztf_band(self.fid);
@@ -1309,6 +1317,7 @@ impl ZtfForcedPhotometry {
             }
             None => self.diffmaglim().map(|lim| PhotometryPoint::limit("alerce", survey, oid, mjd, band, lim)),
         }
+        .map(|p| p.with_origin(Origin::Forced).with_measurement(Measurement::Difference))
     }
 }
 

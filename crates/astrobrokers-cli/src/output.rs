@@ -255,6 +255,9 @@ pub fn lightcurve_rows(lc: &Lightcurve) -> Vec<Value> {
             m.insert("flux_err_ujy".into(), num(p.flux_err_ujy));
             m.insert("limiting_mag".into(), num(p.limiting_mag));
             m.insert("is_detection".into(), Value::from(p.is_detection()));
+            m.insert("origin".into(), Value::from(p.origin.as_str()));
+            m.insert("measurement".into(), Value::from(p.measurement.as_str()));
+            m.insert("duplicate_of".into(), p.duplicate_of.clone().map(Value::from).unwrap_or(Value::Null));
             Value::Object(m)
         })
         .collect()
@@ -549,7 +552,7 @@ mod tests {
         let mut lines = text.lines();
         assert_eq!(lines.next().unwrap(), LIGHTCURVE_COLUMNS.join(","));
         assert!(lines.next().unwrap().starts_with("alerce,ztf,ZTF1,60000.5,ztfg,18.25,0.05,"));
-        assert_eq!(lines.next().unwrap(), "atlas,atlas,1,60001,atlaso,,,,,19.5,false");
+        assert_eq!(lines.next().unwrap(), "atlas,atlas,1,60001,atlaso,,,,,19.5,false,alert,difference,");
         let mut buf = Vec::new();
         write_rows(&mut buf, &[json!({"a": "x,y", "b": "say \"hi\""})], Format::Csv, None).unwrap();
         assert_eq!(String::from_utf8(buf).unwrap(), "a,b\n\"x,y\",\"say \"\"hi\"\"\"\n");

@@ -141,7 +141,7 @@ fn is_png(p: &Path) -> bool {
     std::fs::read(p).map(|b| b.starts_with(b"\x89PNG\r\n\x1a\n") && b.len() > 5000).unwrap_or(false)
 }
 
-const COLUMNS: &str = "broker,survey,object_id,mjd,band,mag,mag_err,flux_ujy,flux_err_ujy,limiting_mag,is_detection";
+const COLUMNS: &str = "broker,survey,object_id,mjd,band,mag,mag_err,flux_ujy,flux_err_ujy,limiting_mag,is_detection,origin,measurement,duplicate_of";
 
 #[test]
 fn demo_writes_csv_and_png_from_four_services() {
@@ -156,7 +156,7 @@ fn demo_writes_csv_and_png_from_four_services() {
     assert_eq!(lines.next().unwrap(), COLUMNS);
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     assert!(rows.len() > 100, "{} rows", rows.len());
-    assert!(rows.iter().all(|r| r.len() == 11));
+    assert!(rows.iter().all(|r| r.len() == 14));
     for b in ["alerce", "atlas", "skyportal", "forcedphot"] {
         assert!(rows.iter().any(|r| r[0] == b && r[10] == "true"), "{b} detections in the CSV");
     }
@@ -720,7 +720,10 @@ fn fink_verbs_for_ztf_and_lsst() {
     let lc = e.ok(&["-f", "csv", "fink", "lightcurve", &oid, "--plot", png.to_str().unwrap()]);
     assert!(lc.starts_with(COLUMNS), "{lc}");
     assert!(lc.lines().skip(1).all(|l| l.starts_with(&format!("fink,ztf,{oid},"))));
-    assert!(lc.lines().any(|l| l.ends_with(",false")) && lc.lines().any(|l| l.ends_with(",true")));
+    assert!(
+        lc.lines().any(|l| l.ends_with(",false,alert,difference,"))
+            && lc.lines().any(|l| l.ends_with(",true,alert,difference,"))
+    );
     assert!(is_png(&png));
     let cone = e.json(&["fink", "cone", &ztf.ra.to_string(), &ztf.dec.to_string(), "-r", "5"]);
     assert!(cone.iter().any(|r| r["i:objectId"] == oid.as_str()));

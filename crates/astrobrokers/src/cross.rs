@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use broker_core::astro::binning::{BinOptions, bin_lightcurve};
+use broker_core::astro::dedup::{DedupOptions, mark_duplicates};
 use broker_core::{Lightcurve, SkyPosition};
 use serde::Serialize;
 
@@ -225,6 +226,23 @@ impl CrossBroker {
         }
         out.lightcurve = Lightcurve::merge(parts);
         out
+    }
+
+    /// Resolves `query` (a name, an id or a position; see [`crate::resolve`]), fetches the
+    /// light curve from every service that applies (forced photometry too when a position
+    /// is known), and marks duplicates of one exposure with `dedup` (see
+    /// [`broker_core::astro::dedup`]). Every point is kept; use
+    /// `lightcurve.without_duplicates()` for the collapsed curve.
+    pub async fn lightcurve_of(
+        &self,
+        resolver: &crate::resolve::Resolver,
+        query: &str,
+        dedup: &DedupOptions,
+    ) -> Result<(crate::resolve::Resolution, CrossLightcurve), crate::resolve::ResolveError> {
+        let resolution = resolver.resolve(query).await?;
+        let mut out = self.lightcurve(&resolution.target()).await;
+        mark_duplicates(&mut out.lightcurve, dedup);
+        Ok((resolution, out))
     }
 
     /// A cone search on every cone service; hits sorted by separation.

@@ -14,12 +14,13 @@
 //! | `polars` | | DataFrames everywhere |
 //! | `full` | | all of the above |
 //!
-//! The default features are the five services. A crate that needs one service only
+//! The default features are the six services (TNS included: [`resolve`] uses it for names). A crate that needs one service only
 //! depends on it alone: `astrobrokers = { version = "0.1", default-features = false,
 //! features = ["alerce"] }` compiles none of the others.
 //!
 //! [`core`] is the shared layer (errors, sky positions, light curves); [`cross`] merges
-//! light curves from several services and fans cone searches out.
+//! light curves from several services and fans cone searches out; [`resolve`] turns a name,
+//! an id or a position into every broker's id for the object.
 //!
 //! ```
 //! use astrobrokers::core::{Band, Lightcurve, PhotometryPoint, SkyPosition};
@@ -58,4 +59,5 @@ pub use tns_client as tns;
 pub use polars;
 
 pub mod cross;
+pub mod resolve;
 pub mod sources;

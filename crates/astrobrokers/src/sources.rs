@@ -277,7 +277,7 @@ impl LightcurveSource for ForcedPhotSource {
         let run = self.client.run(&req, &self.options).await?;
         let id = format!("{} {}", p.ra_sexagesimal(), p.dec_sexagesimal());
         match run.outcome {
-            Outcome::Data(table) => Ok(table.to_lightcurve(&id)),
+            Outcome::Data(table) => Ok(table.to_lightcurve_for(&id, run.task.use_reduced)),
             Outcome::NoData { .. } => Ok(Lightcurve::new()),
             Outcome::Failed { reason } => {
                 Err(format!("forced photometry task {} failed: {reason}", run.task.id).into())

@@ -7,10 +7,13 @@
 //! - `fp`: forced photometry in µJy (`uJy`/`duJy`), a detection when `flux/err >= 3`,
 //!   otherwise a 3σ limit that keeps the measured flux.
 //!
-//! Points are tagged broker `atlas`, survey `atlas`, object id the ATLAS id.
+//! Points are tagged broker `atlas`, survey `atlas`, object id the ATLAS id. Every point
+//! is a difference-image measurement (the server's `lc`, `lcnondets` and `fp` all come from
+//! the `ddc` difference-image pipeline); `lc`/`lcnondets` have origin `alert`, `fp` has
+//! origin `forced`.
 
 use broker_core::astro::{mag_err_to_flux_err, mag_to_ujy};
-use broker_core::{Band, Lightcurve, PhotometryPoint, PointKind};
+use broker_core::{Band, Lightcurve, Measurement, Origin, PhotometryPoint, PointKind};
 
 use crate::models::{ForcedPhotometry, LcPoint, NonDetection, Source};
 
@@ -34,6 +37,8 @@ pub fn detection_point(object_id: &str, p: &LcPoint) -> Option<PhotometryPoint> 
     let b = band(p.filter.as_deref());
     let mut point = if mag >= 0.0 {
         PhotometryPoint::from_mag(BROKER, SURVEY, object_id, mjd, b, mag, p.magerr)
+            .with_origin(Origin::Alert)
+            .with_measurement(Measurement::Difference)
     } else {
         // Negative flux: |mag| is the magnitude of the flux's absolute value.
         let m = mag.abs();
@@ -49,6 +54,9 @@ pub fn detection_point(object_id: &str, p: &LcPoint) -> Option<PhotometryPoint> 
             flux_err_ujy: p.magerr.map(|e| mag_err_to_flux_err(m, e)),
             limiting_mag: None,
             kind: PointKind::Detection,
+            origin: Origin::Alert,
+            measurement: Measurement::Difference,
+            duplicate_of: None,
         }
     };
     if point.limiting_mag.is_none() {
@@ -61,7 +69,11 @@ pub fn detection_point(object_id: &str, p: &LcPoint) -> Option<PhotometryPoint> 
 pub fn nondetection_point(object_id: &str, p: &NonDetection) -> Option<PhotometryPoint> {
     let mjd = p.mjd.filter(|m| m.is_finite())?;
     let lim = p.mag5sig.filter(|m| m.is_finite())?;
-    Some(PhotometryPoint::limit(BROKER, SURVEY, object_id, mjd, band(p.filter.as_deref()), lim))
+    Some(
+        PhotometryPoint::limit(BROKER, SURVEY, object_id, mjd, band(p.filter.as_deref()), lim)
+            .with_origin(Origin::Alert)
+            .with_measurement(Measurement::Difference),
+    )
 }
 
 /// One forced-photometry row as a flux point (`None` without MJD, flux or error).
@@ -69,17 +81,21 @@ pub fn forced_point(object_id: &str, p: &ForcedPhotometry) -> Option<PhotometryP
     let mjd = p.mjd_obs.filter(|m| m.is_finite())?;
     let f = p.flux_ujy().filter(|v| v.is_finite())?;
     let e = p.flux_err_ujy().filter(|v| v.is_finite() && *v >= 0.0)?;
-    Some(PhotometryPoint::from_flux(
-        BROKER,
-        SURVEY,
-        object_id,
-        mjd,
-        band(p.filter.as_deref()),
-        f,
-        e,
-        FP_SNR_DETECTION,
-        FP_LIMIT_SIGMA,
-    ))
+    Some(
+        PhotometryPoint::from_flux(
+            BROKER,
+            SURVEY,
+            object_id,
+            mjd,
+            band(p.filter.as_deref()),
+            f,
+            e,
+            FP_SNR_DETECTION,
+            FP_LIMIT_SIGMA,
+        )
+        .with_origin(Origin::Forced)
+        .with_measurement(Measurement::Difference),
+    )
 }
 
 impl Source {

@@ -15,6 +15,9 @@
 //! | `flux_err_ujy` | Float64 (nullable) | flux error in µJy |
 //! | `limiting_mag` | Float64 (nullable) | limiting AB magnitude |
 //! | `is_detection` | Boolean | detection (true) or limit (false) |
+//! | `origin` | String | `alert`, `forced` or `reported` ([`crate::astro::Origin`]) |
+//! | `measurement` | String | `difference` (difference image) or `apparent` (total) ([`crate::astro::Measurement`]) |
+//! | `duplicate_of` | String (nullable) | for a duplicate of the same exposure, the kept point as `broker/origin/object_id` ([`crate::astro::dedup`]); null otherwise |
 
 use polars::prelude::*;
 
@@ -46,6 +49,9 @@ pub fn lightcurve_to_dataframe(lc: &Lightcurve) -> Result<DataFrame> {
         Column::new("flux_err_ujy".into(), o(|x| x.flux_err_ujy)),
         Column::new("limiting_mag".into(), o(|x| x.limiting_mag)),
         Column::new("is_detection".into(), p.iter().map(|x| x.is_detection()).collect::<Vec<bool>>()),
+        Column::new("origin".into(), s(|x| x.origin.as_str())),
+        Column::new("measurement".into(), s(|x| x.measurement.as_str())),
+        Column::new("duplicate_of".into(), p.iter().map(|x| x.duplicate_of.as_deref()).collect::<Vec<Option<&str>>>()),
     ];
     DataFrame::new(p.len(), columns).map_err(polars_error)
 }
@@ -76,5 +82,9 @@ mod tests {
         assert_eq!(df.column("is_detection").unwrap().dtype(), &DataType::Boolean);
         assert_eq!(df.column("mag").unwrap().null_count(), 1);
         assert_eq!(df.column("band").unwrap().str().unwrap().get(1), Some("atlaso"));
+        assert_eq!(df.column("origin").unwrap().str().unwrap().get(0), Some("alert"));
+        assert_eq!(df.column("measurement").unwrap().str().unwrap().get(0), Some("difference"));
+        assert_eq!(df.column("duplicate_of").unwrap().dtype(), &DataType::String);
+        assert_eq!(df.column("duplicate_of").unwrap().null_count(), 2);
     }
 }

@@ -81,7 +81,7 @@ pub mod ratelimit;
 pub mod redact;
 pub mod retry;
 
-pub use astro::{Band, Lightcurve, Mjd, PhotometryPoint, PointKind, SkyPosition, Survey};
+pub use astro::{Band, Lightcurve, Measurement, Mjd, Origin, PhotometryPoint, PointKind, SkyPosition, Survey};
 pub use auth::{Auth, AuthContext, AuthStamp, HeaderToken, LoginToken, NoAuth, PersistHook};
 pub use error::{Error, HttpError, Result};
 pub use http::{Body, HttpClient, HttpClientBuilder, ListStyle, Request, Response};

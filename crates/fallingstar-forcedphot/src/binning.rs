@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 
 use broker_core::astro::binning::{FluxSample, bin_fluxes};
 use broker_core::astro::{flux_err_to_mag_err, ujy_to_mag, upper_limit_mag};
-use broker_core::{Band, Lightcurve, PhotometryPoint};
+use broker_core::{Band, Lightcurve, Origin, PhotometryPoint};
 
 use crate::result::Measurement;
 
@@ -69,7 +69,8 @@ impl Bin {
         if self.flux_err_ujy > 0.0 { self.flux_ujy / self.flux_err_ujy } else { 0.0 }
     }
     /// As a core photometry point: a detection where S/N >= `snr_min`, else a
-    /// `limit_sigma`-σ upper limit.
+    /// `limit_sigma`-σ upper limit; origin `forced`, measurement `difference` (set
+    /// `apparent` with [`PhotometryPoint::with_measurement`] for reduced-image tasks).
     pub fn to_point(&self, object_id: &str, snr_min: f64, limit_sigma: f64) -> PhotometryPoint {
         let mut p = PhotometryPoint::from_flux(
             "forcedphot",
@@ -81,7 +82,8 @@ impl Bin {
             self.flux_err_ujy,
             snr_min,
             limit_sigma,
-        );
+        )
+        .with_origin(Origin::Forced);
         if p.is_detection() {
             p.mag = ujy_to_mag(self.flux_ujy);
             p.mag_err = flux_err_to_mag_err(self.flux_ujy, self.flux_err_ujy);

@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 
 use broker_core::astro::upper_limit_mag;
-use broker_core::{Band, Lightcurve, PhotometryPoint};
+use broker_core::{Band, Lightcurve, Measurement as CoreMeasurement, Origin, PhotometryPoint};
 use serde::{Deserialize, Serialize};
 
 pub use compact_str::CompactString;
@@ -103,7 +103,10 @@ impl Measurement {
 
     /// As a core photometry point: a detection (with the file's `m`/`dm`) when `uJy/duJy >=
     /// snr_min` and the flux is positive, else a limit at `limit_sigma × duJy`
-    /// (`23.9 − 2.5 log10(limit_sigma · duJy)`), keeping the measured flux.
+    /// (`23.9 − 2.5 log10(limit_sigma · duJy)`), keeping the measured flux. The point has
+    /// origin `forced` and measurement `difference` (the server's default); for a task run
+    /// on reduced images (`use_reduced`) set it with
+    /// [`ResultTable::to_lightcurve_for`] or [`PhotometryPoint::with_measurement`].
     pub fn to_point(&self, object_id: &str, snr_min: f64, limit_sigma: f64) -> PhotometryPoint {
         let mut p = PhotometryPoint::from_flux(
             "forcedphot",
@@ -115,7 +118,9 @@ impl Measurement {
             self.dujy as f64,
             snr_min,
             limit_sigma,
-        );
+        )
+        .with_origin(Origin::Forced)
+        .with_measurement(CoreMeasurement::Difference);
         if p.is_detection() {
             if let Some(m) = self.magnitude() {
                 p.mag = Some(m);
@@ -174,6 +179,13 @@ impl ResultTable {
     /// [`Self::to_lightcurve`] with a chosen S/N threshold and limit sigma.
     pub fn to_lightcurve_with(&self, object_id: &str, snr_min: f64, limit_sigma: f64) -> Lightcurve {
         Lightcurve::from_points(self.rows.iter().map(|r| r.to_point(object_id, snr_min, limit_sigma)).collect())
+    }
+
+    /// [`Self::to_lightcurve`] for a task whose `use_reduced` is known: points of a task on
+    /// reduced images are apparent (total) fluxes, the others difference-image fluxes.
+    pub fn to_lightcurve_for(&self, object_id: &str, use_reduced: bool) -> Lightcurve {
+        let m = if use_reduced { CoreMeasurement::Apparent } else { CoreMeasurement::Difference };
+        Lightcurve::from_points(self.rows.iter().map(|r| r.to_point(object_id, 3.0, 3.0).with_measurement(m)).collect())
     }
 }
 

@@ -10,7 +10,7 @@
 
 use broker_core::astro::njy_to_ujy;
 use broker_core::paginate::{ItemStream, Paginator, TimeWindowPaginator};
-use broker_core::{Band, Error, Lightcurve, PhotometryPoint, Result};
+use broker_core::{Band, Error, Lightcurve, Measurement, Origin, PhotometryPoint, Result};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -91,17 +91,22 @@ impl LsstSource {
         let (f, e) = (self.psf_flux?, self.psf_flux_err?);
         let band = self.band.as_deref().map(Band::from_lsst_letter).unwrap_or_else(|| Band::Other("lsst?".into()));
         let oid = self.dia_object_id.map(|i| i.to_string()).unwrap_or_default();
-        Some(PhotometryPoint::from_flux(
-            BROKER,
-            "lsst",
-            &oid,
-            mjd,
-            band,
-            njy_to_ujy(f),
-            njy_to_ujy(e),
-            LSST_SNR_MIN,
-            LSST_LIMIT_SIGMA,
-        ))
+        Some(
+            PhotometryPoint::from_flux(
+                BROKER,
+                "lsst",
+                &oid,
+                mjd,
+                band,
+                njy_to_ujy(f),
+                njy_to_ujy(e),
+                LSST_SNR_MIN,
+                LSST_LIMIT_SIGMA,
+            )
+            // A diaSource of an alert; `psfFlux` is measured on the difference image.
+            .with_origin(Origin::Alert)
+            .with_measurement(Measurement::Difference),
+        )
     }
     /// A column by its raw name, typed or not.
     pub fn get(&self, column: &str) -> Option<Value> {

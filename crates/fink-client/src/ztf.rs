@@ -5,7 +5,7 @@
 //! `utils.py`.
 
 use broker_core::paginate::{ItemStream, Paginator, TimeWindowPaginator};
-use broker_core::{Band, Error, Lightcurve, PhotometryPoint, Result};
+use broker_core::{Band, Error, Lightcurve, Measurement, Origin, PhotometryPoint, Result};
 use bytes::Bytes;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
@@ -114,15 +114,17 @@ impl ZtfAlert {
         let mjd = self.mjd().filter(|m| m.is_finite())?;
         let band = self.fid.and_then(Band::from_ztf_fid)?;
         let oid = self.object_id.as_deref().unwrap_or_default();
-        match self.kind()? {
-            ZtfRowKind::UpperLimit => Some(PhotometryPoint::limit(BROKER, "ztf", oid, mjd, band, self.diffmaglim?)),
-            ZtfRowKind::BadQuality if !include_bad_quality => None,
+        // Alert packets: `magpsf` and `diffmaglim` are difference-image values.
+        let p = match self.kind()? {
+            ZtfRowKind::UpperLimit => PhotometryPoint::limit(BROKER, "ztf", oid, mjd, band, self.diffmaglim?),
+            ZtfRowKind::BadQuality if !include_bad_quality => return None,
             ZtfRowKind::Valid | ZtfRowKind::BadQuality => {
                 let mut p = PhotometryPoint::from_mag(BROKER, "ztf", oid, mjd, band, self.magpsf?, self.sigmapsf);
                 p.limiting_mag = self.diffmaglim;
-                Some(p)
+                p
             }
-        }
+        };
+        Some(p.with_origin(Origin::Alert).with_measurement(Measurement::Difference))
     }
 }
 

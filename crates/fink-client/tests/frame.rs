@@ -61,5 +61,8 @@ async fn a_reply_that_is_not_parquet_is_a_decode_error_not_a_panic() {
     assert!(matches!(err, broker_core::Error::Decode { .. }), "{err}");
     // The unified light curve as a frame.
     let lc = broker_core::Lightcurve::new();
-    assert_eq!(fink_client::frame::lightcurve_to_dataframe(&lc).unwrap().width(), 11);
+    assert_eq!(
+        fink_client::frame::lightcurve_to_dataframe(&lc).unwrap().width(),
+        broker_core::astro::LIGHTCURVE_COLUMNS.len()
+    );
 }

@@ -45,7 +45,7 @@
 //! not work: it tests a boolean) are dropped.
 
 use broker_core::astro::njy_to_ujy;
-use broker_core::{Band, Lightcurve, PhotometryPoint};
+use broker_core::{Band, Lightcurve, Measurement, Origin, PhotometryPoint};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -344,10 +344,14 @@ impl ZtfCandidate {
                 p.flux_ujy = p.flux_ujy.map(|f| -f);
             }
             p.limiting_mag = finite(self.diffmaglim);
-            Some(p)
+            Some(p.with_origin(Origin::Alert).with_measurement(Measurement::Difference))
         } else {
             let lim = finite(self.diffmaglim)?;
-            Some(PhotometryPoint::limit(BROKER, "ztf", object_id, mjd, band, lim))
+            Some(
+                PhotometryPoint::limit(BROKER, "ztf", object_id, mjd, band, lim)
+                    .with_origin(Origin::Alert)
+                    .with_measurement(Measurement::Difference),
+            )
         }
     }
 }
@@ -362,17 +366,12 @@ impl ZtfForcedPhot {
             return None;
         }
         let scale = 10f64.powf((23.9 - zp) / 2.5);
-        Some(PhotometryPoint::from_flux(
-            BROKER,
-            "ztf",
-            object_id,
-            mjd,
-            band,
-            f * scale,
-            e * scale,
-            SNR_MIN,
-            LIMIT_SIGMA,
-        ))
+        Some(
+            PhotometryPoint::from_flux(BROKER, "ztf", object_id, mjd, band, f * scale, e * scale, SNR_MIN, LIMIT_SIGMA)
+                // ZTF forced photometry: `forcediffimflux` is measured on the difference image.
+                .with_origin(Origin::Forced)
+                .with_measurement(Measurement::Difference),
+        )
     }
 }
 
@@ -382,32 +381,38 @@ fn lsst_point(
     band: Option<&str>,
     flux: Option<f64>,
     err: Option<f64>,
+    origin: Origin,
 ) -> Option<PhotometryPoint> {
     let (mjd, band, f, e) = (finite(mjd)?, band?, finite(flux)?, finite(err)?);
-    Some(PhotometryPoint::from_flux(
-        BROKER,
-        "lsst",
-        id,
-        mjd,
-        Band::from_lsst_letter(band),
-        njy_to_ujy(f),
-        njy_to_ujy(e),
-        SNR_MIN,
-        LIMIT_SIGMA,
-    ))
+    Some(
+        PhotometryPoint::from_flux(
+            BROKER,
+            "lsst",
+            id,
+            mjd,
+            Band::from_lsst_letter(band),
+            njy_to_ujy(f),
+            njy_to_ujy(e),
+            SNR_MIN,
+            LIMIT_SIGMA,
+        )
+        // `psfFlux` of diaSources and diaForcedSources is measured on the difference image.
+        .with_origin(origin)
+        .with_measurement(Measurement::Difference),
+    )
 }
 
 impl DiaSource {
     /// This row as a unified point (see the module rules).
     pub fn to_point(&self, object_id: &str) -> Option<PhotometryPoint> {
-        lsst_point(object_id, self.midpointMjdTai, self.band.as_deref(), self.psfFlux, self.psfFluxErr)
+        lsst_point(object_id, self.midpointMjdTai, self.band.as_deref(), self.psfFlux, self.psfFluxErr, Origin::Alert)
     }
 }
 
 impl DiaForcedSource {
     /// This row as a unified point (see the module rules).
     pub fn to_point(&self, object_id: &str) -> Option<PhotometryPoint> {
-        lsst_point(object_id, self.midpointMjdTai, self.band.as_deref(), self.psfFlux, self.psfFluxErr)
+        lsst_point(object_id, self.midpointMjdTai, self.band.as_deref(), self.psfFlux, self.psfFluxErr, Origin::Forced)
     }
 }
 

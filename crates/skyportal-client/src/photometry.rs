@@ -14,7 +14,7 @@ use std::fmt;
 use std::ops::Range;
 
 use broker_core::astro::{AB_ZERO_POINT_UJY, upper_limit_mag};
-use broker_core::{Band, Error, Lightcurve, PhotometryPoint, Request, Result, RetrySafety};
+use broker_core::{Band, Error, Lightcurve, Measurement, Origin, PhotometryPoint, Request, Result, RetrySafety};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -226,7 +226,39 @@ impl PhotometryRecord {
         if p.limiting_mag.is_none() {
             p.limiting_mag = limiting;
         }
+        p.origin = point_origin(self.origin.as_deref(), &p.survey);
+        // `mag`/`flux` are SkyPortal's difference-image values; the apparent ones are the
+        // separate `magtot`/`tot_flux`, not read here.
+        p.measurement = Measurement::Difference;
         Some(p)
+    }
+}
+
+/// `origin` values naming an alert broker whose points a SkyPortal instance re-serves.
+pub const ALERT_ORIGINS: [&str; 6] = ["alerce", "fink", "lasair", "kowalski", "antares", "ampel"];
+
+/// The core origin of a SkyPortal point from its `origin` string: one naming forced
+/// photometry (containing `fp` as a word part or `forced`, such as `fp`, `alert_fp`,
+/// `ZTF forced`) is forced; none (null, empty, or the string `"None"` the server stores for
+/// null) on a survey's band (`ztf`, `atlas`, `lsst`) is that survey's alert stream
+/// re-served, and so is one naming an alert broker ([`ALERT_ORIGINS`]); anything else (a
+/// follow-up upload, a named pipeline) is reported.
+pub fn point_origin(origin: Option<&str>, survey: &str) -> Origin {
+    let o = origin.map(str::trim).filter(|o| !o.is_empty() && !o.eq_ignore_ascii_case("none"));
+    match o {
+        Some(o) => {
+            let l = o.to_ascii_lowercase();
+            let fp = l.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| w == "fp" || w == "fps");
+            if fp || l.contains("forced") {
+                Origin::Forced
+            } else if ALERT_ORIGINS.contains(&l.as_str()) && matches!(survey, "ztf" | "atlas" | "lsst") {
+                Origin::Alert
+            } else {
+                Origin::Reported
+            }
+        }
+        None if matches!(survey, "ztf" | "atlas" | "lsst") => Origin::Alert,
+        None => Origin::Reported,
     }
 }
 
@@ -1138,5 +1170,16 @@ mod tests {
             .validate()
             .unwrap_err();
         assert!(e.to_string().contains("1 to 10000"), "{e}");
+    }
+
+    #[test]
+    fn origins_map_to_alert_forced_or_reported() {
+        assert_eq!(point_origin(None, "ztf"), Origin::Alert);
+        assert_eq!(point_origin(Some("None"), "ztf"), Origin::Alert);
+        assert_eq!(point_origin(Some("alerce"), "ztf"), Origin::Alert);
+        assert_eq!(point_origin(Some("atlas_fp"), "atlas"), Origin::Forced);
+        assert_eq!(point_origin(Some("ZTF forced"), "ztf"), Origin::Forced);
+        assert_eq!(point_origin(None, "sedm"), Origin::Reported);
+        assert_eq!(point_origin(Some("lol"), "ztf"), Origin::Reported);
     }
 }

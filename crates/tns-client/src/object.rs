@@ -9,7 +9,7 @@
 //! `discmagfilter{id,name,family}`, `reporting_group{groupid,group_name}`, ...). Every other
 //! field is kept in `extra`.
 
-use broker_core::{Band, Lightcurve, PhotometryPoint, SkyPosition};
+use broker_core::{Band, Lightcurve, Measurement, Origin, PhotometryPoint, SkyPosition};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
@@ -211,7 +211,7 @@ impl TnsObject {
     /// The photometry as a [`Lightcurve`] (detections, and limits from `limflux`), for
     /// points in AB magnitudes with a date; others are skipped. Bands come from the TNS
     /// filter id where SkyPortal maps it (110/111/112 ZTF g/r/i, 71/72 ATLAS c/o, 160-165
-    /// LSST u-y), else from the filter name.
+    /// LSST u-y), else from the filter name. Points have origin `reported`.
     pub fn lightcurve(&self) -> Lightcurve {
         let mut lc = Lightcurve::new();
         let object_id = self.objname.as_str();
@@ -228,7 +228,10 @@ impl TnsObject {
                 (None, Some(lim)) => PhotometryPoint::limit("tns", "TNS", object_id, mjd, band, lim),
                 _ => continue,
             };
-            lc.push(point);
+            // Reported by a person or a survey's bot; TNS does not say whether a magnitude
+            // is a difference-image one: the surveys' discovery reports are, so that is
+            // the default kept here.
+            lc.push(point.with_origin(Origin::Reported).with_measurement(Measurement::Difference));
         }
         lc.sort_by_mjd();
         lc

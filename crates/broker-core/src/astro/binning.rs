@@ -26,7 +26,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Band, Lightcurve, PhotometryPoint};
+use super::{Band, Lightcurve, Measurement, Origin, PhotometryPoint};
 
 /// How a bin's fluxes are combined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -265,33 +265,47 @@ pub fn bin_fluxes(samples: &[FluxSample], opts: &BinOptions) -> Vec<FluxBin> {
         .collect()
 }
 
-/// Bins a light curve's flux points per broker, survey, object and band, giving one point
-/// per bin: a detection when `flux / err >= snr_min`, else a `limit_sigma` limit. Points
-/// without a flux (magnitude-only limits) are left out.
+/// Bins a light curve's flux points per broker, survey, object, band, origin and
+/// measurement (difference and apparent fluxes are never averaged together), giving one
+/// point per bin: a detection when `flux / err >= snr_min`, else a `limit_sigma` limit.
+/// Points without a flux (magnitude-only limits) and points marked as duplicates (see
+/// [`super::dedup`]) are left out.
 pub fn bin_lightcurve(lc: &Lightcurve, opts: &BinOptions, snr_min: f64, limit_sigma: f64) -> Lightcurve {
-    let mut groups: BTreeMap<(String, String, String, Band), Vec<FluxSample>> = BTreeMap::new();
-    for p in &lc.points {
+    type Key = (String, String, String, Band, Origin, Measurement);
+    let mut groups: BTreeMap<Key, Vec<FluxSample>> = BTreeMap::new();
+    for p in lc.points.iter().filter(|p| !p.is_duplicate()) {
         if let (Some(f), Some(e)) = (p.flux_ujy, p.flux_err_ujy) {
             groups
-                .entry((p.broker.clone(), p.survey.clone(), p.object_id.clone(), p.band.clone()))
+                .entry((
+                    p.broker.clone(),
+                    p.survey.clone(),
+                    p.object_id.clone(),
+                    p.band.clone(),
+                    p.origin,
+                    p.measurement,
+                ))
                 .or_default()
                 .push(FluxSample { mjd: p.mjd, flux: f, err: e });
         }
     }
     let mut out = Lightcurve::new();
-    for ((broker, survey, id, band), samples) in groups {
+    for ((broker, survey, id, band, origin, measurement), samples) in groups {
         for b in bin_fluxes(&samples, opts) {
-            out.push(PhotometryPoint::from_flux(
-                &broker,
-                &survey,
-                &id,
-                b.mjd,
-                band.clone(),
-                b.flux,
-                b.err,
-                snr_min,
-                limit_sigma,
-            ));
+            out.push(
+                PhotometryPoint::from_flux(
+                    &broker,
+                    &survey,
+                    &id,
+                    b.mjd,
+                    band.clone(),
+                    b.flux,
+                    b.err,
+                    snr_min,
+                    limit_sigma,
+                )
+                .with_origin(origin)
+                .with_measurement(measurement),
+            );
         }
     }
     out.sort_by_mjd();

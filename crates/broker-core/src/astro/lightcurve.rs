@@ -5,7 +5,10 @@ use super::photometry::{flux_err_to_mag_err, mag_err_to_flux_err, mag_to_ujy, uj
 
 /// The unified light-curve columns, in order: the DataFrame columns of
 /// `broker_core::frame` (feature `polars`) and the CSV/JSON columns of the CLI.
-pub const LIGHTCURVE_COLUMNS: [&str; 11] = [
+///
+/// `origin`, `measurement` and `duplicate_of` carry each point's provenance (see
+/// [`Origin`], [`Measurement`] and [`crate::astro::dedup`]).
+pub const LIGHTCURVE_COLUMNS: [&str; 14] = [
     "broker",
     "survey",
     "object_id",
@@ -17,7 +20,63 @@ pub const LIGHTCURVE_COLUMNS: [&str; 11] = [
     "flux_err_ujy",
     "limiting_mag",
     "is_detection",
+    "origin",
+    "measurement",
+    "duplicate_of",
 ];
+
+/// How a point was measured: from an alert, by forced photometry, or reported by a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// A survey's real-time alert stream: a detection (or non-detection) found by the
+    /// survey's own pipeline (ZTF `magpsf`, ATLAS `lc`, LSST diaSources).
+    #[default]
+    Alert,
+    /// Forced photometry: a flux measured at a fixed position whether or not anything was
+    /// detected (ALeRCE/ZTF forced photometry, ATLAS `fp`, the ATLAS forced-photometry
+    /// server, LSST diaForcedSources).
+    Forced,
+    /// Photometry reported by someone (a TNS report, a follow-up upload to SkyPortal).
+    Reported,
+}
+
+impl Origin {
+    /// The column value: `alert`, `forced` or `reported`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Alert => "alert",
+            Origin::Forced => "forced",
+            Origin::Reported => "reported",
+        }
+    }
+}
+
+/// What the magnitude/flux measures: the change since the reference image (difference
+/// imaging) or the whole source (apparent, total).
+///
+/// The two are never comparable point by point: a difference flux of a transient on a
+/// galaxy leaves the galaxy out, an apparent flux keeps it. A merged light curve keeps
+/// this column so they are never mixed silently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Measurement {
+    /// Measured on a difference (science − reference) image.
+    #[default]
+    Difference,
+    /// The apparent (total) brightness, reference flux included.
+    Apparent,
+}
+
+impl Measurement {
+    /// The column value: `difference` or `apparent`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Measurement::Difference => "difference",
+            Measurement::Apparent => "apparent",
+        }
+    }
+}
 
 /// Whether a point is a detection or only a limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,6 +116,17 @@ pub struct PhotometryPoint {
     pub limiting_mag: Option<f64>,
     /// Detection or limit.
     pub kind: PointKind,
+    /// Alert, forced or reported photometry.
+    #[serde(default)]
+    pub origin: Origin,
+    /// Difference-image or apparent (total) magnitude/flux.
+    #[serde(default)]
+    pub measurement: Measurement,
+    /// When this point is a duplicate of another point in the same light curve (the same
+    /// exposure served twice), the kept point as `broker/origin/object_id`; see
+    /// [`crate::astro::dedup`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicate_of: Option<String>,
 }
 
 impl PhotometryPoint {
@@ -73,7 +143,33 @@ impl PhotometryPoint {
             flux_err_ujy: None,
             limiting_mag: None,
             kind,
+            origin: Origin::Alert,
+            measurement: Measurement::Difference,
+            duplicate_of: None,
         }
+    }
+
+    /// Sets the origin (constructors start with [`Origin::Alert`]).
+    pub fn with_origin(mut self, origin: Origin) -> Self {
+        self.origin = origin;
+        self
+    }
+
+    /// Sets what the magnitude/flux measures (constructors start with
+    /// [`Measurement::Difference`]).
+    pub fn with_measurement(mut self, measurement: Measurement) -> Self {
+        self.measurement = measurement;
+        self
+    }
+
+    /// Whether this point was marked as a duplicate of another.
+    pub fn is_duplicate(&self) -> bool {
+        self.duplicate_of.is_some()
+    }
+
+    /// `broker/origin/object_id`: how [`PhotometryPoint::duplicate_of`] names a point.
+    pub fn provenance_key(&self) -> String {
+        format!("{}/{}/{}", self.broker, self.origin.as_str(), self.object_id)
     }
 
     /// A detection given as a magnitude (flux in µJy is derived).

@@ -3,6 +3,7 @@
 
 mod band;
 pub mod binning;
+pub mod dedup;
 mod lightcurve;
 mod photometry;
 mod position;
@@ -10,7 +11,7 @@ mod survey;
 mod time;
 
 pub use band::Band;
-pub use lightcurve::{LIGHTCURVE_COLUMNS, Lightcurve, PhotometryPoint, PointKind};
+pub use lightcurve::{LIGHTCURVE_COLUMNS, Lightcurve, Measurement, Origin, PhotometryPoint, PointKind};
 pub use photometry::{
     AB_ZERO_POINT_UJY, flux_err_to_mag_err, mag_err_to_flux_err, mag_to_ujy, njy_to_ujy, ujy_to_mag, upper_limit_mag,
 };
