@@ -12,6 +12,7 @@
 //! | `lasair` | `lasair` | Lasair (ZTF and LSST servers) |
 //! | `tns` | [`tns`] | Transient Name Server (names, reports, the public-objects list) |
 //! | `polars` | | DataFrames everywhere |
+//! | `harvest` | [`harvest`] | many targets' light curves into a resumable Parquet dataset |
 //! | `full` | | all of the above |
 //!
 //! The default features are the five services. A crate that needs one service only
@@ -58,4 +59,6 @@ pub use tns_client as tns;
 pub use polars;
 
 pub mod cross;
+#[cfg(feature = "harvest")]
+pub mod harvest;
 pub mod sources;
