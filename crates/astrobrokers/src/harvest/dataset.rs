@@ -33,6 +33,9 @@ use broker_core::{Lightcurve, SkyPosition};
 
 use super::HarvestError;
 
+/// Polars' I/O crate, whose `parquet::read::ParquetReader` reads a part file back.
+pub use polars_io;
+
 /// The columns the harvest adds to the light-curve frame.
 pub const HARVEST_COLUMNS: [&str; 5] = ["target_key", "object_id_int", "target_ra", "target_dec", "harvest_run"];
 
