@@ -86,7 +86,10 @@ fn harvest(dir: &Path, s: &Services) -> Harvest {
 
 /// Every row of the dataset: (broker from the partition, target key, object id, mjd, band,
 /// detection) and the schema of each part file.
-fn read_dataset(dir: &Path) -> (Vec<(String, String, String, u64, String, bool)>, Vec<(PathBuf, Schema)>) {
+/// (broker, target key, object id, mjd bits, band, detection).
+type Row = (String, String, String, u64, String, bool);
+
+fn read_dataset(dir: &Path) -> (Vec<Row>, Vec<(PathBuf, Schema)>) {
     use astrobrokers::harvest::dataset::polars_io::parquet::read::ParquetReader;
     let mut rows = Vec::new();
     let mut schemas = Vec::new();
@@ -239,7 +242,7 @@ async fn harvest_500_targets_killed_half_way_and_resumed_under_faults() {
 
     // The dataset, read back: 0 duplicates, 0 missing.
     let (rows, schemas) = read_dataset(&dir);
-    let mut seen: HashMap<&(String, String, String, u64, String, bool), usize> = HashMap::new();
+    let mut seen: HashMap<&Row, usize> = HashMap::new();
     for r in &rows {
         *seen.entry(r).or_default() += 1;
     }
