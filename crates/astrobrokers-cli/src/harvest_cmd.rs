@@ -58,6 +58,10 @@ pub struct HarvestArgs {
     /// at most 50,000).
     #[arg(long, default_value_t = 1000)]
     pub atlas_chunk: usize,
+    /// Services not to ask (e.g. `--skip lasair,fink-lsst` when an hourly quota would make
+    /// the harvest too long).
+    #[arg(long, value_delimiter = ',', value_name = "BROKER,...")]
+    pub skip: Vec<String>,
     /// Print the plan (requests, quotas, least time) and stop.
     #[arg(long)]
     pub dry_run: bool,
@@ -120,6 +124,12 @@ fn parse_since(s: &str) -> Result<f64> {
 pub async fn run(g: &Global, ep: &Endpoints, a: HarvestArgs) -> Result<()> {
     let max_age = parse_age(&a.max_age)?;
     ctx::mjd_range(a.mjd_min, a.mjd_max)?;
+    const BROKERS: [&str; 7] = ["alerce", "atlas", "fink", "fink-lsst", "forcedphot", "lasair", "skyportal"];
+    for b in &a.skip {
+        if !BROKERS.contains(&b.trim()) {
+            bail!("invalid --skip {b:?}: use one or more of {}", BROKERS.join(", "));
+        }
+    }
     if a.atlas_chunk == 0 || a.atlas_chunk > AtlasBatch::MAX_IDS {
         bail!("invalid --atlas-chunk {}: use 1 to 50000 ids a request", a.atlas_chunk);
     }
@@ -184,12 +194,13 @@ pub async fn run(g: &Global, ep: &Endpoints, a: HarvestArgs) -> Result<()> {
         mjd_max: a.mjd_max,
         ..HarvestOptions::default()
     });
-    if ep.atlas_configured() {
+    let skipped = |b: &str| a.skip.iter().any(|s| s.trim() == b);
+    if ep.atlas_configured() && !skipped("atlas") {
         h = h
             .source(Arc::new(AtlasBatch::new(ep.atlas()?).with_forced_photometry(true).preferred_chunk(a.atlas_chunk)));
     }
     for s in cb.lightcurve_sources() {
-        if s.broker() == "atlas" || (s.broker() == "forcedphot" && !a.forced) {
+        if s.broker() == "atlas" || skipped(s.broker()) || (s.broker() == "forcedphot" && !a.forced) {
             continue;
         }
         h = h.source(Arc::new(PerTarget::new(s.clone())));
