@@ -18,6 +18,7 @@ mod ctx;
 mod demo;
 mod fink_cmd;
 mod forcedphot_cmd;
+mod harvest_cmd;
 mod lasair_cmd;
 mod output;
 mod plot;
@@ -218,6 +219,9 @@ enum Command {
     Lightcurve(cross_cmd::LightcurveArgs),
     /// A cone search on every configured service.
     Cone(cross_cmd::ConeArgs),
+    /// Many targets' light curves from every configured service into a resumable,
+    /// hive-partitioned Parquet dataset, with a completeness report.
+    Harvest(harvest_cmd::HarvestArgs),
     /// Show or change the configuration.
     #[command(subcommand)]
     Config(ConfigCmd),
@@ -475,6 +479,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Tns(c) => tns_cmd::run(&g, &endpoints()?, c).await,
         Command::Lightcurve(a) => cross_cmd::lightcurve(&g, &endpoints()?, a).await,
         Command::Cone(a) => cross_cmd::cone(&g, &endpoints()?, a).await,
+        Command::Harvest(a) => harvest_cmd::run(&g, &endpoints()?, a).await,
         Command::Config(c) => config_cmd(&g, c),
     }
 }

@@ -187,6 +187,12 @@ impl CrossBroker {
         self
     }
 
+    /// The light-curve services, in the order they were added (the harvest drives them one
+    /// by one).
+    pub fn lightcurve_sources(&self) -> &[Arc<dyn LightcurveSource>] {
+        &self.lightcurves
+    }
+
     /// The light curve of `target` from every service that applies, merged by MJD.
     pub async fn lightcurve(&self, target: &Target) -> CrossLightcurve {
         let mut out = CrossLightcurve::default();
@@ -277,7 +283,7 @@ impl CrossBroker {
     }
 }
 
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut s = e.to_string();
     let mut src = e.source();
     while let Some(c) = src {

@@ -12,6 +12,7 @@
 //! | `lasair` | `lasair` | Lasair (ZTF and LSST servers) |
 //! | `tns` | [`tns`] | Transient Name Server (names, reports, the public-objects list) |
 //! | `polars` | | DataFrames everywhere |
+//! | `harvest` | [`harvest`] | many targets' light curves into a resumable Parquet dataset |
 //! | `full` | | all of the above |
 //!
 //! The default features are the six services (TNS included: [`resolve`] uses it for names). A crate that needs one service only
@@ -59,5 +60,7 @@ pub use tns_client as tns;
 pub use polars;
 
 pub mod cross;
+#[cfg(feature = "harvest")]
+pub mod harvest;
 pub mod resolve;
 pub mod sources;
