@@ -407,6 +407,30 @@ mod tests {
         assert_eq!(third.lc[0].mjd, Some(2.5));
         assert_eq!(third.lc[0].extra.get("pointing"), Some(serde_json::json!("TA1")));
         assert_eq!(third.extra["new"], serde_json::json!(1));
+        // The same reply in pieces of every size: the same elements (the buffer is compacted
+        // between pieces while an element is pending).
+        let big = format!(
+            "[{}]",
+            (0..40)
+                .map(|i| format!(
+                    r#"{{"object": {{"id": {}}}, "lc": [{{"mjd": {i}.5, "pointing": "T\"{i}"}}]}}"#,
+                    1000005291314656200u64 + i
+                ))
+                .collect::<Vec<_>>()
+                .join(",\n ")
+        );
+        for piece in [1, 5, 64, 333, 100_000] {
+            let chunks: Vec<Bytes> = big.as_bytes().chunks(piece).map(Bytes::copy_from_slice).collect();
+            let mut r = BodyReader::from_chunks(chunks);
+            let ObjectsReply::Elements { elements, .. } = decode_streaming(&mut r, "u").unwrap() else { panic!() };
+            assert_eq!(elements.len(), 40, "piece {piece}");
+            for (i, e) in elements.into_iter().enumerate() {
+                let s = e.unwrap().into_source().unwrap();
+                assert_eq!(s.id().get(), 1000005291314656200u64 + i as u64, "piece {piece}");
+                assert_eq!(s.lc[0].mjd, Some(i as f64 + 0.5));
+                assert_eq!(s.lc[0].extra.get("pointing"), Some(serde_json::json!(format!("T\"{i}"))));
+            }
+        }
         let mut cut = BodyReader::from_bytes(Bytes::from_static(&body[..body.len() - 5]));
         let err = decode_streaming(&mut cut, "u").err().unwrap().to_string();
         assert!(err.contains("cut short"), "{err}");

@@ -45,6 +45,16 @@ impl BodyReader {
         BodyReader { rx: None, current: body.into() }
     }
 
+    /// A reader over a body already in memory, in these chunks (to test a decoder against
+    /// any chunking).
+    pub fn from_chunks(chunks: impl IntoIterator<Item = Bytes>) -> Self {
+        let (tx, reader) = Self::channel();
+        for c in chunks {
+            let _ = tx.send(Ok(c));
+        }
+        reader
+    }
+
     /// The next chunk of the body (never empty), `None` at its end, or the error that cut
     /// it short.
     pub fn next_chunk(&mut self) -> io::Result<Option<Bytes>> {
@@ -126,6 +136,10 @@ mod tests {
         tx.send(Err(io::Error::other("connection reset"))).unwrap();
         assert_eq!(r.next_chunk().unwrap().unwrap(), Bytes::from_static(b"[1,"));
         assert_eq!(r.next_chunk().unwrap_err().to_string(), "connection reset");
+        let mut chunked = BodyReader::from_chunks([Bytes::from_static(b"x"), Bytes::from_static(b"yz")]);
+        let mut all = Vec::new();
+        chunked.read_to_end(&mut all).unwrap();
+        assert_eq!(all, b"xyz");
         let mut from_mem = BodyReader::from_bytes(Bytes::from_static(b"xyz"));
         let mut two = [0u8; 2];
         assert_eq!(from_mem.read(&mut two).unwrap(), 2);
