@@ -113,7 +113,7 @@ def atlas(path, n, runs):
         secs.append(time.perf_counter() - t)
         found = len(c.response_data)
         points = sum(len(d.get("lc") or []) + len(d.get("lcnondets") or []) + len(d.get("fp") or []) for d in c.response_data)
-    return {"n": len(ids), "secs": secs, "found": found, "points": points}
+    return {"n": len(ids), "secs": secs, "found": found, "points": points, "hwm_kib": peak_rss_kib()}
 
 
 def ratelimited(path, requests_n):

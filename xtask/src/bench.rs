@@ -407,6 +407,11 @@ fn paged_listing(env: &Env, o: &Opts) -> Result<Vec<Row>> {
     Ok(vec![row])
 }
 
+/// A size in KiB (a JSON number) in MiB; 0 when absent.
+fn kib_as_mib(v: &Value) -> f64 {
+    v.as_f64().unwrap_or(0.0) / 1024.0
+}
+
 /// 3. ATLAS bulk: full light curves of many ids.
 fn atlas_bulk(env: &Env, o: &Opts) -> Result<Vec<Row>> {
     let n = o.size(5000, 500);
@@ -418,7 +423,8 @@ fn atlas_bulk(env: &Env, o: &Opts) -> Result<Vec<Row>> {
     let mut pr = Row::new(&w, "Python `RequestMultipleSourceData(...).chunk_get_response_quiet()` (100 ids/request)");
     if let (Some(m), Some(p)) = (peer_med, &p) {
         pr.peer = secs(m);
-        pr.notes = format!("{} sources, {} points", p["found"], p["points"]);
+        pr.notes =
+            format!("{} sources, {} points; peak RSS {:.0} MiB", p["found"], p["points"], kib_as_mib(&p["hwm_kib"]));
     }
     rows.push(pr);
     for (chunk, conc) in [(100, 1), (100, 4)] {
@@ -429,7 +435,13 @@ fn atlas_bulk(env: &Env, o: &Opts) -> Result<Vec<Row>> {
             row.ours = secs(m);
             row.ratio = ratio(peer_med, Some(m));
         }
-        row.notes = format!("{} found, {} failed, {} points", r["found"], r["failed"], r["points"]);
+        row.notes = format!(
+            "{} found, {} failed, {} points; peak RSS {:.0} MiB",
+            r["found"],
+            r["failed"],
+            r["points"],
+            kib_as_mib(&r["hwm_kib"])
+        );
         rows.push(row);
     }
     Ok(rows)

@@ -4,15 +4,12 @@
 //! ```text
 //! bench_atlas bulk <sandbox.json> <n> <chunk> <concurrency> <runs>   # full light curves of n ids
 //! bench_atlas fetch <sandbox.json> <out.json>                        # one source, raw bytes
-//! bench_atlas parse <source.json> <runs>                             # raw serde_json vs typed
+//! bench_atlas parse <source.json> <runs>                             # raw serde_json vs `Source::from_json`
 //! ```
 //!
 //! `<sandbox.json>` is the line printed by the `bench_sandbox` example of broker-sandbox.
 
-use atlas_client::{
-    AtlasClient, AtlasId, AtlasObject, ExternalCrossmatch, ForcedPhotometry, LcPoint, NonDetection,
-    SherlockClassification, SherlockCrossmatch, SourceOutcome,
-};
+use atlas_client::{AtlasClient, AtlasId, Source, SourceOutcome};
 use broker_core::ratelimit::{Quota, RateLimiter};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -66,8 +63,12 @@ async fn bulk(args: &[String]) -> Res<Value> {
             }
         }
     }
+    // All of a run's points stay in memory until the run ends (as in the peer); each run's
+    // results are dropped before the next, so the peak is one run's data plus the replies
+    // being decoded.
+    let (hwm, rss) = memory_kib();
     Ok(json!({"n": ids.len(), "chunk": chunk, "concurrency": concurrency, "secs": secs,
-        "found": found, "failed": failed, "points": points}))
+        "found": found, "failed": failed, "points": points, "hwm_kib": hwm, "rss_kib": rss}))
 }
 
 async fn fetch(args: &[String]) -> Res<Value> {
@@ -91,33 +92,23 @@ async fn fetch(args: &[String]) -> Res<Value> {
     Ok(json!({"bytes": bytes.len(), "points": points}))
 }
 
-/// One `objects/` element, decoded with the same public element types the client uses.
-#[derive(serde::Deserialize)]
-#[allow(dead_code)]
-struct BenchSource {
-    object: AtlasObject,
-    #[serde(default)]
-    lc: Vec<LcPoint>,
-    #[serde(default)]
-    lcnondets: Vec<NonDetection>,
-    #[serde(default)]
-    fp: Vec<ForcedPhotometry>,
-    #[serde(default)]
-    sherlock_crossmatches: Vec<SherlockCrossmatch>,
-    #[serde(default)]
-    sherlock_classifications: Vec<SherlockClassification>,
-    #[serde(default)]
-    tns_crossmatches: Vec<ExternalCrossmatch>,
-    #[serde(default)]
-    external_crossmatches: Vec<ExternalCrossmatch>,
-    #[serde(flatten)]
-    extra: serde_json::Map<String, Value>,
+/// Peak and current resident memory of this process (KiB), from `/proc/self/status`.
+fn memory_kib() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmHWM:"), field("VmRSS:"))
 }
 
 fn parse(args: &[String]) -> Res<Value> {
     let bytes = std::fs::read(arg(args, 1)?)?;
     let runs: usize = arg(args, 2)?.parse()?;
-    let url = url::Url::parse("http://bench.invalid/objects/")?;
     let (mut raw, mut typed) = (Vec::new(), Vec::new());
     let mut rows = 0;
     for _ in 0..runs {
@@ -126,7 +117,7 @@ fn parse(args: &[String]) -> Res<Value> {
         raw.push(t.elapsed().as_secs_f64());
         drop(v);
         let t = Instant::now();
-        let s: BenchSource = broker_core::http::decode_json(&bytes, &url)?;
+        let s = Source::from_json(&bytes)?;
         typed.push(t.elapsed().as_secs_f64());
         rows = s.lc.len() + s.lcnondets.len() + s.fp.len();
     }

@@ -352,6 +352,16 @@ impl AtlasClient {
     pub(crate) async fn send(&self, req: Request) -> Result<Response> {
         self.inner.http.execute(req).await.map_err(map_forbidden)
     }
+
+    /// Sends a read whose reply is decoded while it arrives (see
+    /// [`broker_core::HttpClient::execute_decoding`]).
+    pub(crate) async fn send_decoding<T: Send + 'static>(
+        &self,
+        req: Request,
+        decode: broker_core::BodyDecoder<T>,
+    ) -> Result<broker_core::Decoded<T>> {
+        self.inner.http.execute_decoding(req, decode).await.map_err(map_forbidden)
+    }
 }
 
 /// A 403 means the token's user may read but not write.

@@ -187,6 +187,7 @@
 pub mod auth;
 pub mod client;
 pub mod config;
+pub mod extra;
 #[cfg(feature = "polars")]
 pub mod frame;
 pub mod ids;
@@ -194,11 +195,13 @@ pub mod lightcurve;
 pub mod lists;
 pub mod models;
 pub mod objects;
+mod reply;
 pub mod vra;
 
 pub use broker_core::{Error, Result, SkyPosition};
 pub use client::{AtlasClient, AtlasClientBuilder, DEFAULT_BASE_URL, DateThreshold};
 pub use config::AtlasConfigFile;
+pub use extra::RawExtra;
 pub use ids::{AtlasId, CustomList, DetectionList, ListRef};
 pub use lists::{IdWrite, ObjectListRequest, WriteOutcome};
 pub use models::{

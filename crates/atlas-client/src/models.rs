@@ -8,8 +8,11 @@ use std::fmt;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+pub use crate::extra::RawExtra;
+use crate::extra::RawExtraBuilder;
 use crate::ids::AtlasId;
 
 /// Fields of a row the crate does not model, kept as JSON.
@@ -170,12 +173,6 @@ impl Key<'_> {
             Key::Owned(s) => s,
         }
     }
-    fn into_string(self) -> String {
-        match self {
-            Key::Borrowed(s) => s.to_string(),
-            Key::Owned(s) => s,
-        }
-    }
 }
 
 impl<'de> Deserialize<'de> for Key<'de> {
@@ -224,13 +221,75 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Plain<T> {
     }
 }
 
+/// How the unknown fields of a per-point row are read: as the raw text of the input (when
+/// decoding from a slice, as the client does: no value is built), or as a parsed value
+/// written back as text (any other deserializer).
+trait ExtraText<'de>: Deserialize<'de> {
+    fn push_to(&self, key: &str, out: &mut RawExtraBuilder);
+}
+
+impl<'de> ExtraText<'de> for &'de RawValue {
+    fn push_to(&self, key: &str, out: &mut RawExtraBuilder) {
+        out.push(key, self.get());
+    }
+}
+
+impl ExtraText<'_> for Value {
+    fn push_to(&self, key: &str, out: &mut RawExtraBuilder) {
+        out.push(key, &self.to_string());
+    }
+}
+
+/// A per-point row decoded the client's way: unknown fields kept as borrowed raw text, so
+/// it decodes only from a slice (the client's `objects/` reply decoder).
+pub(crate) struct Fast<T>(pub T);
+
+/// A list of per-point rows decoded the client's way (see [`Fast`]); `null` or absent is
+/// empty.
+pub(crate) struct FastRows<T>(pub Vec<T>);
+
+impl<T> Default for FastRows<T> {
+    fn default() -> Self {
+        FastRows(Vec::new())
+    }
+}
+
+impl<'de, T> Deserialize<'de> for FastRows<T>
+where
+    Fast<T>: Deserialize<'de>,
+{
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let rows = Option::<Vec<Fast<T>>>::deserialize(d)?.unwrap_or_default();
+        Ok(FastRows(rows.into_iter().map(|r| r.0).collect()))
+    }
+}
+
 /// `Deserialize` for the large per-point rows (`lc`, `lcnondets`, `fp`: millions of them in
 /// bulk reads) without `#[serde(flatten)]`, which buffers every row into an intermediate
 /// tree before picking the fields: known keys go straight to their fields (with the same
-/// lenient decoders as the other structs), every other key into `extra`. Missing keys are
-/// `None`; a repeated key keeps its last value.
+/// lenient decoders as the other structs), every other key into `extra` as JSON text.
+/// Missing keys are `None`; a repeated key keeps its last value.
 macro_rules! rows_with_extra {
     ($ty:ident, $what:literal, { $($key:literal => $field:ident : $wrap:ty),* $(,)? }) => {
+        impl $ty {
+            fn visit_row<'de, A, X>(mut map: A) -> Result<$ty, A::Error>
+            where
+                A: serde::de::MapAccess<'de>,
+                X: ExtraText<'de>,
+            {
+                let mut out = $ty { $($field: None,)* extra: RawExtra::new() };
+                let mut extra = RawExtraBuilder::default();
+                while let Some(key) = map.next_key::<Key<'de>>()? {
+                    match key.as_str() {
+                        $($key => out.$field = map.next_value::<$wrap>()?.0,)*
+                        k => map.next_value::<X>()?.push_to(k, &mut extra),
+                    }
+                }
+                out.extra = extra.finish();
+                Ok(out)
+            }
+        }
+
         impl<'de> Deserialize<'de> for $ty {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 struct V;
@@ -239,18 +298,24 @@ macro_rules! rows_with_extra {
                     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                         f.write_str($what)
                     }
-                    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<$ty, A::Error> {
-                        let mut out = $ty { $($field: None,)* extra: Extra::new() };
-                        while let Some(key) = map.next_key::<Key<'de>>()? {
-                            match key.as_str() {
-                                $($key => out.$field = map.next_value::<$wrap>()?.0,)*
-                                _ => {
-                                    let v: Value = map.next_value()?;
-                                    out.extra.insert(key.into_string(), v);
-                                }
-                            }
-                        }
-                        Ok(out)
+                    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<$ty, A::Error> {
+                        $ty::visit_row::<A, Value>(map)
+                    }
+                }
+                d.deserialize_map(V)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for Fast<$ty> {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl<'de> serde::de::Visitor<'de> for V {
+                    type Value = Fast<$ty>;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str($what)
+                    }
+                    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Fast<$ty>, A::Error> {
+                        $ty::visit_row::<A, &'de RawValue>(map).map(Fast)
                     }
                 }
                 d.deserialize_map(V)
@@ -346,9 +411,10 @@ pub struct LcPoint {
     /// `-1` marks a duplicate detection.
     #[serde(default, deserialize_with = "lenient_i64")]
     pub dup: Option<i64>,
-    /// Everything else (`x`, `y`, `major`, `pvr`, `ptr`, ..., `date_inserted`).
+    /// Everything else (`x`, `y`, `major`, `pvr`, `ptr`, ..., `date_inserted`), as the
+    /// server's JSON text, parsed on demand.
     #[serde(flatten)]
-    pub extra: Extra,
+    pub extra: RawExtra,
 }
 
 /// A non-detection (`lcnondets` row): an exposure covering the object with no detection.
@@ -375,9 +441,10 @@ pub struct NonDetection {
     /// Exposure name.
     #[serde(default)]
     pub expname: Option<String>,
-    /// Everything else (`filename`, `pointing`, `input`, `reference`, ...).
+    /// Everything else (`filename`, `pointing`, `input`, `reference`, ...), as the server's
+    /// JSON text, parsed on demand.
     #[serde(flatten)]
-    pub extra: Extra,
+    pub extra: RawExtra,
 }
 
 /// A forced-photometry measurement (`fp` row).
@@ -437,9 +504,10 @@ pub struct ForcedPhotometry {
     /// Exposure name.
     #[serde(default)]
     pub expname: Option<String>,
-    /// Everything else (`flux`, `dflux`, `chin`, `x`, `y`, ...).
+    /// Everything else (`flux`, `dflux`, `chin`, `x`, `y`, ...), as the server's JSON text,
+    /// parsed on demand.
     #[serde(flatten)]
-    pub extra: Extra,
+    pub extra: RawExtra,
 }
 
 impl ForcedPhotometry {
@@ -602,16 +670,17 @@ impl<'de> Deserialize<'de> for ObjectField {
     }
 }
 
-/// One element of an `objects/` reply, before it is matched to the id asked for.
-#[derive(Debug, Clone, Deserialize)]
+/// One element of an `objects/` reply, before it is matched to the id asked for. It decodes
+/// only from a slice (its rows keep unknown fields as borrowed raw text).
+#[derive(Deserialize)]
 pub(crate) struct RawSource {
     pub object: ObjectField,
-    #[serde(default, deserialize_with = "null_as_empty")]
-    pub lc: Vec<LcPoint>,
-    #[serde(default, deserialize_with = "null_as_empty")]
-    pub lcnondets: Vec<NonDetection>,
-    #[serde(default, deserialize_with = "null_as_empty")]
-    pub fp: Vec<ForcedPhotometry>,
+    #[serde(default)]
+    pub lc: FastRows<LcPoint>,
+    #[serde(default)]
+    pub lcnondets: FastRows<NonDetection>,
+    #[serde(default)]
+    pub fp: FastRows<ForcedPhotometry>,
     #[serde(default, deserialize_with = "null_as_empty")]
     pub sherlock_crossmatches: Vec<SherlockCrossmatch>,
     #[serde(default, deserialize_with = "null_as_empty")]
@@ -631,9 +700,9 @@ impl RawSource {
             ObjectField::Missing(m) => Err(m),
             ObjectField::Found(object) => Ok(Source {
                 object: *object,
-                lc: self.lc,
-                lcnondets: self.lcnondets,
-                fp: self.fp,
+                lc: self.lc.0,
+                lcnondets: self.lcnondets.0,
+                fp: self.fp.0,
                 sherlock_crossmatches: self.sherlock_crossmatches,
                 sherlock_classifications: self.sherlock_classifications,
                 tns_crossmatches: self.tns_crossmatches,
@@ -897,11 +966,11 @@ mod tests {
         assert_eq!(lc.filter.as_deref(), Some("o"));
         assert_eq!(lc.expname, None);
         assert_eq!(lc.extra.len(), 3);
-        assert_eq!(lc.extra["x"], serde_json::json!(12.5));
-        assert_eq!(lc.extra["pcr"], serde_json::json!(1));
+        assert_eq!(lc.extra.get("x"), Some(serde_json::json!(12.5)));
+        assert_eq!(lc.extra.get("pcr"), Some(serde_json::json!(1)));
         let nd: NonDetection = serde_json::from_str(r#"{"id": "42", "mag5sig": 19.5, "input": null}"#).unwrap();
         assert_eq!((nd.id, nd.mag5sig, nd.mjd), (Some(42), Some(19.5), None));
-        assert_eq!(nd.extra["input"], Value::Null);
+        assert_eq!(nd.extra.get("input"), Some(Value::Null));
         let fp: ForcedPhotometry =
             serde_json::from_str(r#"{"uJy": 12.3, "duJy": "1.5", "limiting_mag": false, "chin": 1.1}"#).unwrap();
         assert_eq!((fp.ujy, fp.dujy, fp.limiting_mag), (Some(12.3), Some(1.5), Some(false)));
@@ -915,5 +984,26 @@ mod tests {
         let err = broker_core::http::decode_json::<Vec<LcPoint>>(body, &url).unwrap_err().to_string();
         assert!(err.contains("[0].filter"), "{err}");
         assert!(serde_json::from_str::<LcPoint>("[1, 2]").is_err());
+    }
+
+    /// The client's decoding (unknown fields as raw text, from a slice) gives the same rows as
+    /// the generic one (unknown fields parsed, then written back), whatever the formatting.
+    #[test]
+    fn client_rows_equal_generic_rows() {
+        let text = r#"[{"id": 1103337180002047300, "mjd": 58000.5, "x": 1.50, "p\u0063r": [1, {"a": "b"}],
+            "pointing": "TA\"2", "dup": null, "date_inserted": "2020-01-01T00:00:00Z"}, {}]"#;
+        let generic: Vec<LcPoint> = serde_json::from_str(text).unwrap();
+        let fast: FastRows<LcPoint> = serde_json::from_str(text).unwrap();
+        assert_eq!(fast.0, generic);
+        assert_eq!(
+            fast.0[0].extra.as_json(),
+            r#"{"x":1.50,"pcr":[1, {"a": "b"}],"pointing":"TA\"2","date_inserted":"2020-01-01T00:00:00Z"}"#
+        );
+        assert_eq!(fast.0[0].extra.get("pointing"), Some(serde_json::json!("TA\"2")));
+        assert!(fast.0[1].extra.is_empty());
+        let none: FastRows<NonDetection> = serde_json::from_str("null").unwrap();
+        assert!(none.0.is_empty());
+        let fp: FastRows<ForcedPhotometry> = serde_json::from_str(r#"[{"uJy": "3.5", "chin": 1.1e0}]"#).unwrap();
+        assert_eq!((fp.0[0].ujy, fp.0[0].extra.get("chin")), (Some(3.5), Some(serde_json::json!(1.1))));
     }
 }

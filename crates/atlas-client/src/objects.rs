@@ -5,15 +5,16 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use broker_core::http::decode_json;
 use broker_core::paginate::{ItemStream, id_chunks};
-use broker_core::{Error, HttpError, ListStyle, Response, Result, SkyPosition};
+use broker_core::{Error, HttpError, ListStyle, Result, SkyPosition};
 use futures::StreamExt;
 use serde_json::Value;
+use tokio::sync::Semaphore;
 
 use crate::client::{AtlasClient, MAX_CONE_RADIUS_ARCSEC, SERVER_MAX_IDS, finite};
 use crate::ids::AtlasId;
-use crate::models::{ConeMatch, ExternalCrossmatch, RawSource, Source};
+use crate::models::{ConeMatch, ExternalCrossmatch, Source};
+use crate::reply::{ObjectsReply, decode_streaming, match_reply};
 
 /// What became of one requested id in a bulk read.
 #[derive(Debug, Clone)]
@@ -83,7 +84,7 @@ impl SourceRequest {
     /// Sends the request: `Ok(None)` when the server does not know the id.
     pub async fn send(self) -> Result<Option<Source>> {
         let mjd = self.mjd.map(|m| finite("mjd", m)).transpose()?;
-        let mut results = self.client.fetch_sources(vec![self.id], mjd).await?;
+        let mut results = self.client.fetch_sources(vec![self.id], mjd, None).await?;
         match results.pop() {
             Some(r) => match r.outcome {
                 SourceOutcome::Found(s) => Ok(Some(*s)),
@@ -130,7 +131,9 @@ impl SourcesRequest {
         self.chunk_size = n;
         self
     }
-    /// Requests in flight at once (default from the client).
+    /// Requests in flight at once (default from the client). A reply is decoded while it
+    /// arrives and after its last byte, when the next request is already on its way: one
+    /// more chunk than this may be in memory, being decoded.
     pub fn concurrency(mut self, n: usize) -> Self {
         self.concurrency = n;
         self
@@ -162,13 +165,17 @@ impl SourcesRequest {
         let total = ids.len() as u64;
         let client = self.client.clone();
         let isolate = self.isolate;
-        let chunks = id_chunks(ids, self.chunk_size, self.concurrency, move |chunk: Vec<AtlasId>| {
+        // `concurrency` requests on the wire, and one more chunk whose reply is still being
+        // decoded: decoding a reply overlaps the next request.
+        let wire = Arc::new(Semaphore::new(self.concurrency));
+        let chunks = id_chunks(ids, self.chunk_size, self.concurrency + 1, move |chunk: Vec<AtlasId>| {
             let client = client.clone();
+            let wire = Some(wire.clone());
             async move {
                 let out = if isolate {
-                    client.fetch_isolating(chunk, mjd).await
+                    client.fetch_isolating(chunk, mjd, wire).await
                 } else {
-                    client.fetch_chunk_never_fails(chunk, mjd).await
+                    client.fetch_chunk_never_fails(chunk, mjd, wire).await
                 };
                 Ok::<_, Error>(out)
             }
@@ -197,29 +204,6 @@ impl SourcesRequest {
 /// server then sends the object records with empty `lc`, `lcnondets` and `fp`.
 const NO_PHOTOMETRY_MJD: f64 = 1_000_000.0;
 
-/// Replies at least this large are decoded on tokio's blocking pool.
-const BLOCKING_DECODE_BYTES: usize = 256 * 1024;
-
-/// Decodes an `objects/` reply and matches its elements to `ids`. Fast path: the whole
-/// reply decodes; otherwise element by element, so one odd element fails only its own id.
-fn decode_reply(ids: &[AtlasId], resp: &Response) -> Result<Vec<SourceResult>> {
-    let body = resp.body.as_ref();
-    let elements: Vec<Result<RawSource>> = match decode_json::<Vec<RawSource>>(body, &resp.url) {
-        Ok(v) => v.into_iter().map(Ok).collect(),
-        Err(whole) => match serde_json::from_slice::<Vec<Value>>(body) {
-            Ok(values) => values
-                .into_iter()
-                .enumerate()
-                .map(|(i, v)| {
-                    serde_json::from_value::<RawSource>(v).map_err(|e| decode_error(resp, format!("element {i}: {e}")))
-                })
-                .collect(),
-            Err(_) => return Err(whole),
-        },
-    };
-    Ok(match_reply(ids, elements, resp))
-}
-
 /// The text of `{"info": "Max number of objects for each requests is 50,000"}`.
 fn over_limit(body: &[u8]) -> Option<(String, Option<usize>)> {
     let v: Value = serde_json::from_slice(body).ok()?;
@@ -233,72 +217,6 @@ fn over_limit(body: &[u8]) -> Option<(String, Option<usize>)> {
         .collect();
     let limit = if info.to_ascii_lowercase().contains("max number of objects") { digits.parse().ok() } else { None };
     Some((info, limit))
-}
-
-fn decode_error(resp: &Response, message: String) -> Error {
-    Error::Decode {
-        path: ".".into(),
-        message,
-        excerpt: broker_core::error::excerpt(&resp.body),
-        url: broker_core::redact_url(&resp.url),
-    }
-}
-
-/// Matches reply elements to the ids asked for: by position (the server answers in
-/// request order), checked against each found object's id; by id when that fails.
-fn match_reply(ids: &[AtlasId], elements: Vec<Result<RawSource>>, resp: &Response) -> Vec<SourceResult> {
-    let positional = elements.len() == ids.len()
-        && elements.iter().zip(ids).all(|(e, id)| match e {
-            Ok(raw) => match &raw.object {
-                crate::models::ObjectField::Found(o) => o.id == *id,
-                crate::models::ObjectField::Missing(_) => true,
-            },
-            Err(_) => true,
-        });
-    let to_outcome = |e: Result<RawSource>| match e {
-        Ok(raw) => match raw.into_source() {
-            Ok(s) => SourceOutcome::Found(Box::new(s)),
-            Err(msg) => SourceOutcome::NotFound(msg),
-        },
-        Err(err) => SourceOutcome::Failed(Arc::new(err)),
-    };
-    if positional {
-        return ids.iter().zip(elements).map(|(id, e)| SourceResult { id: *id, outcome: to_outcome(e) }).collect();
-    }
-    // By id: found objects carry their id; the server's not-found placeholders do not, but
-    // when there is exactly one placeholder per id left over, they are those ids.
-    let n = elements.len();
-    let mut by_id: HashMap<AtlasId, SourceOutcome> = HashMap::new();
-    let mut missing: Vec<String> = Vec::new();
-    let mut undecodable = 0usize;
-    for e in elements {
-        match &e {
-            Ok(raw) => match &raw.object {
-                crate::models::ObjectField::Found(o) => {
-                    let id = o.id;
-                    by_id.entry(id).or_insert_with(|| to_outcome(e));
-                }
-                crate::models::ObjectField::Missing(m) => missing.push(m.clone()),
-            },
-            Err(_) => undecodable += 1,
-        }
-    }
-    let left = ids.iter().filter(|id| !by_id.contains_key(id)).count();
-    let placeholders_fit = undecodable == 0 && missing.len() == left;
-    let mut missing = missing.into_iter();
-    ids.iter()
-        .map(|id| {
-            let outcome = match by_id.remove(id) {
-                Some(o) => o,
-                None if placeholders_fit => SourceOutcome::NotFound(missing.next().unwrap_or_default()),
-                None => SourceOutcome::Failed(Arc::new(decode_error(
-                    resp,
-                    format!("the reply of objects/ has no entry for id {id} ({n} entries for {} ids)", ids.len()),
-                ))),
-            };
-            SourceResult { id: *id, outcome }
-        })
-        .collect()
 }
 
 type ChunkFut = Pin<Box<dyn Future<Output = Result<Vec<SourceResult>>> + Send>>;
@@ -334,16 +252,17 @@ impl AtlasClient {
         &self,
         ids: Vec<AtlasId>,
         mjd: Option<f64>,
+        wire: Option<Arc<Semaphore>>,
     ) -> Pin<Box<dyn Future<Output = Vec<SourceResult>> + Send>> {
         let client = self.clone();
         Box::pin(async move {
-            match client.fetch_sources(ids.clone(), mjd).await {
+            match client.fetch_sources(ids.clone(), mjd, wire.clone()).await {
                 Ok(v) => v,
                 Err(e) if ids.len() > 1 && e.status() == Some(500) => {
                     tracing::warn!(ids = ids.len(), "objects/ chunk failed with HTTP 500: splitting it");
                     let (a, b) = ids.split_at(ids.len() / 2);
-                    let mut out = client.fetch_isolating(a.to_vec(), mjd).await;
-                    out.extend(client.fetch_isolating(b.to_vec(), mjd).await);
+                    let mut out = client.fetch_isolating(a.to_vec(), mjd, wire.clone()).await;
+                    out.extend(client.fetch_isolating(b.to_vec(), mjd, wire).await);
                     out
                 }
                 Err(e) => {
@@ -354,8 +273,13 @@ impl AtlasClient {
         })
     }
 
-    async fn fetch_chunk_never_fails(&self, ids: Vec<AtlasId>, mjd: Option<f64>) -> Vec<SourceResult> {
-        match self.fetch_sources(ids.clone(), mjd).await {
+    async fn fetch_chunk_never_fails(
+        &self,
+        ids: Vec<AtlasId>,
+        mjd: Option<f64>,
+        wire: Option<Arc<Semaphore>>,
+    ) -> Vec<SourceResult> {
+        match self.fetch_sources(ids.clone(), mjd, wire).await {
             Ok(v) => v,
             Err(e) => {
                 let e = Arc::new(e);
@@ -364,50 +288,58 @@ impl AtlasClient {
         }
     }
 
-    /// One `objects/` request for `ids` (split further if the server says it is too many).
-    fn fetch_sources(&self, ids: Vec<AtlasId>, mjd: Option<f64>) -> ChunkFut {
+    /// One `objects/` request for `ids` (split further if the server says it is too many),
+    /// its reply decoded while it arrives (on the blocking pool). `wire` bounds the requests
+    /// on the wire across the chunks of one bulk read.
+    fn fetch_sources(&self, ids: Vec<AtlasId>, mjd: Option<f64>, wire: Option<Arc<Semaphore>>) -> ChunkFut {
         let client = self.clone();
         Box::pin(async move {
-            let req = AtlasClient::read("objects/")
+            let mut req = AtlasClient::read("objects/")
                 .form_list("objects", ids.iter(), ListStyle::CommaJoined)
                 .form_opt("mjd", mjd)
                 .timeout(client.inner.objects_timeout);
-            let resp = client.send(req).await?;
-            let body = resp.body.as_ref();
-            let first = body.iter().find(|b| !b.is_ascii_whitespace()).copied();
-            if first == Some(b'{') {
-                if let Some((info, limit)) = over_limit(body) {
-                    if let Some(limit) = limit.filter(|l| *l >= 1 && *l < ids.len()) {
-                        tracing::warn!(limit, asked = ids.len(), "objects/ limit is lower than the chunk: splitting");
-                        let mut out = Vec::with_capacity(ids.len());
-                        for part in ids.chunks(limit) {
-                            out.extend(client.fetch_chunk_never_fails(part.to_vec(), mjd).await);
+            if let Some(w) = &wire {
+                req = req.wire_slots(w.clone());
+            }
+            let url = client.inner.http.url_for("objects/").map(|u| broker_core::redact_url(&u)).unwrap_or_default();
+            let decoder_url = url.clone();
+            let decoder: broker_core::BodyDecoder<ObjectsReply> =
+                Arc::new(move |body| decode_streaming(body, &decoder_url));
+            let reply = client.send_decoding(req, decoder).await?;
+            let (elements, excerpt) = match reply.value {
+                ObjectsReply::Elements { elements, excerpt } => (elements, excerpt),
+                ObjectsReply::Object(body) => {
+                    if let Some((info, limit)) = over_limit(&body) {
+                        if let Some(limit) = limit.filter(|l| *l >= 1 && *l < ids.len()) {
+                            tracing::warn!(
+                                limit,
+                                asked = ids.len(),
+                                "objects/ limit is lower than the chunk: splitting"
+                            );
+                            let mut out = Vec::with_capacity(ids.len());
+                            for part in ids.chunks(limit) {
+                                out.extend(client.fetch_chunk_never_fails(part.to_vec(), mjd, wire.clone()).await);
+                            }
+                            return Ok(out);
                         }
-                        return Ok(out);
+                        return Err(Error::Http(Box::new(HttpError {
+                            status: reply.status,
+                            message: Some(info),
+                            excerpt: broker_core::error::excerpt(&body),
+                            url: broker_core::redact_url(&reply.url),
+                            retry_after: None,
+                            body: body.into(),
+                        })));
                     }
-                    return Err(Error::Http(Box::new(HttpError {
-                        status: resp.status,
-                        message: Some(info),
-                        excerpt: broker_core::error::excerpt(body),
-                        url: broker_core::redact_url(&resp.url),
-                        retry_after: None,
-                        body: resp.body.clone(),
-                    })));
+                    return Err(Error::Decode {
+                        path: ".".into(),
+                        message: "expected a list of sources, got an object".into(),
+                        excerpt: broker_core::error::excerpt(&body),
+                        url: broker_core::redact_url(&reply.url),
+                    });
                 }
-            }
-            // Full light curves make replies of tens of MB: decode them on the blocking pool,
-            // so that with several chunks in flight one chunk's decoding overlaps the next
-            // chunk's transfer (and uses another core) instead of stalling the stream's task.
-            if body.len() < BLOCKING_DECODE_BYTES {
-                return decode_reply(&ids, &resp);
-            }
-            let (excerpt, url) = (broker_core::error::excerpt(body), broker_core::redact_url(&resp.url));
-            match tokio::task::spawn_blocking(move || decode_reply(&ids, &resp)).await {
-                Ok(out) => out,
-                Err(e) => {
-                    Err(Error::Decode { path: ".".into(), message: format!("decoding task failed: {e}"), excerpt, url })
-                }
-            }
+            };
+            Ok(match_reply(&ids, elements, &excerpt, &url))
         })
     }
 
@@ -529,10 +461,12 @@ impl AtlasClient {
         let resp = self.send(req).await?;
         let lists: Vec<Vec<ExternalCrossmatch>> = resp.json()?;
         if lists.len() != names.len() {
-            return Err(decode_error(
-                &resp,
-                format!("the reply of externalxmlist/ has {} lists for {} names", lists.len(), names.len()),
-            ));
+            return Err(Error::Decode {
+                path: ".".into(),
+                message: format!("the reply of externalxmlist/ has {} lists for {} names", lists.len(), names.len()),
+                excerpt: broker_core::error::excerpt(&resp.body),
+                url: broker_core::redact_url(&resp.url),
+            });
         }
         Ok(names.into_iter().zip(lists).map(|(name, matches)| ExternalMatches { name, matches }).collect())
     }

@@ -41,7 +41,7 @@ async fn one_source_exact_request_and_typed_reply() {
     assert_eq!(s.object.followup_flag_date.as_ref().unwrap().utc().unwrap().to_rfc3339(), "2020-09-15T00:00:00+00:00");
     assert_eq!(s.lc.len(), 2);
     assert_eq!(s.lc[0].id.unwrap().get(), ID_U64);
-    assert_eq!(s.lc[0].extra["pointing"], json!("TA002N29"));
+    assert_eq!(s.lc[0].extra.get("pointing"), Some(json!("TA002N29")));
     assert_eq!(s.lcnondets[0].mag5sig, Some(19.59));
     assert_eq!(s.fp[0].ujy, Some(12.3));
     assert_eq!(s.fp[0].atlas_object_id.unwrap().get(), ID_U64);

@@ -14,6 +14,7 @@ use tracing::Instrument;
 use url::Url;
 
 use crate::auth::{Auth, AuthContext, AuthStamp, NoAuth};
+use crate::body::{BodyDecoder, BodyReader, Decoded};
 use crate::error::{Error, HttpError, Result, excerpt, server_message};
 use crate::ratelimit::{RateLimiter, ServerQuota};
 use crate::redact::redact_url;
@@ -82,6 +83,7 @@ pub struct Request {
     server_quotas: Vec<String>,
     timeout: Option<Duration>,
     complete: Option<fn(&[u8]) -> bool>,
+    wire: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 impl Request {
@@ -91,6 +93,15 @@ impl Request {
     /// policy; when the attempts run out the last body is returned as it is.
     pub fn complete_when(mut self, check: fn(&[u8]) -> bool) -> Self {
         self.complete = Some(check);
+        self
+    }
+
+    /// Holds a permit of `slots` from sending each attempt until its reply's last byte has
+    /// arrived (not while the reply is decoded), so that callers sharing `slots` keep at
+    /// most that many requests on the wire while earlier replies are still being decoded
+    /// (see [`HttpClient::execute_decoding`]).
+    pub fn wire_slots(mut self, slots: Arc<tokio::sync::Semaphore>) -> Self {
+        self.wire = Some(slots);
         self
     }
 
@@ -111,6 +122,7 @@ impl Request {
             server_quotas: Vec::new(),
             timeout: None,
             complete: None,
+            wire: None,
         }
     }
     /// `GET`, retry-safe.
@@ -726,8 +738,11 @@ impl fmt::Debug for HttpClient {
     }
 }
 
-enum Attempt {
+enum Attempt<T> {
     Done(u16, HeaderMap, Bytes),
+    /// A 2xx reply fed to the decoder: its result, and the body's chunks (kept for the
+    /// checks of a reply cut short).
+    Decoded(u16, HeaderMap, Result<T>, Vec<Bytes>),
     /// A failed attempt, and whether it failed before anything was sent.
     Failed(Error, bool),
     /// A failure that another attempt would only repeat (a body over the size limit).
@@ -811,6 +826,45 @@ impl HttpClient {
     /// Sends a request with retries, redirects and auth; returns the response when its
     /// status is below 400, and an error otherwise (see [`Error`]).
     pub async fn execute(&self, req: Request) -> Result<Response> {
+        match self.run::<()>(req, None).await? {
+            Outcome::Body(r) => Ok(r),
+            Outcome::Decoded(d) => Err(Error::Decode {
+                path: ".".into(),
+                message: "a reply was decoded although no decoder was given".into(),
+                excerpt: String::new(),
+                url: redact_url(&d.url),
+            }),
+        }
+    }
+
+    /// Like [`HttpClient::execute`], but a successful (2xx) reply's body is fed to `decode`
+    /// on tokio's blocking pool while it arrives, chunk by chunk, so that decoding overlaps
+    /// the transfer; the request's [`Request::wire_slots`] permit is released when the last
+    /// byte has arrived, before decoding ends. Other replies (redirects, 401, 429, errors)
+    /// are read in full and handled as by `execute`.
+    ///
+    /// The same guarantees hold: the client's size limit (the decoder then sees an error
+    /// instead of the end of the body), retries, and for a retry-safe request a reply cut
+    /// short (the connection fails mid-body, a JSON body ends early, or the
+    /// [`Request::complete_when`] check fails) is fetched again, within the retry policy.
+    /// When the decoder fails on a whole reply, its error is returned.
+    pub async fn execute_decoding<T: Send + 'static>(
+        &self,
+        req: Request,
+        decode: BodyDecoder<T>,
+    ) -> Result<Decoded<T>> {
+        match self.run(req, Some(decode)).await? {
+            Outcome::Decoded(d) => Ok(d),
+            Outcome::Body(r) => Err(Error::Decode {
+                path: ".".into(),
+                message: format!("the reply (HTTP {}) was not given to the decoder", r.status),
+                excerpt: excerpt(&r.body),
+                url: redact_url(&r.url),
+            }),
+        }
+    }
+
+    async fn run<T: Send + 'static>(&self, req: Request, decoder: Option<BodyDecoder<T>>) -> Result<Outcome<T>> {
         let inner = &self.inner;
         if let Some(e) = &req.body_error {
             return Err(Error::invalid("body", e.clone()));
@@ -881,7 +935,10 @@ impl HttpClient {
                 elapsed_ms = tracing::field::Empty,
             );
             let t0 = clock.now();
-            let outcome = self.send_once(&method, &url, headers, &body, per_attempt).instrument(span.clone()).await;
+            let outcome = self
+                .send_once(&method, &url, headers, &body, per_attempt, req.wire.as_ref(), decoder.as_ref())
+                .instrument(span.clone())
+                .await;
             let took = clock.now().saturating_sub(t0);
             span.record("elapsed_ms", took.as_millis() as u64);
 
@@ -900,7 +957,8 @@ impl HttpClient {
                     return Err(err);
                 }
                 Attempt::Fatal(err) => return Err(err),
-                Attempt::Done(s, h, b) => (s, h, b),
+                Attempt::Done(s, h, b) => (s, h, Got::Body(b)),
+                Attempt::Decoded(s, h, result, chunks) => (s, h, Got::Decoded(result, chunks)),
             };
             span.record("status", status);
             let seen_at = wall_now(clock.as_ref());
@@ -909,6 +967,32 @@ impl HttpClient {
             }
             let quota_wait = self.server_quota_wait(&req, seen_at)?;
             let quota_hint = (!quota_wait.is_zero()).then_some(quota_wait);
+            let resp_body = match resp_body {
+                Got::Body(b) => b,
+                Got::Decoded(result, chunks) => {
+                    let bytes: usize = chunks.iter().map(Bytes::len).sum();
+                    {
+                        let _g = span.enter();
+                        tracing::debug!(status, bytes, decoded = result.is_ok(), "response decoded while it arrived");
+                    }
+                    // As below for a body read in full: a reply cut short is fetched again.
+                    if req.safety == RetrySafety::Safe && attempt < policy.max_attempts {
+                        let check = result.is_err() || req.complete.is_some();
+                        let cut_short = check && {
+                            let whole = join_chunks(&chunks);
+                            (result.is_err() && is_json(&resp_headers) && is_truncated_json(&whole))
+                                || req.complete.is_some_and(|c| !c(&whole))
+                        };
+                        let wait = policy.backoff_delay(attempt);
+                        if cut_short && clock.now().saturating_sub(started) + wait < policy.max_elapsed {
+                            tracing::debug!(bytes, "reply ends early; retrying");
+                            clock.sleep(wait).await;
+                            continue;
+                        }
+                    }
+                    return result.map(|value| Outcome::Decoded(Decoded { status, headers: resp_headers, url, value }));
+                }
+            };
             {
                 let _g = span.enter();
                 tracing::debug!(status, bytes = resp_body.len(), "response");
@@ -1022,18 +1106,21 @@ impl HttpClient {
                     continue;
                 }
             }
-            return Ok(Response { status, headers: resp_headers, body: resp_body, url });
+            return Ok(Outcome::Body(Response { status, headers: resp_headers, body: resp_body, url }));
         }
     }
 
-    async fn send_once(
+    #[allow(clippy::too_many_arguments)]
+    async fn send_once<T: Send + 'static>(
         &self,
         method: &Method,
         url: &Url,
         headers: HeaderMap,
         body: &Body,
         timeout: Duration,
-    ) -> Attempt {
+        wire: Option<&Arc<tokio::sync::Semaphore>>,
+        decoder: Option<&BodyDecoder<T>>,
+    ) -> Attempt<T> {
         let inner = &self.inner;
         let mut rb = inner.http.request(method.clone(), url.clone()).headers(headers).timeout(timeout);
         match body {
@@ -1050,6 +1137,11 @@ impl HttpClient {
         }
         let redacted = || redact_url(url);
         let clock = inner.clock.clone();
+        // The semaphore is never closed; if it were, the request would go without a permit.
+        let wire_permit = match wire {
+            Some(slots) => slots.clone().acquire_owned().await.ok(),
+            None => None,
+        };
         let t0 = clock.now();
         let mut resp = match rb.send().await {
             Ok(r) => r,
@@ -1072,6 +1164,9 @@ impl HttpClient {
                     message: format!("response of {len} bytes exceeds the limit of {} bytes", inner.max_response_bytes),
                 });
             }
+        }
+        if let Some(decode) = decoder.filter(|_| (200..300).contains(&status)) {
+            return self.stream_body(resp, status, headers, url, decode.clone(), wire_permit, t0).await;
         }
         let mut buf = bytes::BytesMut::new();
         loop {
@@ -1096,7 +1191,85 @@ impl HttpClient {
                 }
             }
         }
+        drop(wire_permit);
         Attempt::Done(status, headers, buf.freeze())
+    }
+
+    /// Feeds a 2xx body to `decode` on the blocking pool while it arrives; keeps the chunks
+    /// for the checks of a reply cut short. The wire permit goes when the last byte is in.
+    #[allow(clippy::too_many_arguments)]
+    async fn stream_body<T: Send + 'static>(
+        &self,
+        mut resp: reqwest::Response,
+        status: u16,
+        headers: HeaderMap,
+        url: &Url,
+        decode: BodyDecoder<T>,
+        wire_permit: Option<tokio::sync::OwnedSemaphorePermit>,
+        t0: Duration,
+    ) -> Attempt<T> {
+        let inner = &self.inner;
+        let (tx, mut reader) = BodyReader::channel();
+        let task = tokio::task::spawn_blocking(move || decode(&mut reader));
+        let mut chunks = Vec::new();
+        let mut total = 0usize;
+        loop {
+            match resp.chunk().await {
+                Ok(Some(chunk)) => {
+                    total += chunk.len();
+                    if total > inner.max_response_bytes {
+                        let message = format!("response exceeds the limit of {} bytes", inner.max_response_bytes);
+                        let _ = tx.send(Err(std::io::Error::other(message.clone())));
+                        return Attempt::Fatal(Error::Transport { url: redact_url(url), message });
+                    }
+                    chunks.push(chunk.clone());
+                    // A decoder that stopped early dropped its end: the body is still read
+                    // to its end, for the checks below and to keep the connection.
+                    let _ = tx.send(Ok(chunk));
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    let err = if e.is_timeout() {
+                        Error::Timeout { url: redact_url(url), elapsed: inner.clock.now().saturating_sub(t0) }
+                    } else {
+                        Error::Transport { url: redact_url(url), message: describe_reqwest(&e) }
+                    };
+                    let _ = tx.send(Err(std::io::Error::other(err.to_string())));
+                    return Attempt::Failed(err, false);
+                }
+            }
+        }
+        drop(tx);
+        drop(wire_permit);
+        let result = match task.await {
+            Ok(r) => r,
+            Err(e) => Err(Error::Decode {
+                path: ".".into(),
+                message: format!("the decoding task failed: {e}"),
+                excerpt: chunks.first().map(|c| excerpt(c)).unwrap_or_default(),
+                url: redact_url(url),
+            }),
+        };
+        Attempt::Decoded(status, headers, result, chunks)
+    }
+}
+
+/// What [`HttpClient::run`] gives back: a body read in full, or the decoder's value.
+enum Outcome<T> {
+    Body(Response),
+    Decoded(Decoded<T>),
+}
+
+/// A reply's body as read by an attempt.
+enum Got<T> {
+    Body(Bytes),
+    Decoded(Result<T>, Vec<Bytes>),
+}
+
+fn join_chunks(chunks: &[Bytes]) -> Bytes {
+    match chunks {
+        [one] => one.clone(),
+        _ => Bytes::from(chunks.concat()),
     }
 }
 

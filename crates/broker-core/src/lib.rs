@@ -70,6 +70,7 @@
 
 pub mod astro;
 pub mod auth;
+pub mod body;
 pub mod config;
 pub mod error;
 #[cfg(feature = "polars")]
@@ -83,6 +84,7 @@ pub mod retry;
 
 pub use astro::{Band, Lightcurve, Measurement, Mjd, Origin, PhotometryPoint, PointKind, SkyPosition, Survey};
 pub use auth::{Auth, AuthContext, AuthStamp, HeaderToken, LoginToken, NoAuth, PersistHook};
+pub use body::{BodyDecoder, BodyReader, Decoded};
 pub use error::{Error, HttpError, Result};
 pub use http::{Body, HttpClient, HttpClientBuilder, ListStyle, Request, Response};
 pub use options::{ClientOptions, RateLimit};
