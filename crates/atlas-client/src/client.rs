@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use broker_core::ratelimit::{credential_id, limiter_for};
+use broker_core::ratelimit::credential_id;
 use broker_core::{
-    AvailableInHint, ClientOptions, Error, ExposeSecret, HttpClient, HttpClientBuilder, Quota, RateLimiter, Request,
-    Response, Result, RetryPolicy, RetrySafety, SecretString,
+    AvailableInHint, ClientOptions, Error, ExposeSecret, HttpClient, HttpClientBuilder, Quota, Request, Response,
+    Result, RetryPolicy, RetrySafety, SecretString,
 };
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 
@@ -61,15 +61,13 @@ pub struct AtlasClientBuilder {
     credentials: Option<Credentials>,
     env: Option<EnvLookup>,
     options: ClientOptions,
-    requests_per_hour: Option<u32>,
-    limiter: Option<Arc<RateLimiter>>,
     chunk_size: usize,
     concurrency: usize,
     objects_timeout: Duration,
     hook: Option<TokenHook>,
 }
 
-broker_core::client_options_setters!(AtlasClientBuilder, options);
+broker_core::client_options_setters!(AtlasClientBuilder, options, rate_limit);
 
 impl fmt::Debug for AtlasClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -93,8 +91,6 @@ impl Default for AtlasClientBuilder {
             credentials: None,
             env: None,
             options: ClientOptions::default(),
-            requests_per_hour: None,
-            limiter: None,
             chunk_size: DEFAULT_CHUNK_SIZE,
             concurrency: DEFAULT_CONCURRENCY,
             objects_timeout: Duration::from_secs(600),
@@ -140,17 +136,10 @@ impl AtlasClientBuilder {
     }
     /// The client-side limit in requests per hour, shared by every client with the same
     /// base URL and credential in this process (default 100, the server's limit for
-    /// ordinary users; 0 turns it off, e.g. for staff accounts).
-    pub fn requests_per_hour(mut self, n: u32) -> Self {
-        self.requests_per_hour = Some(n);
-        self
-    }
-    /// Uses this rate limiter instead of the process-wide one for this base URL and
-    /// credential (e.g. one limiter shared by several tokens of one user, or a private one
-    /// in tests). Overrides [`Self::requests_per_hour`].
-    pub fn rate_limiter(mut self, limiter: Arc<RateLimiter>) -> Self {
-        self.limiter = Some(limiter);
-        self
+    /// ordinary users; 0 turns it off, e.g. for staff accounts). Shorthand for
+    /// `rate_limit(Quota::per_hour(n))` / `no_rate_limit()`; see also `rate_limiter`.
+    pub fn requests_per_hour(self, n: u32) -> Self {
+        if n == 0 { self.no_rate_limit() } else { self.rate_limit(Quota::per_hour(n)) }
     }
     /// Default ids per `objects/` request for bulk reads (default [`DEFAULT_CHUNK_SIZE`]).
     pub fn chunk_size(mut self, n: usize) -> Self {
@@ -233,11 +222,10 @@ impl AtlasClientBuilder {
         let mut http = with_defaults(HttpClient::builder(base_url.clone()))
             .auth_arc(auth.clone())
             .default_header(reqwest::header::ACCEPT, reqwest::header::HeaderValue::from_static("application/json"));
-        let rph = self.requests_per_hour.unwrap_or(DEFAULT_REQUESTS_PER_HOUR);
-        if let Some(limiter) = self.limiter {
-            http = http.rate_limit("atlas", limiter).default_bucket("atlas");
-        } else if rph > 0 {
-            let limiter = limiter_for(&format!("atlas:{base_url}:{cred}"), Quota::per_hour(rph));
+        let limiter = self
+            .options
+            .limiter(|| format!("atlas:{base_url}:{cred}"), Some(Quota::per_hour(DEFAULT_REQUESTS_PER_HOUR)));
+        if let Some(limiter) = limiter {
             http = http.rate_limit("atlas", limiter).default_bucket("atlas");
         }
         let http = http.build()?;
