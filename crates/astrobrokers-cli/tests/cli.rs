@@ -920,3 +920,83 @@ fn tns_verbs() {
     let err = String::from_utf8(e.run_with(cmd, &["tns", "object", &name]).stderr).unwrap();
     assert!(err.contains("TNS_BOT_ID") && err.contains("TNS_USER_ID"), "{err}");
 }
+
+#[test]
+fn resolve_and_lightcurve_by_one_name() {
+    let e = env("resolve");
+    let obj = e.transient();
+    let tns = obj.tns_name.clone().unwrap();
+    let ztf = obj.ztf_oid.clone().unwrap();
+    let atlas = obj.atlas_id.to_string();
+    // Every id of the object, each with how it was found and a confidence.
+    let rows = e.json(&["resolve", &format!("SN {tns}")]);
+    let found = |kind: &str, id: &str| {
+        rows.iter().find(|r| r["status"] == "found" && r["kind"] == kind && r["id"] == id).cloned()
+    };
+    let z = found("ztf", &ztf).unwrap_or_else(|| panic!("the ZTF id in {rows:?}"));
+    assert_eq!(z["how"], "tns_internal_name", "{z}");
+    assert!(found("atlas", &atlas).is_some(), "the ATLAS id in {rows:?}");
+    assert!(found("tns", &tns).is_some(), "the TNS name in {rows:?}");
+    assert!(rows.iter().any(|r| r["kind"] == "sky_portal"), "{rows:?}");
+    for r in &rows {
+        let c = r["confidence"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&c), "{r}");
+        if r["how"] == "cone" {
+            assert!(r["separation_arcsec"].as_f64().unwrap() < 2.0, "{r}");
+        }
+        assert!((r["ra"].as_f64().unwrap() - obj.ra).abs() < 0.01, "{r}");
+    }
+    // The table shows the view's columns.
+    let table = e.ok(&["-f", "table", "resolve", &ztf]);
+    let header = table.lines().next().unwrap();
+    for col in ["status", "broker", "kind", "id", "how", "separation_arcsec", "confidence"] {
+        assert!(header.contains(col), "{col} in {header}");
+    }
+    assert!(table.contains(&atlas), "{table}");
+
+    // The light curve by its name: every service, forced photometry at the resolved position.
+    let peak = obj.peak_mjd.unwrap();
+    let (lo, hi) = ((peak - 30.0).to_string(), (peak + 60.0).to_string());
+    let out = e.run_with(e.cmd(), &["-f", "json", "lightcurve", &tns, "--mjd-min", &lo, "--mjd-max", &hi]);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{err}");
+    let pts: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    for b in ["alerce", "atlas", "skyportal", "forcedphot"] {
+        assert!(pts.iter().any(|r| r["broker"] == b), "{b}: {err}");
+    }
+    assert!(pts.iter().all(|r| r.get("duplicate_of").is_some()));
+    let marked = pts.iter().filter(|r| !r["duplicate_of"].is_null()).count();
+    assert!(
+        err.contains(&format!("{marked} of {} points marked duplicate_of another (--dedup keep-forced)", pts.len())),
+        "{err}"
+    );
+    // ALeRCE serves the same ZTF exposures as alerts and as forced photometry.
+    assert!(marked > 0, "{err}");
+    // Each duplicate points at a kept point; keep-forced never keeps an alert over a forced point.
+    let key = |r: &serde_json::Value| {
+        format!(
+            "{}/{}/{}",
+            r["broker"].as_str().unwrap(),
+            r["origin"].as_str().unwrap(),
+            r["object_id"].as_str().unwrap()
+        )
+    };
+    let kept: std::collections::HashSet<String> = pts.iter().filter(|r| r["duplicate_of"].is_null()).map(key).collect();
+    for r in pts.iter().filter(|r| !r["duplicate_of"].is_null()) {
+        let of = r["duplicate_of"].as_str().unwrap();
+        assert!(kept.contains(of), "{r} points at a kept point");
+        assert!(!(r["origin"] == "forced" && of.contains("/alert/")), "{r}");
+    }
+    let none = e.json(&["lightcurve", &tns, "--mjd-min", &lo, "--mjd-max", &hi, "--dedup", "none"]);
+    assert!(none.iter().all(|r| r["duplicate_of"].is_null()));
+    assert_eq!(none.len(), pts.len(), "every point kept whatever the rule");
+
+    // Positional and flags together, or an unknown rule: refused before any request.
+    let out = e.run_with(e.cmd(), &["lightcurve", &tns, "--ztf", &ztf]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not both"));
+    let err = e.fails(&["lightcurve", &tns, "--dedup", "newest"]);
+    assert!(err.contains("keep-forced"), "{err}");
+    let err = e.fails(&["resolve", "   "]);
+    assert!(err.contains("TNS name"), "{err}");
+}
