@@ -29,23 +29,32 @@ pub struct ResolveArgs {
 /// A resolver over every configured service: TNS when its key and identity are set, the
 /// ALeRCE and ATLAS lookups, and a cone at each cone-search service.
 pub fn resolver(ep: &Endpoints, radius_arcsec: f64) -> Result<Resolver> {
-    let alerce = ep.alerce()?;
-    let fink = ep.fink()?;
-    let mut r = Resolver::new()
-        .radius_arcsec(ctx::radius(radius_arcsec)?)
-        .with_alerce(alerce.clone())
-        .with_cone_source(Arc::new(AlerceZtf::new(alerce)));
-    for survey in [Survey::Ztf, Survey::Lsst] {
-        r = r.with_cone_source(Arc::new(FinkSource::new(fink.clone(), survey)));
+    resolver_without(ep, radius_arcsec, &[])
+}
+
+/// [`resolver`] without the services named in `skip` (`alerce`, `atlas`, `fink`,
+/// `fink-lsst`, `lasair`, `skyportal`: harvest's `--skip`).
+pub fn resolver_without(ep: &Endpoints, radius_arcsec: f64, skip: &[String]) -> Result<Resolver> {
+    let on = |b: &str| !skip.iter().any(|s| s.trim() == b);
+    let mut r = Resolver::new().radius_arcsec(ctx::radius(radius_arcsec)?);
+    if on("alerce") {
+        let alerce = ep.alerce()?;
+        r = r.with_alerce(alerce.clone()).with_cone_source(Arc::new(AlerceZtf::new(alerce)));
     }
-    if ep.atlas_configured() {
+    let fink = ep.fink()?;
+    for (name, survey) in [("fink", Survey::Ztf), ("fink-lsst", Survey::Lsst)] {
+        if on(name) {
+            r = r.with_cone_source(Arc::new(FinkSource::new(fink.clone(), survey)));
+        }
+    }
+    if ep.atlas_configured() && on("atlas") {
         let atlas = ep.atlas()?;
         r = r.with_atlas(atlas.clone()).with_cone_source(Arc::new(AtlasSource::new(atlas)));
     }
-    if ep.skyportal_configured() {
+    if ep.skyportal_configured() && on("skyportal") {
         r = r.with_cone_source(Arc::new(SkyPortalSource::new(ep.skyportal()?)));
     }
-    if ep.lasair_configured() {
+    if ep.lasair_configured() && on("lasair") {
         r = r.with_cone_source(Arc::new(LasairSource::new(ep.lasair()?)));
     }
     if ep.tns_configured() {
