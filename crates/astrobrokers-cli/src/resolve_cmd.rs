@@ -137,3 +137,51 @@ pub async fn run(g: &Global, ep: &Endpoints, a: ResolveArgs) -> Result<()> {
     report(g, &res);
     g.emit_view(&rows(&res), views::RESOLVE)
 }
+
+#[cfg(test)]
+mod tests {
+    use astrobrokers::core::SkyPosition;
+    use astrobrokers::cross::ConeHit;
+    use astrobrokers::resolve::{BrokerId, Candidate, IdKind, Query};
+
+    use super::*;
+
+    /// Ambiguous cone matches are rows of their own, with no confidence: listed, not chosen.
+    #[test]
+    fn ambiguous_candidates_are_listed_beside_the_ids() {
+        let p = SkyPosition::new(150.0, 2.0).unwrap();
+        let hit = |id: &str, sep: f64| Candidate {
+            kind: IdKind::Ztf,
+            hit: ConeHit {
+                broker: "alerce".into(),
+                object_id: id.into(),
+                ra: Some(150.0),
+                dec: Some(2.0),
+                separation_arcsec: Some(sep),
+            },
+        };
+        let res = Resolution {
+            query: Query::Position(p),
+            position: Some(p),
+            ids: vec![BrokerId {
+                kind: IdKind::Atlas,
+                id: "1100000000000000000".into(),
+                found_by: FoundBy::Cone { broker: "atlas".into(), separation_arcsec: Some(0.3) },
+                confidence: 0.83,
+            }],
+            ambiguous: vec![hit("ZTF23aaaaaaa", 0.6), hit("ZTF23bbbbbbb", 1.2)],
+            failures: vec![],
+        };
+        let rows = rows(&res);
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[0]["status"], "found");
+        assert_eq!(rows[0]["how"], "cone");
+        assert_eq!(rows[0]["broker"], "atlas");
+        assert_eq!(rows[0]["separation_arcsec"], 0.3);
+        let amb: Vec<_> = rows.iter().filter(|r| r["status"] == "ambiguous").collect();
+        assert_eq!(amb.len(), 2);
+        assert!(amb.iter().all(|r| r["confidence"].is_null() && r["kind"] == "ztf"));
+        assert_eq!(amb[1]["id"], "ZTF23bbbbbbb");
+        assert_eq!(amb[1]["separation_arcsec"], 1.2);
+    }
+}
