@@ -1,19 +1,31 @@
 //! Cross-broker verbs: `lightcurve` (one transient from every configured service, merged) and
 //! `cone` (a cone search fanned out).
 
+use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::{Result, bail};
+use astrobrokers::core::astro::dedup::{DedupOptions, DedupPolicy, mark_duplicates};
 use astrobrokers::cross::Target;
 use clap::Args;
 
 use crate::ctx::{self, Endpoints};
-use crate::output::to_rows;
+use crate::output::{UsageError, to_rows};
 use crate::{Global, LcOut, PosArgs};
 
 /// Options of `lightcurve`.
 #[derive(Debug, Args)]
 pub struct LightcurveArgs {
+    /// The object: a TNS name (`"SN 2023ixf"`), any broker's id or a position, resolved
+    /// first (see `astrobrokers resolve`). Or name the ids with the flags below instead.
+    pub query: Option<String>,
+    /// Duplicates of one exposure (same survey, band, MJD within 1e-4 d, across sources):
+    /// which point stays independent; the others get `duplicate_of` (every point is kept).
+    #[arg(long, default_value = "keep-forced", value_parser = DedupPolicy::from_str)]
+    pub dedup: DedupPolicy,
+    /// Cone radius (arcseconds) when resolving the query.
+    #[arg(long, default_value_t = astrobrokers::resolve::DEFAULT_RADIUS_ARCSEC, allow_negative_numbers = true)]
+    pub radius: f64,
     /// A ZTF object id (ALeRCE).
     #[arg(long)]
     pub ztf: Option<String>,
@@ -54,6 +66,50 @@ pub struct ConeArgs {
 
 /// `astrobrokers lightcurve`.
 pub async fn lightcurve(g: &Global, ep: &Endpoints, a: LightcurveArgs) -> Result<()> {
+    let flags = a.ztf.is_some() || a.lsst.is_some() || a.atlas.is_some() || a.skyportal.is_some() || a.ra.is_some();
+    ctx::mjd_range(a.mjd_min, a.mjd_max)?;
+    a.lc.check()?;
+    let (mut t, title) = match (&a.query, flags) {
+        (Some(q), true) => {
+            return Err(UsageError(format!(
+                "give either a query ({q:?}) or the --ztf/--lsst/--atlas/--skyportal/--ra/--dec flags, not both"
+            ))
+            .into());
+        }
+        (Some(q), false) => {
+            astrobrokers::resolve::Query::parse(q)?;
+            let res = crate::resolve_cmd::resolver(ep, a.radius)?.resolve(q).await?;
+            crate::resolve_cmd::report(g, &res);
+            if !g.quiet {
+                let ids: Vec<&str> = res.ids.iter().map(|i| i.id.as_str()).collect();
+                eprintln!("resolved {q:?} to {}", ids.join(", "));
+            }
+            (res.target(), q.trim().to_string())
+        }
+        (None, _) => {
+            let t = flag_target(&a)?;
+            let title = a
+                .ztf
+                .clone()
+                .or(a.lsst.clone())
+                .or(a.skyportal.clone())
+                .or(a.atlas.clone())
+                .unwrap_or_else(|| "light curve".into());
+            (t, title)
+        }
+    };
+    t.mjd_min = a.mjd_min;
+    t.mjd_max = a.mjd_max;
+    if t.is_empty() {
+        bail!(
+            "nothing to look up: give a name, an id or a position, or at least one of --ztf, --lsst, --atlas, --skyportal, or --ra and --dec"
+        );
+    }
+    fetch(g, ep, &a, &t, &title).await
+}
+
+/// The target named by the flags.
+fn flag_target(a: &LightcurveArgs) -> Result<Target> {
     let mut t = Target::new();
     if let Some(z) = a.ztf.as_deref().map(str::trim) {
         if z.is_empty() {
@@ -79,13 +135,11 @@ pub async fn lightcurve(g: &Global, ep: &Endpoints, a: LightcurveArgs) -> Result
     if let (Some(ra), Some(dec)) = (a.ra, a.dec) {
         t = t.position(ctx::position(ra, dec)?);
     }
-    ctx::mjd_range(a.mjd_min, a.mjd_max)?;
-    t.mjd_min = a.mjd_min;
-    t.mjd_max = a.mjd_max;
-    a.lc.check()?;
-    if t.is_empty() {
-        bail!("nothing to look up: give at least one of --ztf, --lsst, --atlas, --skyportal, or --ra and --dec");
-    }
+    Ok(t)
+}
+
+/// Fetches the target from every configured service, marks duplicates and prints.
+async fn fetch(g: &Global, ep: &Endpoints, a: &LightcurveArgs, t: &Target, title: &str) -> Result<()> {
     let (cb, missing) = crate::demo::sources(ep, g, "forced photometry")?;
     let wanted = |b: &str| match b {
         "atlas" => t.atlas_id.is_some(),
@@ -99,7 +153,7 @@ pub async fn lightcurve(g: &Global, ep: &Endpoints, a: LightcurveArgs) -> Result
             eprintln!("warning: {b} skipped: {why}");
         }
     }
-    let r = cb.timeout(Duration::from_secs(a.timeout.max(1))).lightcurve(&t).await;
+    let mut r = cb.timeout(Duration::from_secs(a.timeout.max(1))).lightcurve(t).await;
     for f in &r.failures {
         if !g.quiet {
             eprintln!("warning: {} failed: {}", f.broker, f.message);
@@ -118,14 +172,11 @@ pub async fn lightcurve(g: &Global, ep: &Endpoints, a: LightcurveArgs) -> Result
         let served: Vec<String> = r.served.iter().map(|(b, n)| format!("{b} {n}")).collect();
         eprintln!("points per service: {}", served.join(", "));
     }
-    let title = a
-        .ztf
-        .clone()
-        .or(a.lsst.clone())
-        .or(a.skyportal.clone())
-        .or(a.atlas.clone())
-        .unwrap_or_else(|| "light curve".into());
-    a.lc.emit(g, &r.lightcurve, &title)
+    let marked = mark_duplicates(&mut r.lightcurve, &DedupOptions::new(a.dedup));
+    if !g.quiet {
+        eprintln!("{marked} of {} points marked duplicate_of another (--dedup {})", r.lightcurve.points.len(), a.dedup);
+    }
+    a.lc.emit(g, &r.lightcurve, title)
 }
 
 /// `astrobrokers cone`.

@@ -319,10 +319,11 @@ pub async fn sandbox(g: &Global, args: SandboxArgs) -> Result<()> {
                     println!("export {k}={}", v.as_str().unwrap_or_default());
                 }
             }
-            println!("# Some objects (ZTF id, ATLAS id, SkyPortal id, RA, Dec, class):");
+            println!("# Some objects (TNS name, ZTF id, ATLAS id, SkyPortal id, RA, Dec, class):");
             for o in sb.objects().iter().filter(|o| o.transient).take(5) {
                 println!(
-                    "#   {} {} {} {:.5} {:+.5} {}",
+                    "#   {} {} {} {} {:.5} {:+.5} {}",
+                    o.tns_name.as_deref().map(|n| format!("\"SN {n}\"")).unwrap_or_else(|| "-".into()),
                     o.ztf_oid.as_deref().unwrap_or("-"),
                     o.atlas_id,
                     o.skyportal_id,

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use astrobrokers::harvest::{AtlasBatch, Harvest, HarvestOptions, PerTarget, parse_explicit, read_input_lines};
+use astrobrokers::harvest::{
+    AtlasBatch, Harvest, HarvestOptions, NameResolver, PerTarget, parse_explicit, read_input_lines,
+};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -151,7 +153,13 @@ pub async fn run(g: &Global, ep: &Endpoints, a: HarvestArgs) -> Result<()> {
         };
         let lines = read_input_lines(&text);
         // Every line is checked before any request.
-        let bad: Vec<String> = lines.iter().filter_map(|l| parse_explicit(l).err()).map(|e| e.to_string()).collect();
+        let bad: Vec<String> = lines
+            .iter()
+            .filter_map(|l| match (parse_explicit(l), astrobrokers::resolve::Query::parse(l)) {
+                (Err(_), Err(e)) => Some(format!("invalid input {l:?}: {e}")),
+                _ => None,
+            })
+            .collect();
         if !bad.is_empty() {
             bail!("{} of {} inputs are not valid; the first: {}", bad.len(), lines.len(), bad[0]);
         }
@@ -187,7 +195,10 @@ pub async fn run(g: &Global, ep: &Endpoints, a: HarvestArgs) -> Result<()> {
             note(g, &format!("{b} skipped: {why}"));
         }
     }
-    let mut h = Harvest::new(&a.out).options(HarvestOptions {
+    // Names, bare ids and positions go through the resolver (TNS when configured, cones at
+    // the services not skipped); prefixed lines are read as they are.
+    let resolver = crate::resolve_cmd::resolver_without(&ep, astrobrokers::resolve::DEFAULT_RADIUS_ARCSEC, &a.skip)?;
+    let mut h = Harvest::new(&a.out).resolver(Arc::new(NameResolver::new(resolver))).options(HarvestOptions {
         max_age,
         cache: !a.no_cache,
         mjd_min: a.mjd_min,

@@ -22,6 +22,7 @@ mod harvest_cmd;
 mod lasair_cmd;
 mod output;
 mod plot;
+mod resolve_cmd;
 mod settings;
 mod skyportal_cmd;
 mod tns_cmd;
@@ -215,6 +216,9 @@ enum Command {
     /// The Transient Name Server: names, objects, reports, the public-objects list.
     #[command(subcommand)]
     Tns(tns_cmd::TnsCmd),
+    /// One object's position and its id at every configured service (TNS names, cones,
+    /// cross-references), each with how it was found and a confidence.
+    Resolve(resolve_cmd::ResolveArgs),
     /// One transient's light curve from every configured service, merged by MJD.
     Lightcurve(cross_cmd::LightcurveArgs),
     /// A cone search on every configured service.
@@ -477,6 +481,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Fink(c) => fink_cmd::run(&g, &endpoints()?, c).await,
         Command::Lasair(c) => lasair_cmd::run(&g, &endpoints()?, c).await,
         Command::Tns(c) => tns_cmd::run(&g, &endpoints()?, c).await,
+        Command::Resolve(a) => resolve_cmd::run(&g, &endpoints()?, a).await,
         Command::Lightcurve(a) => cross_cmd::lightcurve(&g, &endpoints()?, a).await,
         Command::Cone(a) => cross_cmd::cone(&g, &endpoints()?, a).await,
         Command::Harvest(a) => harvest_cmd::run(&g, &endpoints()?, a).await,

@@ -190,6 +190,9 @@ pub mod views {
         name: "fink tags <tag>",
         table: &["r:diaObjectId", "r:diaSourceId", "r:midpointMjdTai", "r:band", "r:psfFlux", "r:ra", "r:dec"],
     };
+    /// `resolve`: ids found and ambiguous candidates.
+    pub const RESOLVE: View =
+        View { name: "resolve", table: &["status", "broker", "kind", "id", "how", "separation_arcsec", "confidence"] };
     /// `forcedphot run`/`fetch` rows (`--raw`).
     pub const FORCEDPHOT_ROWS: View = View {
         name: "forcedphot run --raw, forcedphot fetch --raw",
@@ -221,6 +224,7 @@ pub const VIEWS: &[View] = &[
     views::FINK_LATESTS,
     views::FINK_TAG_ALERTS,
     views::FORCEDPHOT_ROWS,
+    views::RESOLVE,
 ];
 
 /// What to print of the rows: the columns put first (and, for a [`View`], the only ones in

@@ -920,3 +920,152 @@ fn tns_verbs() {
     let err = String::from_utf8(e.run_with(cmd, &["tns", "object", &name]).stderr).unwrap();
     assert!(err.contains("TNS_BOT_ID") && err.contains("TNS_USER_ID"), "{err}");
 }
+
+#[test]
+fn resolve_and_lightcurve_by_one_name() {
+    let e = env("resolve");
+    let obj = e.transient();
+    let tns = obj.tns_name.clone().unwrap();
+    let ztf = obj.ztf_oid.clone().unwrap();
+    let atlas = obj.atlas_id.to_string();
+    // Every id of the object, each with how it was found and a confidence.
+    let rows = e.json(&["resolve", &format!("SN {tns}")]);
+    let found = |kind: &str, id: &str| {
+        rows.iter().find(|r| r["status"] == "found" && r["kind"] == kind && r["id"] == id).cloned()
+    };
+    let z = found("ztf", &ztf).unwrap_or_else(|| panic!("the ZTF id in {rows:?}"));
+    assert_eq!(z["how"], "tns_internal_name", "{z}");
+    assert!(found("atlas", &atlas).is_some(), "the ATLAS id in {rows:?}");
+    assert!(found("tns", &tns).is_some(), "the TNS name in {rows:?}");
+    assert!(rows.iter().any(|r| r["kind"] == "sky_portal"), "{rows:?}");
+    for r in &rows {
+        let c = r["confidence"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&c), "{r}");
+        if r["how"] == "cone" {
+            assert!(r["separation_arcsec"].as_f64().unwrap() < 2.0, "{r}");
+        }
+        assert!((r["ra"].as_f64().unwrap() - obj.ra).abs() < 0.01, "{r}");
+    }
+    // The table shows the view's columns.
+    let table = e.ok(&["-f", "table", "resolve", &ztf]);
+    let header = table.lines().next().unwrap();
+    for col in ["status", "broker", "kind", "id", "how", "separation_arcsec", "confidence"] {
+        assert!(header.contains(col), "{col} in {header}");
+    }
+    assert!(table.contains(&atlas), "{table}");
+
+    // The light curve by its name: every service, forced photometry at the resolved position.
+    let peak = obj.peak_mjd.unwrap();
+    let (lo, hi) = ((peak - 30.0).to_string(), (peak + 60.0).to_string());
+    let out = e.run_with(e.cmd(), &["-f", "json", "lightcurve", &tns, "--mjd-min", &lo, "--mjd-max", &hi]);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{err}");
+    let pts: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    for b in ["alerce", "atlas", "skyportal", "forcedphot"] {
+        assert!(pts.iter().any(|r| r["broker"] == b), "{b}: {err}");
+    }
+    assert!(pts.iter().all(|r| r.get("duplicate_of").is_some()));
+    let marked = pts.iter().filter(|r| !r["duplicate_of"].is_null()).count();
+    assert!(
+        err.contains(&format!("{marked} of {} points marked duplicate_of another (--dedup keep-forced)", pts.len())),
+        "{err}"
+    );
+    // ALeRCE serves the same ZTF exposures as alerts and as forced photometry.
+    assert!(marked > 0, "{err}");
+    // Each duplicate points at a kept point; keep-forced never keeps an alert over a forced point.
+    let key = |r: &serde_json::Value| {
+        format!(
+            "{}/{}/{}",
+            r["broker"].as_str().unwrap(),
+            r["origin"].as_str().unwrap(),
+            r["object_id"].as_str().unwrap()
+        )
+    };
+    let kept: std::collections::HashSet<String> = pts.iter().filter(|r| r["duplicate_of"].is_null()).map(key).collect();
+    for r in pts.iter().filter(|r| !r["duplicate_of"].is_null()) {
+        let of = r["duplicate_of"].as_str().unwrap();
+        assert!(kept.contains(of), "{r} points at a kept point");
+        assert!(!(r["origin"] == "forced" && of.contains("/alert/")), "{r}");
+    }
+    let none = e.json(&["lightcurve", &tns, "--mjd-min", &lo, "--mjd-max", &hi, "--dedup", "none"]);
+    assert!(none.iter().all(|r| r["duplicate_of"].is_null()));
+    assert_eq!(none.len(), pts.len(), "every point kept whatever the rule");
+
+    // Positional and flags together, or an unknown rule: refused before any request.
+    let out = e.run_with(e.cmd(), &["lightcurve", &tns, "--ztf", &ztf]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not both"));
+    let err = e.fails(&["lightcurve", &tns, "--dedup", "newest"]);
+    assert!(err.contains("keep-forced"), "{err}");
+    let err = e.fails(&["resolve", "   "]);
+    assert!(err.contains("TNS name"), "{err}");
+}
+
+/// The README's first recipe, as written: `astrobrokers sandbox` in the background, its
+/// `export` lines sourced, then `astrobrokers lightcurve "<the name in the README>"`.
+#[test]
+fn readme_first_recipe_works_offline_on_the_sandbox() {
+    use std::io::BufRead;
+    let readme = include_str!("../../../README.md");
+    let recipes = &readme[readme.find("## Recipes").unwrap()..];
+    let block = &recipes[recipes.find("```sh\n").unwrap() + 6..];
+    let block = &block[..block.find("```").unwrap()];
+    let lines: Vec<&str> = block.lines().collect();
+    assert!(lines[0].starts_with("astrobrokers sandbox --seconds 3600 > sandbox.env &"), "{block}");
+    assert!(lines[1].starts_with("sleep 3 && . ./sandbox.env"), "{block}");
+    let query = lines[2].strip_prefix("astrobrokers lightcurve \"").and_then(|q| q.strip_suffix('"'));
+    let query = query.unwrap_or_else(|| panic!("the first recipe is `astrobrokers lightcurve \"<a name>\"`: {block}"));
+
+    let dir = std::env::temp_dir().join(format!("ab-cli-readme-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    /// Stops the sandbox process even when an assertion fails.
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut sandbox = Kill(
+        Command::new(BIN)
+            .env_clear()
+            .env("HOME", &dir)
+            .args(["sandbox", "--seconds", "3600"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut exports = Vec::new();
+    let mut names = String::new();
+    for line in std::io::BufReader::new(sandbox.0.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if let Some(kv) = line.strip_prefix("export ") {
+            let (k, v) = kv.split_once('=').unwrap();
+            exports.push((k.to_string(), v.to_string()));
+        }
+        names.push_str(&line);
+        if line.starts_with("# Stop with") {
+            break;
+        }
+    }
+    // The sandbox's listing names the README's object.
+    assert!(names.contains(&format!("\"{query}\"")), "{query} not in {names}");
+    let out = Command::new(BIN)
+        .env_clear()
+        .env("HOME", &dir)
+        .env("ASTROBROKERS_CONFIG", dir.join("config.toml"))
+        .envs(exports)
+        .args(["-f", "json", "lightcurve", query])
+        .output()
+        .unwrap();
+    drop(sandbox);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let pts: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    for b in ["alerce", "atlas", "skyportal", "fink", "lasair"] {
+        assert!(pts.iter().any(|r| r["broker"] == b), "{b}: {err}");
+    }
+    assert!(err.contains("marked duplicate_of"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -142,3 +142,26 @@ async fn alert_and_forced_photometry_of_one_exposure_collapse_by_the_rule() {
         cb.lightcurve_of(&r, &o.tns_name.clone().unwrap(), &DedupOptions::new(DedupPolicy::None)).await.unwrap();
     assert_eq!(out.lightcurve.duplicate_count(), 0);
 }
+
+/// A harvest input line with a TNS name becomes the object's target (ids and position);
+/// prefixed lines are still read without a request; a name nobody knows is an error.
+#[cfg(feature = "harvest")]
+#[tokio::test]
+async fn harvest_inputs_with_tns_names_resolve() {
+    use astrobrokers::harvest::{NameResolver, TargetResolver};
+    let sb = sandbox().await;
+    let c = clients(&sb);
+    let o = target(&sb);
+    let r = NameResolver::new(resolver(&c, true));
+    let tns = o.tns_name.clone().unwrap();
+    let t = r.target(&format!("SN {tns}")).await.unwrap();
+    assert_eq!(t.ztf_oid.as_deref(), o.ztf_oid.as_deref());
+    assert_eq!(t.atlas_id, Some(o.atlas_id.to_string()));
+    let p = t.position.unwrap();
+    assert!(p.separation_arcsec(&SkyPosition::new(o.ra, o.dec).unwrap()) < 2.0);
+    // ExplicitResolver's forms: exactly what the line says.
+    let t = r.target("ztf:ZTF18abcdefg pos:150.1 2.2").await.unwrap();
+    assert_eq!(t.ztf_oid.as_deref(), Some("ZTF18abcdefg"));
+    assert!(t.atlas_id.is_none());
+    assert!(r.target("SN 1999zzzzz").await.is_err());
+}

@@ -43,6 +43,49 @@ impl TargetResolver for ExplicitResolver {
     }
 }
 
+/// Reads names, any broker's id and positions with a [`Resolver`](crate::resolve::Resolver)
+/// (TNS names in any spelling, ATLAS designations, bare ids, positions matched by cones at
+/// each broker), and [`ExplicitResolver`]'s prefixed lines (`ztf:… atlas:… pos:…`) as before,
+/// without any request.
+///
+/// A resolution during which a service failed is an error naming the services, not a
+/// target with ids missing: the harvest records the input as failed and a resumed run asks
+/// again. Ambiguous cone matches are left out of the target (see
+/// [`Resolution::ambiguous`](crate::resolve::Resolution::ambiguous)).
+#[derive(Debug, Clone)]
+pub struct NameResolver {
+    resolver: crate::resolve::Resolver,
+}
+
+impl NameResolver {
+    /// Resolves with `resolver`.
+    pub fn new(resolver: crate::resolve::Resolver) -> Self {
+        NameResolver { resolver }
+    }
+}
+
+#[async_trait]
+impl TargetResolver for NameResolver {
+    async fn target(&self, query: &str) -> Result<Target, BoxError> {
+        let q = query.trim();
+        if q.split_whitespace().any(prefixed) {
+            if let Ok(t) = parse_explicit(q) {
+                return Ok(t);
+            }
+        }
+        let res = self.resolver.resolve(q).await?;
+        if !res.failures.is_empty() {
+            let parts: Vec<String> = res.failures.iter().map(|f| format!("{}: {}", f.broker, f.message)).collect();
+            return Err(format!("resolving {q:?}: {}", parts.join("; ")).into());
+        }
+        let t = res.target();
+        if t.is_empty() {
+            return Err(format!("nothing known about {q:?}: no service gave an id or a position").into());
+        }
+        Ok(t)
+    }
+}
+
 /// An input line that does not name a target explicitly.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InputError {

@@ -3,7 +3,8 @@
 //!
 //! * **Inputs** are names, ids or positions, one per target, turned into [`Target`]s by a
 //!   [`TargetResolver`] ([`ExplicitResolver`] reads `ztf:…`, `atlas:…`, `lsst:…`,
-//!   `skyportal:…` and positions); [`alerce_class_since`], [`skyportal_group`] and
+//!   `skyportal:…` and positions; [`NameResolver`] adds TNS names, bare ids and positions
+//!   matched by cones, through [`crate::resolve::Resolver`]); [`alerce_class_since`], [`skyportal_group`] and
 //!   [`atlas_custom_list`] make inputs from a broker query.
 //! * **Output** is `<dir>/broker=<name>/part-<run>-<seq>.parquet` (hive partitioning), one
 //!   schema for every broker ([`dataset`] lists the columns and dtypes). Polars, DataFusion and
@@ -73,7 +74,9 @@ pub use input::alerce_class_since;
 pub use input::atlas_custom_list;
 #[cfg(feature = "skyportal")]
 pub use input::skyportal_group;
-pub use input::{ExplicitResolver, InputError, TargetResolver, parse_explicit, read_input_lines, target_key};
+pub use input::{
+    ExplicitResolver, InputError, NameResolver, TargetResolver, parse_explicit, read_input_lines, target_key,
+};
 #[cfg(feature = "atlas")]
 pub use source::AtlasBatch;
 pub use source::{Fetched, HarvestSource, PerTarget, QuotaSpec, SourcePlan};
