@@ -937,7 +937,7 @@ fn resolve_and_lightcurve_by_one_name() {
     assert_eq!(z["how"], "tns_internal_name", "{z}");
     assert!(found("atlas", &atlas).is_some(), "the ATLAS id in {rows:?}");
     assert!(found("tns", &tns).is_some(), "the TNS name in {rows:?}");
-    assert!(rows.iter().any(|r| r["kind"] == "sky_portal"), "{rows:?}");
+    assert!(rows.iter().any(|r| r["kind"] == "skyportal"), "{rows:?}");
     for r in &rows {
         let c = r["confidence"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&c), "{r}");

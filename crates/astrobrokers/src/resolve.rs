@@ -206,7 +206,8 @@ pub enum IdKind {
     Atlas,
     /// An ATLAS designation.
     AtlasDesignation,
-    /// A SkyPortal object id.
+    /// A SkyPortal object id (written `skyportal`, as the broker's name).
+    #[serde(rename = "skyportal")]
     SkyPortal,
 }
 
