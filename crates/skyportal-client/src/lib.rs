@@ -105,7 +105,7 @@ mod validate;
 
 pub use client::{
     Client, ClientBuilder, DEFAULT_BURST, DEFAULT_RATE_PER_SECOND, DEFAULT_TIMEOUT, ENV_TOKEN, ENV_URL, ListPage,
-    is_not_found,
+    default_retry, is_not_found,
 };
 pub use models::{Annotation, Candidate, Classification, Comment, Group, Source, Spectrum};
 pub use photometry::{PhotometryRecord, to_lightcurve};
