@@ -1,7 +1,7 @@
 //! Candidates, `source_groups` and `source_exists`.
 
 use super::store::*;
-use super::{Sp, auth, err, groups_json, method_not_allowed, ok};
+use super::*;
 use crate::sky::separation_arcsec;
 use crate::util::{Pairs, parse_bool};
 use axum::body::Bytes;
@@ -311,4 +311,83 @@ pub(super) async fn source_exists_one(
 /// `HEAD` answers with an empty 404 (Tornado `set_status(404); finish()`).
 pub(super) fn empty_404() -> Response {
     StatusCode::NOT_FOUND.into_response()
+}
+
+pub(super) async fn candidates(State(sp): State<Sp>, method: Method, h: HeaderMap, uri: Uri, body: Bytes) -> Response {
+    match method {
+        Method::GET => {}
+        Method::POST => return store::post_candidate(&sp, &h, &body),
+        _ => return method_not_allowed(),
+    }
+    if let Err(r) = auth(&sp, &h, false) {
+        return r;
+    }
+    let q = Pairs::from_query(&uri);
+    // The toolbar's quick search (`nameOnly=true&objID=...`): ids starting with objID, at
+    // most numPerPage (not clamped), no paging and no total.
+    let name_only = q.last("nameOnly").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    if let (true, Some(prefix)) = (name_only, q.last("objID").filter(|p| !p.is_empty())) {
+        let limit = match q.last("numPerPage").unwrap_or("25").trim().parse::<usize>() {
+            Ok(n) => n,
+            Err(e) => return err(500, &format!("invalid literal for int() with base 10: {e}")),
+        };
+        let prefix = prefix.to_lowercase();
+        let mut ids: Vec<String> =
+            store::candidate_ids(&sp).into_iter().filter(|id| id.to_lowercase().starts_with(&prefix)).collect();
+        ids.sort();
+        ids.truncate(limit);
+        return ok(json!({"candidates": ids.iter().map(|id| json!({"id": id})).collect::<Vec<_>>()}));
+    }
+    let (page, n) = match page_params(&q, 25, MAX_PER_PAGE) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if q.last("annotationExcludeOrigin").is_some_and(|v| !v.is_empty())
+        || q.last("annotationExcludeOutdatedDate").is_some_and(|v| !v.is_empty())
+    {
+        return err(
+            400,
+            "annotationExcludeOrigin and annotationExcludeOutdatedDate parameters are no longer supported",
+        );
+    }
+    let filters = match q.last("annotationFilterList").map(store::parse_annotation_filters) {
+        None => Vec::new(),
+        Some(Ok(f)) => f,
+        Some(Err(r)) => return r,
+    };
+    let mut all = store::candidate_ids(&sp);
+    if !filters.is_empty() {
+        all.retain(|id| store::passes_annotation_filters(&sp, id, &filters));
+    }
+    let mut st = sp.lock();
+    let ids: Vec<String> = match q.last("queryID").and_then(|id| st.queries.get(id).cloned()) {
+        Some(v) => v,
+        None => all,
+    };
+    let qid = query_id(&ids);
+    st.queries.insert(qid.clone(), ids.clone());
+    let total = ids.len();
+    if (page - 1) * n >= total && total > 0 {
+        return err(400, "Page number out of range.");
+    }
+    let rows: Vec<Source> = ids
+        .iter()
+        .skip((page - 1) * n)
+        .take(n)
+        .filter_map(|id| st.index.get(id).and_then(|i| st.sources.get(*i)).cloned())
+        .collect();
+    drop(st);
+    let out: Vec<Value> = rows
+        .iter()
+        .map(|s| {
+            let mut v = source_json(&sp, s, false);
+            if let Value::Object(m) = &mut v {
+                m.insert("is_source".into(), json!(!s.groups.is_empty()));
+                m.insert("passing_alerts".into(), json!([]));
+                m.insert("filter_ids".into(), json!(store::candidate_filters(&sp, &s.id)));
+            }
+            v
+        })
+        .collect();
+    ok(json!({"candidates": out, "totalMatches": total, "pageNumber": page, "numPerPage": n, "queryID": qid}))
 }
