@@ -86,17 +86,27 @@ const QUERY_HELP: &str = "use a TNS name (\"SN 2023ixf\", \"2023ixf\"), a ZTF id
 fn is_ztf(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 12
-        && s[..3].eq_ignore_ascii_case("ztf")
+        && b[..3].eq_ignore_ascii_case(b"ztf")
         && b[3..5].iter().all(u8::is_ascii_digit)
         && b[5..].iter().all(u8::is_ascii_alphabetic)
+}
+
+/// A ZTF id as ZTF writes it (`ZTF` then lower case); `s` passed [`is_ztf`], so it is ASCII.
+fn normal_ztf(s: &str) -> String {
+    format!("ZTF{}", s[3..].to_ascii_lowercase())
 }
 
 fn is_atlas_designation(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() > 7
-        && s[..5].eq_ignore_ascii_case("atlas")
+        && b[..5].eq_ignore_ascii_case(b"atlas")
         && b[5..7].iter().all(u8::is_ascii_digit)
         && b[7..].iter().all(u8::is_ascii_alphabetic)
+}
+
+/// An ATLAS designation as ATLAS writes it; `s` passed [`is_atlas_designation`] (ASCII).
+fn normal_atlas(s: &str) -> String {
+    format!("ATLAS{}", s[5..].to_ascii_lowercase())
 }
 
 /// `Some(objname)` when `s` is a TNS name (prefix AT/SN/FRB optional, any case, with or
@@ -148,9 +158,10 @@ impl Query {
             let bad = |what: &str| ResolveError::Query(format!("{rest:?} is not {what}: {QUERY_HELP}"));
             match kind.trim().to_ascii_lowercase().as_str() {
                 "tns" => return tns_objname(rest).map(Query::Tns).ok_or_else(|| bad("a TNS name")),
-                "ztf" => return Ok(Query::Ztf(rest.to_string())),
+                "ztf" if is_ztf(rest) => return Ok(Query::Ztf(normal_ztf(rest))),
+                "ztf" => return Err(bad("a ZTF id (ZTF, two digits, seven letters)")),
                 "lsst" => return parse_lsst(rest).map(Query::Lsst).ok_or_else(|| bad("an LSST diaObjectId")),
-                "atlas" if is_atlas_designation(rest) => return Ok(Query::AtlasDesignation(rest.to_string())),
+                "atlas" if is_atlas_designation(rest) => return Ok(Query::AtlasDesignation(normal_atlas(rest))),
                 "atlas" if rest.len() == 19 && rest.bytes().all(|b| b.is_ascii_digit()) => {
                     return Ok(Query::AtlasId(rest.to_string()));
                 }
@@ -160,10 +171,10 @@ impl Query {
             }
         }
         if is_ztf(s) {
-            return Ok(Query::Ztf(format!("ZTF{}", &s[3..].to_ascii_lowercase())));
+            return Ok(Query::Ztf(normal_ztf(s)));
         }
         if is_atlas_designation(s) {
-            return Ok(Query::AtlasDesignation(format!("ATLAS{}", &s[5..].to_ascii_lowercase())));
+            return Ok(Query::AtlasDesignation(normal_atlas(s)));
         }
         if s.bytes().all(|b| b.is_ascii_digit()) {
             // ATLAS ids are 19 digits from 1000000000000000000; LSST diaObjectIds are other
@@ -629,6 +640,20 @@ mod tests {
         assert!(e.contains("not a position") && e.contains("TNS name"), "{e}");
         assert!(Query::parse("  ").unwrap_err().to_string().contains("empty"));
         assert!(Query::parse("atlas:xyz").unwrap_err().to_string().contains("ATLAS id"));
+    }
+
+    /// Found by the `resolve_query` fuzz target: a prefixed id is checked and normalised like
+    /// a bare one, and text with multi-byte characters where an id prefix would be is an
+    /// answer, not a panic (the prefix was sliced by byte index).
+    #[test]
+    fn prefixed_ids_are_checked_and_non_ascii_text_does_not_panic() {
+        let e = Query::parse("ztf:Z24ababbuksn").unwrap_err().to_string();
+        assert!(e.contains("a ZTF id"), "{e}");
+        assert_eq!(Query::parse("ztf: ztf18ABBUKSN").unwrap(), Query::Ztf("ZTF18abbuksn".into()));
+        assert_eq!(Query::parse("atlas:atlas24XYZ").unwrap(), Query::AtlasDesignation("ATLAS24xyz".into()));
+        for s in ["\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}", "a\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}a", "ATL\u{e9}\u{e9}\u{e9}"] {
+            assert!(matches!(Query::parse(s), Ok(Query::SkyPortal(_))), "{s}");
+        }
     }
 
     #[test]

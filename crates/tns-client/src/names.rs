@@ -57,6 +57,10 @@ impl TnsName {
             return Err(bad("the year must have four digits"));
         }
         let year: u16 = rest[..4].parse().map_err(|_| bad("the year must have four digits"))?;
+        if year < 1000 {
+            // `0233ixf` would come back as `233ixf`: no TNS year starts with 0.
+            return Err(bad("the year cannot start with 0"));
+        }
         let letters = &rest[4..];
         if letters.is_empty() || letters.len() > 5 || !letters.chars().all(|c| c.is_ascii_alphabetic()) {
             return Err(bad("the year must be followed by one to five letters"));
@@ -277,7 +281,9 @@ mod tests {
 
     #[test]
     fn malformed_names_are_refused_with_what_is_valid() {
-        for bad in ["", "ZTF23abcdefg", "SN 23ixf", "2023", "2023ixf1", "XX 2023ixf", "2023abcdef", "20233ixf"] {
+        for bad in
+            ["", "ZTF23abcdefg", "SN 23ixf", "2023", "2023ixf1", "XX 2023ixf", "2023abcdef", "20233ixf", "0233ixf"]
+        {
             let e = TnsName::parse(bad).unwrap_err();
             let msg = e.to_string();
             assert!(msg.contains("four-digit year"), "{bad}: {msg}");
