@@ -39,7 +39,7 @@ pub enum LasairCmd {
         #[arg(long, value_enum, default_value_t)]
         request: ConeKind,
     },
-    /// A database query: SELECT <select> FROM <tables> WHERE <where>, with limit/offset; `--all` pages through.
+    /// A database query: `SELECT <select> FROM <tables> WHERE <where>`, with limit/offset; `--all` pages through.
     Query {
         /// The columns (`objectId, gmag` on ZTF; `diaObjectId, ra, decl` on LSST).
         #[arg(long)]

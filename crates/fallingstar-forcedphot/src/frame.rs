@@ -5,7 +5,7 @@
 //! [`ResultTable::to_dataframe`] gives the same frame from typed rows. Both keep the file's
 //! own columns, names and order
 //! (`MJD`, `m`, `dm`, `uJy`, `duJy`, `F`, `err`, `chi/N`, `RA`, `Dec`, `x`, `y`, `maj`,
-//! `min`, `phi`, `apfit`, `mag5sig`, [`PA_DEG`,] `Sky`, `Obs`, then any other column):
+//! `min`, `phi`, `apfit`, `mag5sig`, \[`PA_DEG`,\] `Sky`, `Obs`, then any other column):
 //! `uJy`, `duJy` and `err` are Int64, `F`, `Obs` and unknown columns String, the rest
 //! Float64. For the unified light-curve columns use
 //! [`ResultTable::to_lightcurve`]`(..).to_dataframe()` (see [`broker_core::frame`]).
