@@ -299,8 +299,14 @@ async fn the_dataset_reads_back_with_the_documented_dtypes() {
         .collect();
     let dir = std::env::temp_dir().join(format!("ab-harvest-dtypes-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
+    // Plans only looked at (`--dry-run`) leave no run behind: the real run is run 1.
+    for _ in 0..2 {
+        let looked_at = harvest(&dir, &s).prepare(&inputs).await.unwrap();
+        assert_eq!(looked_at.plan().run_id, 1);
+    }
     let report = harvest(&dir, &s).prepare(&inputs).await.unwrap().run().await.unwrap();
     assert!(report.complete, "{report:?}");
+    assert_eq!(report.run_id, 1);
     let part = std::fs::read_dir(dir.join("broker=atlas")).unwrap().flatten().next().unwrap().path();
     let df = ParquetReader::new(std::fs::File::open(&part).unwrap()).finish().unwrap();
     let dtype = |c: &str| df.column(c).unwrap().dtype().clone();
@@ -312,6 +318,7 @@ async fn the_dataset_reads_back_with_the_documented_dtypes() {
     }
     assert_eq!(dtype("object_id_int"), DataType::Int64);
     assert_eq!(dtype("harvest_run"), DataType::Int64);
+    assert_eq!(df.column("harvest_run").unwrap().i64().unwrap().get(0), Some(1));
     assert_eq!(dtype("is_detection"), DataType::Boolean);
     assert!(df.column("broker").is_err(), "the broker is the partition, not a column");
     // ATLAS ids are 64-bit integers in object_id_int, equal to the string id.

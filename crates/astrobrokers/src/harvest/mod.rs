@@ -348,7 +348,9 @@ impl Harvest {
             });
             work.push((s.clone(), pending, plan));
         }
-        let run_id = store.start_run()?;
+        // The run row is written by `run`: a plan that is only looked at (`--dry-run`)
+        // leaves no run behind.
+        let run_id = store.next_run_id()?;
         let plan = Plan {
             run_id,
             inputs: queries.len(),
@@ -387,7 +389,8 @@ pub struct BrokerPlan {
 /// The work of a run, before it starts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
-    /// The run's id (the `harvest_run` column of the rows it writes).
+    /// The run's id (the `harvest_run` column of the rows it writes): the id the run takes
+    /// when [`Prepared::run`] starts it.
     pub run_id: i64,
     /// Distinct inputs.
     pub inputs: usize,
@@ -560,7 +563,8 @@ impl Prepared {
 
     /// Fetches what is pending, writes it and reports. Services run side by side; within a
     /// service, batches run one after another.
-    pub async fn run(self) -> Result<HarvestReport, HarvestError> {
+    pub async fn run(mut self) -> Result<HarvestReport, HarvestError> {
+        self.plan.run_id = self.store.start_run()?;
         let counters = Arc::new(Counters {
             done: AtomicU64::new(0),
             rows: AtomicU64::new(0),

@@ -111,6 +111,12 @@ impl Store {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The id the next [`Store::start_run`] will take (nothing is written: a dry run leaves
+    /// no run behind).
+    pub fn next_run_id(&self) -> Result<i64, HarvestError> {
+        self.conn().query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM runs", [], |r| r.get(0)).map_err(db)
+    }
+
     /// Starts a run; returns its id.
     pub fn start_run(&self) -> Result<i64, HarvestError> {
         let c = self.conn();
@@ -345,7 +351,10 @@ mod tests {
         assert!(matches!(second, HarvestError::Busy(_)), "{second:?}");
         drop(first);
         let again = Store::open(&dir).unwrap();
+        assert_eq!(again.next_run_id().unwrap(), 1);
+        assert_eq!(again.next_run_id().unwrap(), 1, "asking for the next id writes no run");
         let run = again.start_run().unwrap();
+        assert_eq!((run, again.next_run_id().unwrap()), (1, 2));
         again
             .commit_batch(
                 run,
