@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Result, bail};
 use astrobrokers::core::astro::dedup::{DedupOptions, DedupPolicy, mark_duplicates};
-use astrobrokers::cross::Target;
+use astrobrokers::cross::{CrossLightcurve, Target};
 use clap::Args;
 
 use crate::ctx::{self, Endpoints};
@@ -69,43 +69,46 @@ pub async fn lightcurve(g: &Global, ep: &Endpoints, a: LightcurveArgs) -> Result
     let flags = a.ztf.is_some() || a.lsst.is_some() || a.atlas.is_some() || a.skyportal.is_some() || a.ra.is_some();
     ctx::mjd_range(a.mjd_min, a.mjd_max)?;
     a.lc.check()?;
-    let (mut t, title) = match (&a.query, flags) {
+    let t = match (&a.query, flags) {
         (Some(q), true) => {
             return Err(UsageError(format!(
                 "give either a query ({q:?}) or the --ztf/--lsst/--atlas/--skyportal/--ra/--dec flags, not both"
             ))
             .into());
         }
-        (Some(q), false) => {
-            astrobrokers::resolve::Query::parse(q)?;
-            let res = crate::resolve_cmd::resolver(ep, a.radius)?.resolve(q).await?;
-            crate::resolve_cmd::report(g, &res);
-            if !g.quiet {
-                let ids: Vec<&str> = res.ids.iter().map(|i| i.id.as_str()).collect();
-                eprintln!("resolved {q:?} to {}", ids.join(", "));
-            }
-            (res.target(), q.trim().to_string())
-        }
-        (None, _) => {
-            let t = flag_target(&a)?;
-            let title = a
-                .ztf
-                .clone()
-                .or(a.lsst.clone())
-                .or(a.skyportal.clone())
-                .or(a.atlas.clone())
-                .unwrap_or_else(|| "light curve".into());
-            (t, title)
-        }
+        (Some(q), false) => return lightcurve_of(g, ep, &a, q).await,
+        (None, _) => flag_target(&a)?,
     };
-    t.mjd_min = a.mjd_min;
-    t.mjd_max = a.mjd_max;
     if t.is_empty() {
         bail!(
             "nothing to look up: give a name, an id or a position, or at least one of --ztf, --lsst, --atlas, --skyportal, or --ra and --dec"
         );
     }
-    fetch(g, ep, &a, &t, &title).await
+    let title = a.ztf.clone().or(a.lsst.clone()).or(a.skyportal.clone()).or(a.atlas.clone());
+    let (cb, missing) = crate::demo::sources(ep, g, "forced photometry")?;
+    warn_missing(g, &missing, &t);
+    let mut r = cb.timeout(Duration::from_secs(a.timeout.max(1))).lightcurve(&t).await;
+    mark_duplicates(&mut r.lightcurve, &DedupOptions::new(a.dedup));
+    emit(g, &a, r, title.as_deref().unwrap_or("light curve"))
+}
+
+/// A query (name, id or position): resolved, then fetched from every service that applies,
+/// with duplicates marked ([`astrobrokers::CrossBroker::lightcurve_of_within`]).
+async fn lightcurve_of(g: &Global, ep: &Endpoints, a: &LightcurveArgs, q: &str) -> Result<()> {
+    astrobrokers::resolve::Query::parse(q)?;
+    let resolver = crate::resolve_cmd::resolver(ep, a.radius)?;
+    let (cb, missing) = crate::demo::sources(ep, g, "forced photometry")?;
+    let (res, r) = cb
+        .timeout(Duration::from_secs(a.timeout.max(1)))
+        .lightcurve_of_within(&resolver, q, a.mjd_min, a.mjd_max, &DedupOptions::new(a.dedup))
+        .await?;
+    crate::resolve_cmd::report(g, &res);
+    if !g.quiet {
+        let ids: Vec<&str> = res.ids.iter().map(|i| i.id.as_str()).collect();
+        eprintln!("resolved {q:?} to {}", ids.join(", "));
+    }
+    warn_missing(g, &missing, &res.target());
+    emit(g, a, r, q.trim())
 }
 
 /// The target named by the flags.
@@ -135,12 +138,13 @@ fn flag_target(a: &LightcurveArgs) -> Result<Target> {
     if let (Some(ra), Some(dec)) = (a.ra, a.dec) {
         t = t.position(ctx::position(ra, dec)?);
     }
+    t.mjd_min = a.mjd_min;
+    t.mjd_max = a.mjd_max;
     Ok(t)
 }
 
-/// Fetches the target from every configured service, marks duplicates and prints.
-async fn fetch(g: &Global, ep: &Endpoints, a: &LightcurveArgs, t: &Target, title: &str) -> Result<()> {
-    let (cb, missing) = crate::demo::sources(ep, g, "forced photometry")?;
+/// Warns about the unconfigured services that would have applied to `t`.
+fn warn_missing(g: &Global, missing: &[(String, String)], t: &Target) {
     let wanted = |b: &str| match b {
         "atlas" => t.atlas_id.is_some(),
         "skyportal" => t.skyportal_id.is_some(),
@@ -148,12 +152,15 @@ async fn fetch(g: &Global, ep: &Endpoints, a: &LightcurveArgs, t: &Target, title
         "lasair" => t.ztf_oid.is_some() || t.lsst_oid.is_some(),
         _ => false,
     };
-    for (b, why) in &missing {
+    for (b, why) in missing {
         if wanted(b) && !g.quiet {
             eprintln!("warning: {b} skipped: {why}");
         }
     }
-    let mut r = cb.timeout(Duration::from_secs(a.timeout.max(1))).lightcurve(t).await;
+}
+
+/// Reports failures and per-service counts, and prints the (duplicate-marked) light curve.
+fn emit(g: &Global, a: &LightcurveArgs, r: CrossLightcurve, title: &str) -> Result<()> {
     for f in &r.failures {
         if !g.quiet {
             eprintln!("warning: {} failed: {}", f.broker, f.message);
@@ -171,9 +178,7 @@ async fn fetch(g: &Global, ep: &Endpoints, a: &LightcurveArgs, t: &Target, title
     if !g.quiet {
         let served: Vec<String> = r.served.iter().map(|(b, n)| format!("{b} {n}")).collect();
         eprintln!("points per service: {}", served.join(", "));
-    }
-    let marked = mark_duplicates(&mut r.lightcurve, &DedupOptions::new(a.dedup));
-    if !g.quiet {
+        let marked = r.lightcurve.points.iter().filter(|p| p.duplicate_of.is_some()).count();
         eprintln!("{marked} of {} points marked duplicate_of another (--dedup {})", r.lightcurve.points.len(), a.dedup);
     }
     a.lc.emit(g, &r.lightcurve, title)

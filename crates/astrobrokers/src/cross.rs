@@ -245,8 +245,25 @@ impl CrossBroker {
         query: &str,
         dedup: &DedupOptions,
     ) -> Result<(crate::resolve::Resolution, CrossLightcurve), crate::resolve::ResolveError> {
+        self.lightcurve_of_within(resolver, query, None, None, dedup).await
+    }
+
+    /// [`CrossBroker::lightcurve_of`] with a forced-photometry window: `mjd_min` and
+    /// `mjd_max` go to [`Target::mjd_min`] and [`Target::mjd_max`] (`None` keeps the
+    /// default, the last 60 days). The alert services return their whole light curves.
+    pub async fn lightcurve_of_within(
+        &self,
+        resolver: &crate::resolve::Resolver,
+        query: &str,
+        mjd_min: Option<f64>,
+        mjd_max: Option<f64>,
+        dedup: &DedupOptions,
+    ) -> Result<(crate::resolve::Resolution, CrossLightcurve), crate::resolve::ResolveError> {
         let resolution = resolver.resolve(query).await?;
-        let mut out = self.lightcurve(&resolution.target()).await;
+        let mut target = resolution.target();
+        target.mjd_min = mjd_min;
+        target.mjd_max = mjd_max;
+        let mut out = self.lightcurve(&target).await;
         mark_duplicates(&mut out.lightcurve, dedup);
         Ok((resolution, out))
     }
