@@ -266,6 +266,10 @@ fn header(text: &str) -> Result<Header> {
 /// Bodies larger than this are parsed on several threads.
 pub(crate) const PARALLEL_MIN_BYTES: usize = 4 << 20;
 
+/// Tables with more rows than this build their DataFrame's text columns on several threads.
+#[cfg(feature = "polars")]
+pub(crate) const PARALLEL_MIN_ROWS: usize = 1 << 16;
+
 /// Cuts `body` at line starts into up to one part per core, each of at least
 /// [`PARALLEL_MIN_BYTES`].
 fn split_lines(body: &str) -> Vec<&str> {
@@ -341,44 +345,64 @@ fn fast_int(b: &[u8], mut i: usize) -> Option<(i64, usize)> {
     (i > start && ends_field).then_some((if neg { -v } else { v }, i))
 }
 
-/// The columns of one part of the body, built row by row.
-struct Builder<'p> {
+/// The rows of one part of the body, written in place into the part's own slices of the
+/// final number columns (sized beforehand from the part's line count, so no row is pushed,
+/// appended or moved); text goes to the part's own text columns, joined afterwards.
+struct Part<'p, 'c> {
     names: &'p [String],
     plan: &'p [Slot],
-    floats: Vec<Vec<f64>>,
-    ints: Vec<Vec<i64>>,
+    floats: Vec<&'c mut [f64]>,
+    ints: Vec<&'c mut [i64]>,
     texts: Vec<TextColumn>,
     rows: usize,
 }
 
-impl<'p> Builder<'p> {
-    fn new(names: &'p [String], plan: &'p [Slot], body_len: usize) -> Self {
-        // About 140 bytes per row in real files; the vectors grow if the guess is short.
-        let rows = body_len / 100 + 1;
-        let count = |want: fn(&Slot) -> bool| plan.iter().filter(|s| want(s)).count();
-        Builder {
-            names,
-            plan,
-            floats: (0..count(|s| matches!(s, Slot::Float { .. }))).map(|_| Vec::with_capacity(rows)).collect(),
-            ints: (0..count(|s| matches!(s, Slot::Int(_)))).map(|_| Vec::with_capacity(rows)).collect(),
-            texts: (0..count(|s| matches!(s, Slot::Text(_))))
-                .map(|_| TextColumn::with_capacity(rows, rows * 8))
-                .collect(),
-            rows: 0,
-        }
+/// What one part gave: its rows, its lines (line feeds) and its text columns.
+struct PartDone {
+    rows: usize,
+    lines: usize,
+    texts: Vec<TextColumn>,
+}
+
+impl<'p, 'c> Part<'p, 'c> {
+    fn new(
+        names: &'p [String],
+        plan: &'p [Slot],
+        floats: Vec<&'c mut [f64]>,
+        ints: Vec<&'c mut [i64]>,
+        len: usize,
+    ) -> Self {
+        // About 140 bytes per row in real files, 8 of them text; the columns grow if short.
+        let rows = len / 100 + 1;
+        let texts =
+            plan.iter().filter(|s| matches!(s, Slot::Text(_))).map(|_| TextColumn::with_capacity(rows, rows * 8));
+        Part { names, plan, floats, ints, texts: texts.collect(), rows: 0 }
     }
 
-    /// Drops any values past the first `rows` (a row the fast path gave up half-way).
+    /// Sets float column `k` of the current row; `None` if the row is past the part's room
+    /// (it cannot be: the room is the part's line count).
+    #[inline]
+    fn set_float(&mut self, k: usize, v: f64) -> Option<()> {
+        *self.floats.get_mut(k)?.get_mut(self.rows)? = v;
+        Some(())
+    }
+
+    #[inline]
+    fn set_int(&mut self, k: usize, v: i64) -> Option<()> {
+        *self.ints.get_mut(k)?.get_mut(self.rows)? = v;
+        Some(())
+    }
+
+    /// Drops text values past the first `rows` (a row the fast path gave up half-way; its
+    /// numbers are simply written again).
     fn truncate(&mut self) {
         let rows = self.rows;
-        self.floats.iter_mut().for_each(|c| c.truncate(rows));
-        self.ints.iter_mut().for_each(|c| c.truncate(rows));
         self.texts.iter_mut().for_each(|c| c.truncate(rows));
     }
 
     /// Parses the rows of `s`; `Err` carries the line number counted from 0 at `s`'s first
-    /// line. On success, also the number of lines `s` holds (its line feeds).
-    fn parse(&mut self, s: &str, reference_only: bool) -> Result<usize> {
+    /// line.
+    fn parse(mut self, s: &str, reference_only: bool) -> Result<PartDone> {
         let b = s.as_bytes();
         let n = b.len();
         let (mut i, mut line) = (0, 0);
@@ -410,13 +434,13 @@ impl<'p> Builder<'p> {
             i = end + 1;
             line += 1;
         }
-        Ok(line)
+        Ok(PartDone { rows: self.rows, lines: line, texts: self.texts })
     }
 
     /// One row from `s[i..]` (the first field starts at `i`) in a single pass: `Some(end)`,
     /// the offset of its line feed (or of the end), when every field is plain (numbers as
     /// `fast-float2` reads them, text without odd whitespace at its ends) and the count is
-    /// right; `None` otherwise, leaving partial values for [`Builder::truncate`].
+    /// right; `None` otherwise, leaving partial text values for [`Part::truncate`].
     #[inline]
     fn fast_row(&mut self, s: &str, mut i: usize) -> Option<usize> {
         let b = s.as_bytes();
@@ -437,12 +461,12 @@ impl<'p> Builder<'p> {
                     if (i < n && !b[i].is_ascii_whitespace()) || (finite && !v.is_finite()) {
                         return None;
                     }
-                    self.floats[k].push(v);
+                    self.set_float(k, v)?;
                 }
                 Slot::Int(k) => {
                     let (v, end) = fast_int(b, i)?;
                     i = end;
-                    self.ints[k].push(v);
+                    self.set_int(k, v)?;
                 }
                 Slot::Text(k) => {
                     let start = i;
@@ -455,7 +479,7 @@ impl<'p> Builder<'p> {
                     if odd(b[start]) || odd(b[i - 1]) {
                         return None;
                     }
-                    self.texts[k].push(s.get(start..i)?);
+                    self.texts.get_mut(k)?.push(s.get(start..i)?);
                 }
             }
         }
@@ -480,48 +504,51 @@ impl<'p> Builder<'p> {
                 message: format!("expected {} fields as in the header, found {}", self.names.len(), fields.len()),
             });
         }
-        for ((slot, name), s) in self.plan.iter().zip(self.names).zip(fields) {
+        let no_room = || Error::Parse { line, message: "more rows than lines in the file".into() };
+        let (plan, names) = (self.plan, self.names);
+        for ((slot, name), s) in plan.iter().zip(names).zip(fields) {
             match *slot {
                 Slot::Float { k, finite } => {
                     let v = float(line, name, s)?;
                     if finite && !v.is_finite() {
                         return Err(Error::Parse { line, message: format!("column {name}: {s:?} is not finite") });
                     }
-                    self.floats[k].push(v);
+                    self.set_float(k, v).ok_or_else(no_room)?;
                 }
-                Slot::Int(k) => self.ints[k].push(integer(line, name, s)?),
-                Slot::Text(k) => self.texts[k].push(s),
+                Slot::Int(k) => self.set_int(k, integer(line, name, s)?).ok_or_else(no_room)?,
+                Slot::Text(k) => self.texts.get_mut(k).ok_or_else(no_room)?.push(s),
             }
         }
         self.rows += 1;
         Ok(())
     }
+}
 
-    /// Appends the rows of a later part.
-    fn append(&mut self, other: Builder<'_>) {
-        for (a, mut b) in self.floats.iter_mut().zip(other.floats) {
-            a.append(&mut b);
+/// Cuts each column into one slice per part, of the part's room, in order.
+fn slices_per_part<'c, T>(columns: &'c mut [Vec<T>], room: &[usize]) -> Vec<Vec<&'c mut [T]>> {
+    let mut per_part: Vec<Vec<&'c mut [T]>> = room.iter().map(|_| Vec::with_capacity(columns.len())).collect();
+    for col in columns.iter_mut() {
+        let mut rest: &'c mut [T] = col.as_mut_slice();
+        for (slices, &r) in per_part.iter_mut().zip(room) {
+            let (this, after) = std::mem::take(&mut rest).split_at_mut_checked(r).unwrap_or_default();
+            slices.push(this);
+            rest = after;
         }
-        for (a, mut b) in self.ints.iter_mut().zip(other.ints) {
-            a.append(&mut b);
-        }
-        for (a, b) in self.texts.iter_mut().zip(other.texts) {
-            a.append(b);
-        }
-        self.rows += other.rows;
     }
+    per_part
+}
 
-    /// The columns in file order.
-    fn finish(mut self) -> Vec<ColumnData> {
-        self.plan
-            .iter()
-            .map(|slot| match *slot {
-                Slot::Float { k, .. } => ColumnData::Float(std::mem::take(&mut self.floats[k])),
-                Slot::Int(k) => ColumnData::Int(std::mem::take(&mut self.ints[k])),
-                Slot::Text(k) => ColumnData::Text(std::mem::take(&mut self.texts[k])),
-            })
-            .collect()
+/// Runs `f` on each part, on its own thread when there are several.
+fn on_parts<I: Send, R: Send>(inputs: Vec<I>, f: impl Fn(I) -> R + Sync) -> Option<Vec<R>> {
+    if inputs.len() <= 1 {
+        return Some(inputs.into_iter().map(f).collect());
     }
+    let f = &f;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = inputs.into_iter().map(|i| s.spawn(move || f(i))).collect();
+        // A thread cannot panic here (no indexing or unwrap on input); if one did, the parse fails.
+        handles.into_iter().map(|h| h.join().ok()).collect()
+    })
 }
 
 /// Parses `text`; `fast` false takes every line by the reference rules (for tests that
@@ -542,47 +569,67 @@ fn parse(text: &str, fast: bool) -> Result<ResultColumns> {
             }
         })
         .collect();
+    let [n_float, n_int, _] = counts;
     let parts = split_lines(text.get(body_start..).unwrap_or_default());
-    let body_len: usize = parts.iter().map(|p| p.len()).sum();
-    let parse_part = |(j, part): (usize, &str)| {
-        // The first part's columns get room for the whole body: the later parts are appended
-        // to them without moving them (pages not written are never touched).
-        let room = if j == 0 { body_len } else { part.len() };
-        let mut b = Builder::new(&names, &plan, room);
-        b.parse(part, !fast).map(|lines| (b, lines))
+    let thread_failed = || Error::Parse { line: 0, message: "a parser thread failed".into() };
+    // Pass 1: the room of each part, its line count (a last line without a line feed counts).
+    let room = on_parts(parts.clone(), |p: &str| {
+        memchr::memchr_iter(b'\n', p.as_bytes()).count() + usize::from(!p.is_empty() && !p.ends_with('\n'))
+    })
+    .ok_or_else(thread_failed)?;
+    let total: usize = room.iter().sum();
+    // Zeroed memory comes fresh from the system, so only the pages written are ever touched,
+    // each by the thread that fills it.
+    let mut floats: Vec<Vec<f64>> = (0..n_float).map(|_| vec![0.0; total]).collect();
+    let mut ints: Vec<Vec<i64>> = (0..n_int).map(|_| vec![0; total]).collect();
+    // Pass 2: every part fills its slices.
+    let done = {
+        let inputs: Vec<_> = parts
+            .iter()
+            .zip(slices_per_part(&mut floats, &room))
+            .zip(slices_per_part(&mut ints, &room))
+            .map(|((&p, f), i)| (p, f, i))
+            .collect();
+        on_parts(inputs, |(p, f, i)| Part::new(&names, &plan, f, i, p.len()).parse(p, !fast))
+            .ok_or_else(thread_failed)?
     };
-    let results: Vec<Result<(Builder<'_>, usize)>> = if parts.len() == 1 {
-        parts.iter().copied().enumerate().map(parse_part).collect()
-    } else {
-        std::thread::scope(|s| {
-            let handles: Vec<_> = parts.iter().copied().enumerate().map(|p| s.spawn(move || parse_part(p))).collect();
-            // A thread that panicked (it cannot: no indexing or unwrap on input) is parsed again here.
-            handles
-                .into_iter()
-                .zip(parts.iter().copied().enumerate())
-                .map(|(h, p)| h.join().unwrap_or_else(|_| parse_part(p)))
-                .collect()
-        })
-    };
-    // The first error in file order, with the part's first line added to its line number.
+    // The first error in file order, with the part's first line added to its line number;
+    // then each part's rows moved up behind the previous part's (only when a part held lines
+    // that were not rows: blank lines or comments).
     let mut first_line = header_line + 1;
-    let mut all: Option<Builder<'_>> = None;
-    for r in results {
+    let (mut rows, mut start) = (0, 0);
+    let mut texts: Option<Vec<TextColumn>> = None;
+    for (r, room) in done.into_iter().zip(&room) {
         match r {
-            Ok((b, lines)) => {
-                first_line += lines;
-                match &mut all {
-                    None => all = Some(b),
-                    Some(a) => a.append(b),
+            Ok(d) => {
+                first_line += d.lines;
+                if start != rows {
+                    floats.iter_mut().for_each(|c| c.copy_within(start..start + d.rows, rows));
+                    ints.iter_mut().for_each(|c| c.copy_within(start..start + d.rows, rows));
+                }
+                rows += d.rows;
+                start += room;
+                match &mut texts {
+                    None => texts = Some(d.texts),
+                    Some(t) => t.iter_mut().zip(d.texts).for_each(|(a, b)| a.append(b)),
                 }
             }
             Err(Error::Parse { line, message }) => return Err(Error::Parse { line: first_line + line, message }),
             Err(e) => return Err(e),
         }
     }
-    let b = all.unwrap_or_else(|| Builder::new(&names, &plan, 0));
-    let rows = b.rows;
-    let data = b.finish();
+    floats.iter_mut().for_each(|c| c.truncate(rows));
+    ints.iter_mut().for_each(|c| c.truncate(rows));
+    let mut texts = texts
+        .unwrap_or_else(|| plan.iter().filter(|s| matches!(s, Slot::Text(_))).map(|_| TextColumn::default()).collect());
+    let data = plan
+        .iter()
+        .map(|slot| match *slot {
+            Slot::Float { k, .. } => ColumnData::Float(floats.get_mut(k).map(std::mem::take).unwrap_or_default()),
+            Slot::Int(k) => ColumnData::Int(ints.get_mut(k).map(std::mem::take).unwrap_or_default()),
+            Slot::Text(k) => ColumnData::Text(texts.get_mut(k).map(std::mem::take).unwrap_or_default()),
+        })
+        .collect();
     Ok(ResultColumns { names, data, rows })
 }
 

@@ -34,14 +34,34 @@ impl ResultColumns {
     /// ```
     pub fn into_dataframe(self) -> Result<DataFrame> {
         let rows = self.len();
-        let cols = self
-            .into_columns()
-            .map(|(name, data)| match data {
-                ColumnData::Float(v) => Float64Chunked::from_vec(name.into(), v).into_column(),
-                ColumnData::Int(v) => Int64Chunked::from_vec(name.into(), v).into_column(),
-                ColumnData::Text(t) => StringChunked::from_iter_values(name.into(), t.iter()).into_column(),
+        let column = |(name, data): (String, ColumnData)| match data {
+            ColumnData::Float(v) => Float64Chunked::from_vec(name.into(), v).into_column(),
+            ColumnData::Int(v) => Int64Chunked::from_vec(name.into(), v).into_column(),
+            ColumnData::Text(t) => StringChunked::from_iter_values(name.into(), t.iter()).into_column(),
+        };
+        let columns: Vec<(String, ColumnData)> = self.into_columns().collect();
+        let texts = columns.iter().filter(|(_, d)| matches!(d, ColumnData::Text(_))).count();
+        let cols = if rows < crate::columns::PARALLEL_MIN_ROWS || texts < 2 {
+            columns.into_iter().map(column).collect()
+        } else {
+            // The text columns are the only ones copied: each on its own thread.
+            std::thread::scope(|s| {
+                let handles: Vec<_> = columns
+                    .into_iter()
+                    .map(|c| match c.1 {
+                        ColumnData::Text(_) => Err(s.spawn(move || column(c))),
+                        _ => Ok(column(c)),
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| {
+                        h.or_else(|h| h.join().map_err(|_| PolarsError::ComputeError("a column thread failed".into())))
+                    })
+                    .collect::<PolarsResult<Vec<Column>>>()
             })
-            .collect();
+            .map_err(polars_error)?
+        };
         DataFrame::new(rows, cols).map_err(|e| polars_error(e).into())
     }
 }
