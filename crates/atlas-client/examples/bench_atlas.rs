@@ -5,9 +5,14 @@
 //! bench_atlas bulk <sandbox.json> <n> <chunk> <concurrency> <runs>   # full light curves of n ids
 //! bench_atlas fetch <sandbox.json> <out.json>                        # one source, raw bytes
 //! bench_atlas parse <source.json> <runs>                             # raw serde_json vs `Source::from_json`
+//! bench_atlas transfer <sandbox.json> <n> <chunk> <concurrency> <runs>  # the same requests, bodies discarded
+//! bench_atlas decode <sandbox.json> <n> <chunk> <runs>                # the same replies, decoded alone
 //! ```
 //!
 //! `<sandbox.json>` is the line printed by the `bench_sandbox` example of broker-sandbox.
+//! `bulk` and `transfer` also report the CPU time (user + system) of this process and of the
+//! sandbox process (its `pid` in `<sandbox.json>`) over each run: on a machine whose cores
+//! both sides share, their sum over the core count is a floor on the wall time.
 
 use atlas_client::{AtlasClient, AtlasId, Source, SourceOutcome};
 use broker_core::ratelimit::{Quota, RateLimiter};
@@ -47,10 +52,15 @@ async fn bulk(args: &[String]) -> Res<Value> {
     let ids = ids(&info, n)?;
     let client = client(&info)?;
     let (mut secs, mut found, mut failed, mut points) = (Vec::new(), 0, 0, 0);
+    let (mut cpu, mut server_cpu) = (Vec::new(), Vec::new());
+    let pid = info["pid"].as_u64();
     for _ in 0..runs {
+        let (c0, s0) = (cpu_secs("self"), pid.map(|p| cpu_secs(&p.to_string())));
         let t = Instant::now();
         let results = client.sources(ids.iter().copied()).chunk_size(chunk).concurrency(concurrency).collect().await?;
         secs.push(t.elapsed().as_secs_f64());
+        cpu.push(cpu_secs("self") - c0);
+        server_cpu.extend(s0.map(|s0| pid.map_or(0.0, |p| cpu_secs(&p.to_string())) - s0));
         (found, failed, points) = (0, 0, 0);
         for r in &results {
             match &r.outcome {
@@ -68,7 +78,106 @@ async fn bulk(args: &[String]) -> Res<Value> {
     // being decoded.
     let (hwm, rss) = memory_kib();
     Ok(json!({"n": ids.len(), "chunk": chunk, "concurrency": concurrency, "secs": secs,
-        "found": found, "failed": failed, "points": points, "hwm_kib": hwm, "rss_kib": rss}))
+        "found": found, "failed": failed, "points": points, "hwm_kib": hwm, "rss_kib": rss,
+        "cpu_secs": cpu, "server_cpu_secs": server_cpu}))
+}
+
+/// CPU time (user + system, seconds) used so far by process `pid` (`"self"` for this one),
+/// from `/proc/<pid>/stat` (clock ticks of 1/100 s, as Linux reports them to user space);
+/// 0 when it cannot be read.
+fn cpu_secs(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces, so split after its closing paren):
+    // state is field 3, utime 14, stime 15.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<f64> = rest.split_whitespace().skip(11).take(2).filter_map(|v| v.parse().ok()).collect();
+    f.iter().sum::<f64>() / 100.0
+}
+
+/// The raw `objects/` replies of `n` ids in chunks of `chunk`, as the client asks for them
+/// (a form POST of comma-separated ids), with `concurrency` requests in flight: wall time,
+/// bytes, and the CPU time of each side. Nothing is decoded.
+async fn transfer(args: &[String]) -> Res<Value> {
+    use futures::StreamExt;
+    let info = info(arg(args, 1)?)?;
+    let n: usize = arg(args, 2)?.parse()?;
+    let chunk: usize = arg(args, 3)?.parse()?;
+    let concurrency: usize = arg(args, 4)?.parse()?;
+    let runs: usize = arg(args, 5)?.parse()?;
+    let http = raw_http(&info)?;
+    let bodies = chunk_forms(&info, n, chunk)?;
+    let pid = info["pid"].as_u64();
+    let (mut secs, mut cpu, mut server_cpu, mut bytes) = (Vec::new(), Vec::new(), Vec::new(), 0);
+    for _ in 0..runs {
+        let (c0, s0) = (cpu_secs("self"), pid.map(|p| cpu_secs(&p.to_string())));
+        let t = Instant::now();
+        let sizes: Vec<Res<usize>> = futures::stream::iter(bodies.iter().cloned())
+            .map(|ids| {
+                let http = &http;
+                async move {
+                    let r = http.execute(broker_core::Request::post("objects/").form("objects", ids)).await?;
+                    Ok(r.body.len())
+                }
+            })
+            .buffer_unordered(concurrency)
+            .collect()
+            .await;
+        secs.push(t.elapsed().as_secs_f64());
+        cpu.push(cpu_secs("self") - c0);
+        server_cpu.extend(s0.map(|s0| pid.map_or(0.0, |p| cpu_secs(&p.to_string())) - s0));
+        bytes = 0;
+        for s in sizes {
+            bytes += s?;
+        }
+    }
+    Ok(json!({"n": n, "chunk": chunk, "concurrency": concurrency, "secs": secs, "bytes": bytes,
+        "cpu_secs": cpu, "server_cpu_secs": server_cpu}))
+}
+
+/// The same replies as `transfer`, fetched first, then decoded as the client decodes them
+/// (the list cut into its elements, each a `Source`), on one thread: the decoding alone.
+async fn decode(args: &[String]) -> Res<Value> {
+    let info = info(arg(args, 1)?)?;
+    let n: usize = arg(args, 2)?.parse()?;
+    let chunk: usize = arg(args, 3)?.parse()?;
+    let runs: usize = arg(args, 4)?.parse()?;
+    let http = raw_http(&info)?;
+    let mut replies = Vec::new();
+    for ids in chunk_forms(&info, n, chunk)? {
+        replies.push(http.execute(broker_core::Request::post("objects/").form("objects", ids)).await?.body);
+    }
+    let bytes: usize = replies.iter().map(|r| r.len()).sum();
+    let (mut secs, mut points) = (Vec::new(), 0);
+    for _ in 0..runs {
+        let c0 = cpu_secs("self");
+        let t = Instant::now();
+        points = 0;
+        for body in &replies {
+            let list: Vec<&serde_json::value::RawValue> = serde_json::from_slice(body)?;
+            for one in list {
+                let s = Source::from_json(one.get().as_bytes())?;
+                points += s.lc.len() + s.lcnondets.len() + s.fp.len();
+            }
+        }
+        secs.push(t.elapsed().as_secs_f64());
+        let _ = cpu_secs("self") - c0;
+    }
+    Ok(json!({"n": n, "chunk": chunk, "replies": replies.len(), "bytes": bytes, "points": points, "secs": secs}))
+}
+
+fn raw_http(info: &Value) -> Res<broker_core::HttpClient> {
+    let url = info["urls"]["atlas"].as_str().ok_or("no ATLAS url")?;
+    let token = info["credentials"]["atlas"]["token"].as_str().ok_or("no ATLAS token")?;
+    Ok(broker_core::HttpClient::builder(url)
+        .auth(broker_core::HeaderToken::new("Token", token.to_string()))
+        .timeout(std::time::Duration::from_secs(300))
+        .build()?)
+}
+
+/// The `objects` form values of the bulk read: `n` ids, `chunk` to a request.
+fn chunk_forms(info: &Value, n: usize, chunk: usize) -> Res<Vec<String>> {
+    let ids = ids(info, n)?;
+    Ok(ids.chunks(chunk.max(1)).map(|c| c.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")).collect())
 }
 
 async fn fetch(args: &[String]) -> Res<Value> {
@@ -131,7 +240,9 @@ async fn main() -> Res<()> {
         Some("bulk") => bulk(&args).await?,
         Some("fetch") => fetch(&args).await?,
         Some("parse") => parse(&args)?,
-        _ => return Err("usage: bench_atlas bulk|fetch|parse ... (see the file's docs)".into()),
+        Some("transfer") => transfer(&args).await?,
+        Some("decode") => decode(&args).await?,
+        _ => return Err("usage: bench_atlas bulk|fetch|parse|transfer|decode ... (see the file's docs)".into()),
     };
     println!("{out}");
     Ok(())
