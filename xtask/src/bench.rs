@@ -672,8 +672,7 @@ fn sandbox_info(sb: &SandboxProc) -> Result<Value> {
     Ok(serde_json::from_str(std::fs::read_to_string(&sb.info)?.trim())?)
 }
 
-/// 6. TNS: `get/object` lookups with photometry (+20 ms, a lenient quota), and the
-/// public-objects CSV parsed.
+/// 6. TNS: `get/object` with photometry (+20 ms, lenient quota); the public-objects CSV.
 fn tns(env: &Env, o: &Opts) -> Result<Vec<Row>> {
     let n = o.size(500, 50);
     let objects = o.size(3000, 300);
