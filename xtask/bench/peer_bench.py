@@ -8,6 +8,11 @@ Usage: python peer_bench.py <command> <args...>; each command prints one JSON li
   ratelimited <sandbox.json> <requests>     GET /api/sources/{id}; on 429 sleep 1 s (the docs' script)
   parse-fp <file> <runs>                    pandas.read_csv(sep=r"\\s+") after stripping ###
   parse-json <file> <runs> <frame:0|1>      json.loads (+ pandas.DataFrame)
+  tns-objects <sandbox.json> <n> <runs>     TNS get/object with photometry, the TNS sample scripts' way
+  tns-csv <file> <runs>                     pandas.read_csv of the TNS public-objects CSV (skiprows=1)
+  fink <sandbox.json> <n> <runs>            Fink docs: requests.post(.../api/v1/objects) + pd.read_json
+  lasair-objects <sandbox.json> <n> <runs>  lasair_client(token, endpoint=...).object(oid) loop
+  lasair-cone <sandbox.json> <n> <runs>     lasair_client(...).cone(ra, dec, 5, 'all') loop
 
 <sandbox.json> is the line printed by broker-sandbox's bench_sandbox example.
 """
@@ -176,6 +181,132 @@ def parse_json(path, runs, frame):
     return {"bytes": len(data), "rows": rows, "loads_secs": loads, "frame_secs": frames}
 
 
+def tns_objects(path, n, runs):
+    """TNS has no official Python client: its sample scripts POST the form fields `api_key` and
+    `data` (a JSON string) with the `tns_marker` User-Agent, one `requests.post` per call, and
+    sleep until the announced reset (+1 s) when a `*-remaining` header reaches 0 (also on 429)."""
+    import requests
+
+    inf = info(path)
+    url = inf["urls"]["tns"].rstrip("/") + "/api/get/object"
+    cred = inf["credentials"]["tns"]
+    marker = "tns_marker" + json.dumps({"tns_id": cred["bot_id"], "type": "bot", "name": cred["bot_name"]}, separators=(",", ":"))
+    headers = {"User-Agent": marker}
+    names = inf["tns_names"]
+    names = [names[i % len(names)] for i in range(n)]
+
+    def wait_if_needed(r):
+        for k, v in r.headers.items():
+            if k.lower().endswith("-remaining") and v.strip() == "0":
+                reset = r.headers.get(k[: -len("remaining")] + "reset", "1")
+                time.sleep(int(reset) + 1)
+                return True
+        return False
+
+    secs, ok, points = [], 0, 0
+    for _ in range(runs):
+        t = time.perf_counter()
+        ok, points = 0, 0
+        for name in names:
+            data = {"objname": name, "photometry": "1", "spectra": "0"}
+            while True:
+                r = requests.post(url, headers=headers, data={"api_key": cred["api_key"], "data": json.dumps(data)})
+                if r.status_code == 429:
+                    wait_if_needed(r) or time.sleep(1)
+                    continue
+                break
+            if r.status_code == 200:
+                reply = r.json()["data"]
+                reply = reply.get("reply", reply)
+                ok += 1
+                points += len(reply.get("photometry") or [])
+            wait_if_needed(r)
+        secs.append(time.perf_counter() - t)
+    return {"n": n, "secs": secs, "ok": ok, "points": points}
+
+
+def tns_csv(path, runs):
+    import pandas as pd
+
+    with open(path) as fh:
+        text = fh.read()
+    secs, rows = [], 0
+    for _ in range(runs):
+        t = time.perf_counter()
+        df = pd.read_csv(io.StringIO(text), skiprows=1)
+        secs.append(time.perf_counter() - t)
+        rows = len(df)
+        del df
+    return {"bytes": len(text.encode()), "rows": rows, "secs": secs}
+
+
+def fink(path, n, runs):
+    """fink-client (PyPI) has no REST API client (its botlib hard-codes the production URL
+    and draws a PNG), so the peer is the Fink documentation's way: requests + pandas."""
+    import pandas as pd
+    import requests
+
+    inf = info(path)
+    url = inf["urls"]["fink"].rstrip("/") + "/ztf"
+    oids = inf["ztf_oids"]
+    oids = [oids[i % len(oids)] for i in range(n)]
+    secs, rows, valid, upper = [], 0, 0, 0
+    for _ in range(runs):
+        t = time.perf_counter()
+        rows, valid, upper = 0, 0, 0
+        for oid in oids:
+            r = requests.post(f"{url}/api/v1/objects", json={"objectId": oid, "withupperlim": "True", "output-format": "json"})
+            pdf = pd.read_json(io.BytesIO(r.content))
+            rows += len(pdf)
+            if len(pdf):
+                valid += int((pdf["d:tag"] == "valid").sum())
+                upper += int((pdf["d:tag"] == "upperlim").sum())
+        secs.append(time.perf_counter() - t)
+    return {"n": n, "secs": secs, "rows": rows, "detections": valid, "upper_limits": upper}
+
+
+def lasair_client(inf):
+    from lasair import lasair_client as lc
+
+    return lc(inf["credentials"]["lasair"]["ztf_token"], endpoint=inf["urls"]["lasair"]["ztf"].rstrip("/"))
+
+
+def lasair_objects(path, n, runs):
+    inf = info(path)
+    L = lasair_client(inf)
+    oids = inf["ztf_oids"]
+    oids = [oids[i % len(oids)] for i in range(n)]
+    secs, ok, cands, forced = [], 0, 0, 0
+    for _ in range(runs):
+        t = time.perf_counter()
+        ok, cands, forced = 0, 0, 0
+        for oid in oids:
+            obj = L.object(oid)
+            if "error" not in obj:
+                ok += 1
+                cands += len(obj.get("candidates") or [])
+                forced += len(obj.get("forcedphot") or [])
+        secs.append(time.perf_counter() - t)
+    return {"n": n, "secs": secs, "ok": ok, "candidates": cands, "forcedphot": forced}
+
+
+def lasair_cone(path, n, runs):
+    inf = info(path)
+    L = lasair_client(inf)
+    pos = inf["ztf_radec"]
+    pos = [pos[i % len(pos)] for i in range(n)]
+    secs, ok, hits = [], 0, 0
+    for _ in range(runs):
+        t = time.perf_counter()
+        ok, hits = 0, 0
+        for ra, dec in pos:
+            res = L.cone(ra, dec, 5, "all")
+            ok += 1
+            hits += len(res) if isinstance(res, list) else len(res.get("objects") or [])
+        secs.append(time.perf_counter() - t)
+    return {"n": n, "secs": secs, "ok": ok, "hits": hits}
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "lightcurves":
@@ -190,6 +321,16 @@ def main():
         out = parse_fp(args[0], int(args[1]))
     elif cmd == "parse-json":
         out = parse_json(args[0], int(args[1]), args[2] == "1")
+    elif cmd == "tns-objects":
+        out = tns_objects(args[0], int(args[1]), int(args[2]))
+    elif cmd == "tns-csv":
+        out = tns_csv(args[0], int(args[1]))
+    elif cmd == "fink":
+        out = fink(args[0], int(args[1]), int(args[2]))
+    elif cmd == "lasair-objects":
+        out = lasair_objects(args[0], int(args[1]), int(args[2]))
+    elif cmd == "lasair-cone":
+        out = lasair_cone(args[0], int(args[1]), int(args[2]))
     else:
         raise SystemExit(f"unknown command {cmd}")
     print(json.dumps(out))

@@ -330,6 +330,9 @@ pub struct SandboxConfig {
     pub time_scale: f64,
     /// Fixed port of the Lasair emulator; `None` means a random free port.
     pub lasair_port: Option<u16>,
+    /// Lasair: calls an hour allowed to each user token, per server. Default 100 (a personal
+    /// token); 10,000 is a power user's (`powerapi` group). The `dummy` token stays at 10.
+    pub lasair_user_calls_per_hour: usize,
 }
 
 impl SandboxConfig {
@@ -375,6 +378,7 @@ impl Default for SandboxConfig {
             host: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
             time_scale: 1.0,
             lasair_port: None,
+            lasair_user_calls_per_hour: 100,
         }
     }
 }

@@ -11,7 +11,7 @@
 //! - Auth: `Authorization: Token <key>` or `?token=<key>` (`^\w+$`, else 401 "Invalid
 //!   token format."), each server with its own keys ([`crate::LasairCredentials`]).
 //! - Throttle per server and token over a one-hour window of simulated time: 10 for the `dummy`
-//!   token, 100 for a user token; over it, 429 `{"message": "Request limit exceeded. ..."}`
+//!   token, 100 for a user token (`SandboxConfig::lasair_user_calls_per_hour`); over it, 429 `{"message": "Request limit exceeded. ..."}`
 //!   with `Retry-After` in seconds (DRF's `wait()`).
 //! - Replies in each server's shape: ZTF cone `all` a list, LSST `{"objects", "count",
 //!   "nearest"}`; ZTF `object/` as `objjson`, LSST as `reformat` (with `diaObjectId`
@@ -247,7 +247,7 @@ fn authenticate(st: &LasairState, server: Server, uri: &Uri, headers: &HeaderMap
 }
 
 fn throttle(st: &LasairState, server: Server, token: &str) -> Result<(), Response> {
-    let limit = if token == st.creds.dummy_token { 10 } else { 100 };
+    let limit = if token == st.creds.dummy_token { 10 } else { st.shared.config.lasair_user_calls_per_hour };
     let hour = Duration::from_secs(3600);
     let now = st.shared.clock.now();
     let mut h = st.history.lock().unwrap_or_else(|e| e.into_inner());

@@ -234,3 +234,24 @@ async fn lasair_throttles_per_token_per_hour_with_retry_after() {
         .unwrap();
     assert_eq!(r.status(), 200);
 }
+
+#[tokio::test]
+async fn lasair_user_token_quota_is_configurable_and_the_dummy_token_keeps_ten() {
+    let mut b = Sandbox::builder().seed(5).objects(80).limits(RateLimits::unlimited());
+    b.config_mut().lasair_user_calls_per_hour = 3;
+    let sb = b.start().await.unwrap();
+    let c = reqwest::Client::new();
+    let (u, k) = (&sb.urls().lasair, &sb.credentials().lasair);
+    let form = [("ra", "1"), ("dec", "1"), ("radius", "1"), ("requestType", "count")];
+    let call = |token: &str| {
+        c.post(format!("{}cone/", u.ztf)).header("authorization", format!("Token {token}")).form(&form).send()
+    };
+    for _ in 0..3 {
+        assert_eq!(call(&k.ztf_token).await.unwrap().status(), 200);
+    }
+    assert_eq!(call(&k.ztf_token).await.unwrap().status(), 429);
+    for _ in 0..10 {
+        assert_eq!(call(&k.dummy_token).await.unwrap().status(), 200);
+    }
+    assert_eq!(call(&k.dummy_token).await.unwrap().status(), 429);
+}
