@@ -17,6 +17,7 @@
 //! `get/object` per changed object, up to a bound; beyond it, the full file again).
 //! Resolving many names then costs no request.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -276,129 +277,240 @@ fn push_record(out: &mut String, fields: &[String]) {
 
 /// Splits CSV text into records (RFC 4180: quoted fields may hold commas, doubled quotes
 /// and line breaks; `\r\n` and `\n` both end a record; blank lines are skipped).
+///
+/// Every field is copied into its own `String`; [`CsvRecords`] gives the same fields
+/// borrowed from the text instead.
 pub fn parse_csv_records(text: &str) -> Result<Vec<Vec<String>>> {
     let mut records = Vec::new();
-    let mut record: Vec<String> = Vec::new();
-    let mut field = String::new();
-    let mut in_quotes = false;
-    let mut field_started = false;
-    let mut line = 1usize;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if in_quotes {
-            match c {
-                '"' if chars.peek() == Some(&'"') => {
-                    chars.next();
-                    field.push('"');
-                }
-                '"' => in_quotes = false,
-                '\n' => {
-                    line += 1;
-                    field.push(c);
-                }
-                _ => field.push(c),
-            }
-            continue;
-        }
-        match c {
-            '"' if !field_started => {
-                in_quotes = true;
-                field_started = true;
-            }
-            '"' => {
-                return Err(Error::Format {
-                    what: "CSV",
-                    message: format!("line {line}: a quote inside an unquoted field"),
-                });
-            }
-            ',' => {
-                record.push(std::mem::take(&mut field));
-                field_started = false;
-            }
-            '\r' if chars.peek() == Some(&'\n') => {}
-            '\n' => {
-                line += 1;
-                if field_started || !record.is_empty() || !field.is_empty() {
-                    record.push(std::mem::take(&mut field));
-                    records.push(std::mem::take(&mut record));
-                }
-                field_started = false;
-            }
-            _ => {
-                field.push(c);
-                field_started = true;
-            }
-        }
-    }
-    if in_quotes {
-        return Err(Error::Format { what: "CSV", message: format!("line {line}: a quoted field is not closed") });
-    }
-    if field_started || !record.is_empty() || !field.is_empty() {
-        record.push(field);
-        records.push(record);
+    let mut reader = CsvRecords::new(text);
+    let mut fields = Vec::new();
+    while reader.next_into(&mut fields)? {
+        records.push(fields.drain(..).map(Cow::into_owned).collect());
     }
     Ok(records)
+}
+
+/// The records of CSV text one at a time, with the rules and the errors of
+/// [`parse_csv_records`], the fields borrowed from the text: only a field that holds a doubled
+/// quote (or text after its closing quote) is copied.
+#[derive(Debug, Clone)]
+pub struct CsvRecords<'a> {
+    text: &'a str,
+    pos: usize,
+}
+
+impl<'a> CsvRecords<'a> {
+    /// A reader at the start of `text`.
+    pub fn new(text: &'a str) -> Self {
+        CsvRecords { text, pos: 0 }
+    }
+
+    /// Reads the next record into `fields` (cleared first); `false` at the end of the text.
+    /// After an error the reader is at an unspecified place.
+    pub fn next_into(&mut self, fields: &mut Vec<Cow<'a, str>>) -> Result<bool> {
+        fields.clear();
+        let len = self.text.len();
+        loop {
+            let (field, end, started) = self.field(self.pos)?;
+            match self.text.as_bytes().get(end) {
+                Some(b',') => {
+                    fields.push(field);
+                    self.pos = end + 1;
+                }
+                Some(_) => {
+                    // A line break: the end of a record, or a blank line.
+                    self.pos = end + 1;
+                    if started || !fields.is_empty() {
+                        fields.push(field);
+                        return Ok(true);
+                    }
+                }
+                None => {
+                    self.pos = len;
+                    if started || !fields.is_empty() {
+                        fields.push(field);
+                        return Ok(true);
+                    }
+                    return Ok(false);
+                }
+            }
+        }
+    }
+
+    /// The field starting at `start`: its value, where it ends (the `,` or `\n` after it, or
+    /// the end of the text), and whether it counts as present on a line of its own (quoted,
+    /// or not empty).
+    fn field(&self, start: usize) -> Result<(Cow<'a, str>, usize, bool)> {
+        let b = self.text.as_bytes();
+        if b.get(start) == Some(&b'"') {
+            let inner = start + 1;
+            let Some(q) = b[inner..].iter().position(|&c| c == b'"').map(|q| q + inner) else {
+                return Err(self.unclosed());
+            };
+            return match b.get(q + 1) {
+                None | Some(b',' | b'\n') => Ok((Cow::Borrowed(&self.text[inner..q]), q + 1, true)),
+                Some(b'\r') if b.get(q + 2) == Some(&b'\n') => Ok((Cow::Borrowed(&self.text[inner..q]), q + 2, true)),
+                // A doubled quote, or text after the closing quote.
+                _ => self.slow_field(start),
+            };
+        }
+        let mut i = start;
+        while let Some(&c) = b.get(i) {
+            match c {
+                b',' | b'\n' => break,
+                // Not at the start (that would be a quoted field): the field has begun.
+                b'"' => return Err(self.quote_inside(i)),
+                _ => i += 1,
+            }
+        }
+        // `\r\n` ends a record as `\n` does.
+        let content_end = if b.get(i) == Some(&b'\n') && i > start && b[i - 1] == b'\r' { i - 1 } else { i };
+        Ok((Cow::Borrowed(&self.text[start..content_end]), i, content_end > start))
+    }
+
+    /// A field that needs unescaping, read one character at a time.
+    fn slow_field(&self, start: usize) -> Result<(Cow<'a, str>, usize, bool)> {
+        let mut out = String::new();
+        let mut in_quotes = false;
+        let mut started = false;
+        let mut chars = self.text[start..].char_indices().peekable();
+        while let Some((j, c)) = chars.next() {
+            if in_quotes {
+                match c {
+                    '"' if chars.peek().map(|p| p.1) == Some('"') => {
+                        chars.next();
+                        out.push('"');
+                    }
+                    '"' => in_quotes = false,
+                    _ => out.push(c),
+                }
+                continue;
+            }
+            match c {
+                '"' if !started => {
+                    in_quotes = true;
+                    started = true;
+                }
+                '"' => return Err(self.quote_inside(start + j)),
+                ',' | '\n' => return Ok((Cow::Owned(out), start + j, started)),
+                '\r' if chars.peek().map(|p| p.1) == Some('\n') => {}
+                _ => {
+                    out.push(c);
+                    started = true;
+                }
+            }
+        }
+        if in_quotes {
+            return Err(self.unclosed());
+        }
+        Ok((Cow::Owned(out), self.text.len(), started))
+    }
+
+    /// The line (from 1) of the byte at `pos`.
+    fn line_at(&self, pos: usize) -> usize {
+        1 + self.text.as_bytes()[..pos.min(self.text.len())].iter().filter(|&&c| c == b'\n').count()
+    }
+    fn quote_inside(&self, pos: usize) -> Error {
+        Error::Format { what: "CSV", message: format!("line {}: a quote inside an unquoted field", self.line_at(pos)) }
+    }
+    fn unclosed(&self) -> Error {
+        let line = self.line_at(self.text.len());
+        Error::Format { what: "CSV", message: format!("line {line}: a quoted field is not closed") }
+    }
 }
 
 /// Parses a public-objects file: the stamp line, the header (found by its `objid` column),
 /// then the rows. A row without a numeric `objid` or a `name` is an error naming its line.
 pub fn parse_public_objects(text: &str) -> Result<PublicObjects> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let records = parse_csv_records(text)?;
-    let Some(h) = records.iter().position(|r| r.iter().any(|f| f.trim() == "objid")) else {
-        return Err(Error::Format {
-            what: "public-objects CSV",
-            message: "no header line with an `objid` column".into(),
-        });
+    let mut reader = CsvRecords::new(text);
+    let mut rec: Vec<Cow<'_, str>> = Vec::new();
+    // `n`: how many records were read (the index of the next one).
+    let mut n = 0usize;
+    let mut first = String::new();
+    let header: Vec<String> = loop {
+        if !reader.next_into(&mut rec)? {
+            return Err(Error::Format {
+                what: "public-objects CSV",
+                message: "no header line with an `objid` column".into(),
+            });
+        }
+        if n == 0 {
+            first = rec.join(",");
+        }
+        n += 1;
+        if rec.iter().any(|f| f.trim() == "objid") {
+            break rec.iter().map(|s| s.trim().to_string()).collect();
+        }
     };
-    let stamp = if h > 0 { records[0].join(",") } else { String::new() };
-    let header: Vec<String> = records[h].iter().map(|s| s.trim().to_string()).collect();
+    let stamp = if n > 1 { first } else { String::new() };
     let col = |name: &str| header.iter().position(|c| c == name);
     let idx: Vec<Option<usize>> = COLUMNS.iter().map(|c| col(c)).collect();
     let known: Vec<usize> = idx.iter().flatten().copied().collect();
-    let mut rows = Vec::with_capacity(records.len().saturating_sub(h + 1));
-    for (n, rec) in records.iter().enumerate().skip(h + 1) {
-        let get = |k: usize| -> Option<String> {
-            idx[k].and_then(|i| rec.get(i)).map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
-        };
-        let num = |k: usize| get(k).and_then(|s| s.parse::<f64>().ok()).filter(|x| x.is_finite());
-        let int = |k: usize| get(k).and_then(|s| s.parse::<u64>().ok());
-        let bad =
-            |what: &str| Error::Format { what: "public-objects CSV", message: format!("record {}: {what}", n + 1) };
-        let objid = get(0).ok_or_else(|| bad("no objid"))?.parse::<u64>().map_err(|_| bad("objid is not a number"))?;
-        let name = get(2).ok_or_else(|| bad("no name"))?;
-        let extra = header
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| !known.contains(i))
-            .map(|(i, c)| (c.clone(), rec.get(i).cloned().unwrap_or_default()))
-            .collect();
-        rows.push(PublicObjectRow {
-            objid,
-            name_prefix: get(1),
-            name,
-            ra: num(3),
-            declination: num(4),
-            redshift: num(5),
-            typeid: int(6),
-            r#type: get(7),
-            reporting_groupid: int(8),
-            reporting_group: get(9),
-            source_groupid: int(10),
-            source_group: get(11),
-            discoverydate: get(12),
-            discoverymag: num(13),
-            discmagfilter: get(14),
-            filter: get(15),
-            reporters: get(16),
-            time_received: get(17),
-            internal_names: get(18),
-            creationdate: get(19),
-            lastmodified: get(20),
-            extra,
-        });
+    let extra_cols: Vec<(usize, &String)> = header.iter().enumerate().filter(|(i, _)| !known.contains(i)).collect();
+    // Room for every line left: no copy of the rows as they grow.
+    let lines = text.as_bytes()[reader.pos..].iter().filter(|&&c| c == b'\n').count() + 1;
+    let mut rows = Vec::with_capacity(lines);
+    // The first bad row; the rest of the text is still read, as a CSV error comes first.
+    let mut bad_row = None;
+    while reader.next_into(&mut rec)? {
+        n += 1;
+        if bad_row.is_some() {
+            continue;
+        }
+        match typed_row(&rec, &idx, &extra_cols, n) {
+            Ok(r) => rows.push(r),
+            Err(e) => bad_row = Some(e),
+        }
+    }
+    if let Some(e) = bad_row {
+        return Err(e);
     }
     Ok(PublicObjects { stamp, rows })
+}
+
+/// One row from its fields; `number` (from 1) names the record in errors.
+fn typed_row(
+    rec: &[Cow<'_, str>],
+    idx: &[Option<usize>],
+    extra_cols: &[(usize, &String)],
+    number: usize,
+) -> Result<PublicObjectRow> {
+    let get = |k: usize| -> Option<&str> {
+        idx.get(k).copied().flatten().and_then(|i| rec.get(i)).map(|s| s.trim()).filter(|s| !s.is_empty())
+    };
+    let text = |k: usize| get(k).map(str::to_string);
+    let num = |k: usize| get(k).and_then(|s| s.parse::<f64>().ok()).filter(|x| x.is_finite());
+    let int = |k: usize| get(k).and_then(|s| s.parse::<u64>().ok());
+    let bad = |what: &str| Error::Format { what: "public-objects CSV", message: format!("record {number}: {what}") };
+    let objid = get(0).ok_or_else(|| bad("no objid"))?.parse::<u64>().map_err(|_| bad("objid is not a number"))?;
+    let name = text(2).ok_or_else(|| bad("no name"))?;
+    let extra =
+        extra_cols.iter().map(|&(i, c)| (c.clone(), rec.get(i).map(|s| s.to_string()).unwrap_or_default())).collect();
+    Ok(PublicObjectRow {
+        objid,
+        name_prefix: text(1),
+        name,
+        ra: num(3),
+        declination: num(4),
+        redshift: num(5),
+        typeid: int(6),
+        r#type: text(7),
+        reporting_groupid: int(8),
+        reporting_group: text(9),
+        source_groupid: int(10),
+        source_group: text(11),
+        discoverydate: text(12),
+        discoverymag: num(13),
+        discmagfilter: text(14),
+        filter: text(15),
+        reporters: text(16),
+        time_received: text(17),
+        internal_names: text(18),
+        creationdate: text(19),
+        lastmodified: text(20),
+        extra,
+    })
 }
 
 /// The text of the first `.csv` member of a zip archive.
@@ -581,4 +693,223 @@ impl Mirror {
 
 fn io_err(p: &Path, e: impl std::fmt::Display) -> Error {
     Error::Io { path: p.display().to_string(), message: e.to_string() }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The borrowing reader against the first implementation (one `String` per field, one
+    //! character at a time), kept here as the reference.
+    use super::*;
+    use proptest::prelude::*;
+
+    fn reference_records(text: &str) -> Result<Vec<Vec<String>>> {
+        let mut records = Vec::new();
+        let mut record: Vec<String> = Vec::new();
+        let mut field = String::new();
+        let mut in_quotes = false;
+        let mut field_started = false;
+        let mut line = 1usize;
+        let mut chars = text.chars().peekable();
+        while let Some(c) = chars.next() {
+            if in_quotes {
+                match c {
+                    '"' if chars.peek() == Some(&'"') => {
+                        chars.next();
+                        field.push('"');
+                    }
+                    '"' => in_quotes = false,
+                    '\n' => {
+                        line += 1;
+                        field.push(c);
+                    }
+                    _ => field.push(c),
+                }
+                continue;
+            }
+            match c {
+                '"' if !field_started => {
+                    in_quotes = true;
+                    field_started = true;
+                }
+                '"' => {
+                    return Err(Error::Format {
+                        what: "CSV",
+                        message: format!("line {line}: a quote inside an unquoted field"),
+                    });
+                }
+                ',' => {
+                    record.push(std::mem::take(&mut field));
+                    field_started = false;
+                }
+                '\r' if chars.peek() == Some(&'\n') => {}
+                '\n' => {
+                    line += 1;
+                    if field_started || !record.is_empty() || !field.is_empty() {
+                        record.push(std::mem::take(&mut field));
+                        records.push(std::mem::take(&mut record));
+                    }
+                    field_started = false;
+                }
+                _ => {
+                    field.push(c);
+                    field_started = true;
+                }
+            }
+        }
+        if in_quotes {
+            return Err(Error::Format { what: "CSV", message: format!("line {line}: a quoted field is not closed") });
+        }
+        if field_started || !record.is_empty() || !field.is_empty() {
+            record.push(field);
+            records.push(record);
+        }
+        Ok(records)
+    }
+
+    fn reference_public_objects(text: &str) -> Result<PublicObjects> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let records = reference_records(text)?;
+        let Some(h) = records.iter().position(|r| r.iter().any(|f| f.trim() == "objid")) else {
+            return Err(Error::Format {
+                what: "public-objects CSV",
+                message: "no header line with an `objid` column".into(),
+            });
+        };
+        let stamp = if h > 0 { records[0].join(",") } else { String::new() };
+        let header: Vec<String> = records[h].iter().map(|s| s.trim().to_string()).collect();
+        let col = |name: &str| header.iter().position(|c| c == name);
+        let idx: Vec<Option<usize>> = COLUMNS.iter().map(|c| col(c)).collect();
+        let known: Vec<usize> = idx.iter().flatten().copied().collect();
+        let mut rows = Vec::new();
+        for (n, rec) in records.iter().enumerate().skip(h + 1) {
+            let get = |k: usize| -> Option<String> {
+                idx[k].and_then(|i| rec.get(i)).map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+            };
+            let num = |k: usize| get(k).and_then(|s| s.parse::<f64>().ok()).filter(|x| x.is_finite());
+            let int = |k: usize| get(k).and_then(|s| s.parse::<u64>().ok());
+            let bad =
+                |what: &str| Error::Format { what: "public-objects CSV", message: format!("record {}: {what}", n + 1) };
+            let objid =
+                get(0).ok_or_else(|| bad("no objid"))?.parse::<u64>().map_err(|_| bad("objid is not a number"))?;
+            let name = get(2).ok_or_else(|| bad("no name"))?;
+            let extra = header
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !known.contains(i))
+                .map(|(i, c)| (c.clone(), rec.get(i).cloned().unwrap_or_default()))
+                .collect();
+            rows.push(PublicObjectRow {
+                objid,
+                name_prefix: get(1),
+                name,
+                ra: num(3),
+                declination: num(4),
+                redshift: num(5),
+                typeid: int(6),
+                r#type: get(7),
+                reporting_groupid: int(8),
+                reporting_group: get(9),
+                source_groupid: int(10),
+                source_group: get(11),
+                discoverydate: get(12),
+                discoverymag: num(13),
+                discmagfilter: get(14),
+                filter: get(15),
+                reporters: get(16),
+                time_received: get(17),
+                internal_names: get(18),
+                creationdate: get(19),
+                lastmodified: get(20),
+                extra,
+            });
+        }
+        Ok(PublicObjects { stamp, rows })
+    }
+
+    fn same<T: PartialEq + std::fmt::Debug>(new: Result<T>, old: Result<T>) -> std::result::Result<(), TestCaseError> {
+        prop_assert_eq!(new.map_err(|e| e.to_string()), old.map_err(|e| e.to_string()));
+        Ok(())
+    }
+
+    /// Pieces of CSV text: delimiters, quotes, line breaks, values the typed pass reads.
+    fn piece() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(vec![
+            "\"", "\"\"", ",", "\n", "\r\n", "\r", " ", "a", "é", "objid", "name", "ra", "extra", "12", " 7 ", "2.5",
+            "-1e3", "inf", "NaN", "SN", "\u{feff}", "x\"y", "\t",
+        ])
+    }
+
+    /// A field written as CSV: bare, or quoted with its quotes doubled.
+    fn field() -> impl Strategy<Value = String> {
+        let content = prop::collection::vec(piece(), 0..4).prop_map(|p| p.concat());
+        (any::<bool>(), content).prop_map(|(quoted, c)| {
+            if quoted { format!("\"{}\"", c.replace('"', "\"\"")) } else { c.replace(['"', ',', '\n', '\r'], "") }
+        })
+    }
+
+    /// A well-formed file: an optional stamp, a header of known and other columns, rows.
+    fn file() -> impl Strategy<Value = String> {
+        let names = prop::collection::vec(
+            prop::sample::select(vec!["objid", "name", "name_prefix", "ra", "typeid", "type", "extra", " objid"]),
+            1..6,
+        );
+        let row = prop::collection::vec(field(), 0..7);
+        (
+            any::<bool>(),
+            any::<bool>(),
+            names,
+            prop::collection::vec(row, 0..6),
+            prop::sample::select(vec!["\n", "\r\n", "\n\n", "\r\n\r\n"]),
+            any::<bool>(),
+        )
+            .prop_map(|(bom, stamp, names, rows, eol, last_eol)| {
+                let mut s = String::new();
+                if bom {
+                    s.push('\u{feff}');
+                }
+                if stamp {
+                    s.push_str("\"2021-03-15 00:00:00\"");
+                    s.push_str(eol);
+                }
+                let header: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+                s.push_str(&header.join(","));
+                for r in rows {
+                    s.push_str(eol);
+                    s.push_str(&r.join(","));
+                }
+                if last_eol {
+                    s.push_str(eol);
+                }
+                s
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn records_match_the_reference_on_any_text(p in prop::collection::vec(piece(), 0..40)) {
+            let text = p.concat();
+            same(parse_csv_records(&text), reference_records(&text))?;
+            same(parse_public_objects(&text), reference_public_objects(&text))?;
+        }
+
+        #[test]
+        fn files_match_the_reference(text in file()) {
+            same(parse_csv_records(&text), reference_records(&text))?;
+            same(parse_public_objects(&text), reference_public_objects(&text))?;
+        }
+
+        #[test]
+        fn numbered_rows_match_the_reference(
+            rows in prop::collection::vec((0u64..1000, prop::option::of(-1e3f64..1e3), field()), 0..20),
+        ) {
+            let mut text = String::from("\"stamp\"\n\"objid\",\"name\",\"ra\",\"other\"\n");
+            for (id, ra, f) in rows {
+                let ra = ra.map(|x| x.to_string()).unwrap_or_default();
+                text.push_str(&format!("\"{id}\",\"2023abc\",\"{ra}\",{f}\n"));
+            }
+            same(parse_public_objects(&text), reference_public_objects(&text))?;
+        }
+    }
 }
