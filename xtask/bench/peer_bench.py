@@ -110,15 +110,31 @@ def atlas(path, n, runs):
     with open(cfg, "w") as fh:
         fh.write(f'token: "{inf["credentials"]["atlas"]["token"]}"\nbase_url: "{inf["urls"]["atlas"]}"\n')
     ids = np.array(inf["atlas_ids"][:n])
-    secs, found, points = [], 0, 0
+    secs, cpu, server_cpu, found, points = [], [], [], 0, 0
     for _ in range(runs):
+        c0, s0 = time.process_time(), cpu_secs(inf.get("pid"))
         t = time.perf_counter()
         c = atlasapi.RequestMultipleSourceData(array_ids=ids, api_config_file=cfg)
         c.chunk_get_response_quiet()
         secs.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c0)
+        server_cpu.append(cpu_secs(inf.get("pid")) - s0)
         found = len(c.response_data)
         points = sum(len(d.get("lc") or []) + len(d.get("lcnondets") or []) + len(d.get("fp") or []) for d in c.response_data)
-    return {"n": len(ids), "secs": secs, "found": found, "points": points, "hwm_kib": peak_rss_kib()}
+    return {"n": len(ids), "secs": secs, "found": found, "points": points, "hwm_kib": peak_rss_kib(),
+            "cpu_secs": cpu, "server_cpu_secs": server_cpu}
+
+
+def cpu_secs(pid):
+    """CPU time (user + system, s) of process `pid` so far, from /proc (0 when unknown)."""
+    if pid is None:
+        return 0.0
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def ratelimited(path, requests_n):

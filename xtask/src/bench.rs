@@ -453,8 +453,13 @@ fn atlas_bulk(env: &Env, o: &Opts) -> Result<Vec<Row>> {
     let mut pr = Row::new(&w, "Python `RequestMultipleSourceData(...).chunk_get_response_quiet()` (100 ids/request)");
     if let (Some(m), Some(p)) = (peer_med, &p) {
         pr.peer = secs(m);
-        pr.notes =
-            format!("{} sources, {} points; peak RSS {:.0} MiB", p["found"], p["points"], kib_as_mib(&p["hwm_kib"]));
+        pr.notes = format!(
+            "{} sources, {} points; peak RSS {:.0} MiB; {}",
+            p["found"],
+            p["points"],
+            kib_as_mib(&p["hwm_kib"]),
+            cpu_split(p)
+        );
     }
     rows.push(pr);
     for (chunk, conc) in [(100, 1), (100, 4)] {
@@ -466,15 +471,60 @@ fn atlas_bulk(env: &Env, o: &Opts) -> Result<Vec<Row>> {
             row.ratio = ratio(peer_med, Some(m));
         }
         row.notes = format!(
-            "{} found, {} failed, {} points; peak RSS {:.0} MiB",
+            "{} found, {} failed, {} points; peak RSS {:.0} MiB; {}",
             r["found"],
             r["failed"],
             r["points"],
-            kib_as_mib(&r["hwm_kib"])
+            kib_as_mib(&r["hwm_kib"]),
+            cpu_split(&r)
         );
         rows.push(row);
     }
+    // The bound at 4 in flight: the same requests with the bodies discarded, and the same
+    // replies decoded alone.
+    let t = ours(env, "bench_atlas", &[s("transfer"), sb.info(), s(n), s(100), s(4), s(o.slow_runs)])?;
+    let mut row =
+        Row::new(&w, "transfer alone: the same 100-id `objects/` requests, 4 in flight, bodies discarded (reference)");
+    if let Some(m) = median(&t["secs"]) {
+        row.ours = secs(m);
+        row.notes = format!(
+            "{:.0} MB, {}; {}",
+            t["bytes"].as_f64().unwrap_or(0.0) / 1e6,
+            mb_s(t["bytes"].as_f64().unwrap_or(0.0), m),
+            cpu_split(&t)
+        );
+    }
+    rows.push(row);
+    let d = ours(env, "bench_atlas", &[s("decode"), sb.info(), s(n), s(100), s(o.slow_runs)])?;
+    let mut row =
+        Row::new(&w, "decoding alone: the same replies, `Source::from_json` per source, 1 thread (reference)");
+    if let Some(m) = median(&d["secs"]) {
+        row.ours = secs(m);
+        row.notes = format!(
+            "{} points from {:.0} MB, {}; CPU-bound: one core's worth",
+            d["points"],
+            d["bytes"].as_f64().unwrap_or(0.0) / 1e6,
+            mb_s(d["bytes"].as_f64().unwrap_or(0.0), m)
+        );
+    }
+    rows.push(row);
     Ok(rows)
+}
+
+/// "CPU: client X s + sandbox Y s": the medians of a run's CPU time on each side (from
+/// `cpu_secs` / `server_cpu_secs`), and the floor they put on the wall time of 2 cores.
+fn cpu_split(r: &Value) -> String {
+    match (median(&r["cpu_secs"]), median(&r["server_cpu_secs"])) {
+        (Some(c), Some(sv)) => {
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+            format!(
+                "CPU: client {c:.1} s + sandbox {sv:.1} s = {:.1} s, floor {:.1} s on {cores:.0} cores",
+                c + sv,
+                (c + sv) / cores
+            )
+        }
+        _ => "CPU: not measured".into(),
+    }
 }
 
 /// 4. Rate-limited throughput against a SkyPortal limited to R requests/s.
