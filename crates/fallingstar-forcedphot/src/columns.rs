@@ -345,6 +345,53 @@ fn fast_int(b: &[u8], mut i: usize) -> Option<(i64, usize)> {
     (i > start && ends_field).then_some((if neg { -v } else { v }, i))
 }
 
+/// Powers of ten that are exact as `f64`.
+const POW10: [f64; 16] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+
+/// A plain decimal (optional sign, digits with at most one `.`, 15 digits at most, no
+/// exponent) at `b[i..]` ending at whitespace or the end: the value and the end. `None` for
+/// anything else, which `fast-float2` or the reference rules then judge.
+///
+/// Exact by Clinger's fast path: the digits as an integer below 10^15 < 2^53 and a power of
+/// ten up to 10^15 are both exact in `f64`, so their IEEE quotient is the correctly rounded
+/// value, the same bits as `str::parse::<f64>` (property-tested against it).
+#[inline]
+fn fast_decimal(b: &[u8], mut i: usize) -> Option<(f64, usize)> {
+    let neg = match b.get(i) {
+        Some(b'-') => {
+            i += 1;
+            true
+        }
+        Some(b'+') => {
+            i += 1;
+            false
+        }
+        _ => false,
+    };
+    let (mut m, mut digits, mut frac, mut dot) = (0u64, 0usize, 0usize, false);
+    while let Some(&c) = b.get(i) {
+        if c.is_ascii_digit() {
+            m = m * 10 + u64::from(c - b'0');
+            digits += 1;
+            frac += usize::from(dot);
+            if digits > 15 {
+                return None;
+            }
+        } else if c == b'.' && !dot {
+            dot = true;
+        } else {
+            break;
+        }
+        i += 1;
+    }
+    let ends_field = b.get(i).is_none_or(|c| c.is_ascii_whitespace());
+    if digits == 0 || !ends_field {
+        return None;
+    }
+    let v = m as f64 / *POW10.get(frac)?;
+    Some((if neg { -v } else { v }, i))
+}
+
 /// The rows of one part of the body, written in place into the part's own slices of the
 /// final number columns (sized beforehand from the part's line count, so no row is pushed,
 /// appended or moved); text goes to the part's own text columns, joined afterwards.
@@ -456,11 +503,17 @@ impl<'p, 'c> Part<'p, 'c> {
             }
             match *slot {
                 Slot::Float { k, finite } => {
-                    let (v, len) = fast_float2::parse_partial::<f64, _>(&b[i..]).ok()?;
-                    i += len;
-                    if (i < n && !b[i].is_ascii_whitespace()) || (finite && !v.is_finite()) {
-                        return None;
-                    }
+                    let v = if let Some((v, end)) = fast_decimal(b, i) {
+                        i = end;
+                        v
+                    } else {
+                        let (v, len) = fast_float2::parse_partial::<f64, _>(&b[i..]).ok()?;
+                        i += len;
+                        if (i < n && !b[i].is_ascii_whitespace()) || (finite && !v.is_finite()) {
+                            return None;
+                        }
+                        v
+                    };
                     self.set_float(k, v)?;
                 }
                 Slot::Int(k) => {
@@ -761,6 +814,35 @@ mod tests {
     }
 
     #[test]
+    fn fast_decimal_is_exact_or_declines() {
+        for t in [
+            "0",
+            "-0.000",
+            "0.1",
+            "59101.519211",
+            "-21.740",
+            "1.398",
+            ".5",
+            "5.",
+            "+5",
+            "123456789012345",
+            "0.00000000000001",
+            "99999.9999999999",
+            "1.79769313486231",
+            "-9.99999999999999",
+        ] {
+            let (v, end) = fast_decimal(t.as_bytes(), 0).unwrap_or_else(|| panic!("{t} declined"));
+            assert_eq!(end, t.len());
+            assert_eq!(v.to_bits(), t.parse::<f64>().unwrap().to_bits(), "{t}");
+        }
+        // 16 digits, an exponent, two dots, no digits, text after: left to the general parsers.
+        for t in ["1234567890123456", "0.0000000000000001", "1e5", "1.2.3", ".", "-", "", "1.5x", "nan", "inf"] {
+            assert_eq!(fast_decimal(t.as_bytes(), 0), None, "{t}");
+        }
+        assert_eq!(fast_decimal(b"x -7.25 ", 2), Some((-7.25, 7)));
+    }
+
+    #[test]
     fn fast_int_reads_plain_integers_only() {
         assert_eq!(fast_int(b"-7 ", 0), Some((-7, 2)));
         assert_eq!(fast_int(b"+10\n", 0), Some((10, 3)));
@@ -799,6 +881,20 @@ mod tests {
                 text.push('\n');
             }
             let _ = same_both_ways(&text);
+        }
+
+        /// The plain-decimal path, when it takes a token, reads it as the standard parser does,
+        /// to the bit (sign of zero included), and takes every plain decimal of up to 15 digits.
+        #[test]
+        fn fast_decimal_is_the_standard_parser(t in "[-+]?[0-9]{0,17}(\\.[0-9]{0,17})?") {
+            let digits = t.bytes().filter(u8::is_ascii_digit).count();
+            match fast_decimal(t.as_bytes(), 0) {
+                Some((v, end)) => {
+                    proptest::prop_assert_eq!(end, t.len());
+                    proptest::prop_assert_eq!(Some(v.to_bits()), t.parse::<f64>().ok().map(f64::to_bits), "{}", t);
+                }
+                None => proptest::prop_assert!(digits == 0 || digits > 15, "{} declined", t),
+            }
         }
 
         /// fast-float2 reads what the standard parser reads, to the bit, and refuses what it
