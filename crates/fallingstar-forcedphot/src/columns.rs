@@ -313,21 +313,21 @@ fn is_blank(b: u8) -> bool {
     b.is_ascii_whitespace() && b != b'\n'
 }
 
+/// An optional sign at `b[i]`: whether it is `-`, and where the digits start.
+#[inline]
+fn sign(b: &[u8], i: usize) -> (bool, usize) {
+    match b.get(i) {
+        Some(b'-') => (true, i + 1),
+        Some(b'+') => (false, i + 1),
+        _ => (false, i),
+    }
+}
+
 /// A plain integer (optional sign, 1 to 18 digits) at `b[i..]` ending at whitespace or the
 /// end: the value and the end. `None` for anything else (which the reference rules judge).
 #[inline]
-fn fast_int(b: &[u8], mut i: usize) -> Option<(i64, usize)> {
-    let neg = match b.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
+fn fast_int(b: &[u8], i: usize) -> Option<(i64, usize)> {
+    let (neg, mut i) = sign(b, i);
     let start = i;
     let mut v: i64 = 0;
     while let Some(&c) = b.get(i) {
@@ -356,18 +356,8 @@ const POW10: [f64; 16] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10
 /// ten up to 10^15 are both exact in `f64`, so their IEEE quotient is the correctly rounded
 /// value, the same bits as `str::parse::<f64>` (property-tested against it).
 #[inline]
-fn fast_decimal(b: &[u8], mut i: usize) -> Option<(f64, usize)> {
-    let neg = match b.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
+fn fast_decimal(b: &[u8], i: usize) -> Option<(f64, usize)> {
+    let (neg, mut i) = sign(b, i);
     let (mut m, mut digits, mut frac, mut dot) = (0u64, 0usize, 0usize, false);
     while let Some(&c) = b.get(i) {
         if c.is_ascii_digit() {
