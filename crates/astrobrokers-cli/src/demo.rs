@@ -1,5 +1,5 @@
-//! `astrobrokers demo` (the sandbox, one transient through all four services, a table, a CSV
-//! and a PNG) and `astrobrokers sandbox` (the emulators standalone).
+//! `astrobrokers demo` (the sandbox, one transient named by TNS through every service, a table,
+//! a CSV and a PNG) and `astrobrokers sandbox` (the emulators standalone).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -191,9 +191,9 @@ impl From<SurveyArg> for Survey {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Start the local sandbox and fetch one transient from all four services: a table, a CSV and a PNG.
+    /// Start the local sandbox and fetch one transient (its name from TNS) from every service: a table, a CSV and a PNG.
     Demo(demo::DemoArgs),
-    /// Run the sandbox (local emulators of the four services) and print its URLs and credentials.
+    /// Run the sandbox (local emulators of all seven services) and print their URLs and credentials.
     Sandbox(demo::SandboxArgs),
     /// ALeRCE: ZTF objects, light curves, classifications, stamps, catsHTM.
     #[command(subcommand)]

@@ -1,4 +1,5 @@
-//! Standalone sandbox: serves the four emulators on chosen ports until interrupted.
+//! Standalone sandbox: serves every emulator (ALeRCE, ATLAS, SkyPortal, forced photometry, Fink,
+//! Lasair, TNS) until interrupted; the first four and Fink on chosen ports.
 
 use broker_sandbox::{RateLimits, Sandbox, WindowLimit};
 use clap::Parser;
