@@ -337,6 +337,71 @@ async fn forcedphot_run_many_250_under_faults() {
     figs.report("forcedphot run_many", 250, 250 - failed, failed);
 }
 
+// ---------------------------------------------------------------- Fink: 1,000 light curves
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fink_bulk_1000_objects_with_upper_limits_under_faults() {
+    let sky = SkyConfig { objects: 80, points_per_lightcurve: Some(40), ..SkyConfig::default() };
+    let sb = Sandbox::builder().seed(108).sky(sky).time_scale(SCALE).start().await.unwrap();
+    let fink =
+        fink_client::FinkClient::builder().host(&sb.urls().fink).retry(fast_retry()).clock(clock()).build().unwrap();
+    let oids: Vec<String> = sb.objects().into_iter().filter_map(|o| o.ztf_oid).collect();
+    assert!(oids.len() > 30);
+    // Reference: each distinct object's rows (alerts and upper limits) once, before any fault.
+    let mut reference = HashMap::new();
+    for oid in &oids {
+        let rows = fink.ztf().objects([oid.as_str()]).with_upper_limits(true).send().await.unwrap();
+        assert!(!rows.is_empty(), "{oid} has rows");
+        reference.insert(oid.clone(), rows);
+    }
+    sb.clear_requests();
+    sb.set_faults(Service::Fink, fault_mix());
+
+    // 1,000 inputs: the sky's oids over and over, and one unknown oid in 20.
+    let inputs: Vec<String> =
+        (0..1000).map(|i| if i % 20 == 19 { format!("ZTF99zz{i:05}") } else { oids[i % oids.len()].clone() }).collect();
+    let results: Vec<(usize, fink_client::Result<Vec<fink_client::ZtfAlert>>)> =
+        futures::stream::iter(inputs.iter().cloned().enumerate())
+            .map(|(i, oid)| {
+                let fink = fink.clone();
+                async move { (i, fink.ztf().objects([oid.as_str()]).with_upper_limits(true).send().await) }
+            })
+            .buffer_unordered(16)
+            .collect()
+            .await;
+
+    let mut seen = vec![0u32; inputs.len()];
+    let (mut ok, mut unknown, mut failed) = (0, 0, 0);
+    for (i, r) in &results {
+        seen[*i] += 1;
+        let oid = &inputs[*i];
+        match r {
+            // Fink answers an unknown objectId with an empty list (no 404).
+            Ok(rows) if oid.starts_with("ZTF99zz") => {
+                unknown += 1;
+                assert!(rows.is_empty(), "{oid}: {} rows", rows.len());
+            }
+            Ok(rows) => {
+                ok += 1;
+                assert_eq!(rows, &reference[oid], "{oid} is complete and equal to the fault-free reply");
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("explicit failure for {oid}: {e}");
+            }
+        }
+    }
+    assert!(seen.iter().all(|&n| n == 1), "every input exactly once");
+    assert_eq!(ok + unknown + failed, 1000);
+    let figs = Figures::of(&sb, Service::Fink);
+    assert!(figs.faults.get("5xx").copied().unwrap_or(0) > 100, "{figs:?}");
+    assert!(figs.faults.get("reset").copied().unwrap_or(0) > 15, "{figs:?}");
+    // Every read is a retry-safe POST: 5xx, the 429 slot, resets and truncated 200s are all
+    // fetched again (10 attempts), so an input fails only when all of its attempts met a fault.
+    assert!(failed * 10 <= figs.total_faults(), "{failed} failures, {figs:?}");
+    figs.report("fink objects", 1000, ok + unknown, failed);
+}
+
 // ---------------------------------------------------------------- deadlines
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
