@@ -1,10 +1,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
-//! Fault scenarios against the sandbox's fault injection, one per service: 20% 5xx, 10% the
-//! service's own 429, 5% connection resets mid-body, truncated JSON and random latency, in
-//! simulated time. Every input is accounted for exactly once (a result or an explicit
-//! failure), nothing is duplicated, and the request log shows no non-idempotent request
-//! applied twice. Plus: deadlines against a server that stops answering, and a SkyPortal
-//! list that changes while it is paged.
+//! Fault scenarios against the sandbox's fault injection, one or two per service (ALeRCE,
+//! ATLAS, SkyPortal, forced photometry, Fink, TNS): 20% 5xx, 10% the service's own 429, 5%
+//! connection resets mid-body, truncated JSON and random latency, in simulated time. Every
+//! input is accounted for exactly once (a result or an explicit failure), nothing is
+//! duplicated, and the request log shows no non-idempotent request applied twice (ATLAS
+//! custom lists, SkyPortal photometry, forced-photometry submits, TNS reports). Plus:
+//! deadlines against a server that stops answering, and a SkyPortal list that changes while
+//! it is paged.
 
 mod common;
 
