@@ -1,10 +1,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
-//! Fault scenarios against the sandbox's fault injection, one per service: 20% 5xx, 10% the
-//! service's own 429, 5% connection resets mid-body, truncated JSON and random latency, in
-//! simulated time. Every input is accounted for exactly once (a result or an explicit
-//! failure), nothing is duplicated, and the request log shows no non-idempotent request
-//! applied twice. Plus: deadlines against a server that stops answering, and a SkyPortal
-//! list that changes while it is paged.
+//! Fault scenarios against the sandbox's fault injection, one or two per service (ALeRCE,
+//! ATLAS, SkyPortal, forced photometry, Fink, TNS): 20% 5xx, 10% the service's own 429, 5%
+//! connection resets mid-body, truncated JSON and random latency, in simulated time. Every
+//! input is accounted for exactly once (a result or an explicit failure), nothing is
+//! duplicated, and the request log shows no non-idempotent request applied twice (ATLAS
+//! custom lists, SkyPortal photometry, forced-photometry submits, TNS reports). Plus:
+//! deadlines against a server that stops answering, and a SkyPortal list that changes while
+//! it is paged.
 
 mod common;
 
@@ -335,6 +337,261 @@ async fn forcedphot_run_many_250_under_faults() {
     eprintln!("forcedphot outcomes: {tally:?}");
     let failed = tally.get("failed").copied().unwrap_or(0);
     figs.report("forcedphot run_many", 250, 250 - failed, failed);
+}
+
+// ---------------------------------------------------------------- Fink: 1,000 light curves
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fink_bulk_1000_objects_with_upper_limits_under_faults() {
+    let sky = SkyConfig { objects: 80, points_per_lightcurve: Some(40), ..SkyConfig::default() };
+    let sb = Sandbox::builder().seed(108).sky(sky).time_scale(SCALE).start().await.unwrap();
+    let fink =
+        fink_client::FinkClient::builder().host(&sb.urls().fink).retry(fast_retry()).clock(clock()).build().unwrap();
+    let oids: Vec<String> = sb.objects().into_iter().filter_map(|o| o.ztf_oid).collect();
+    assert!(oids.len() > 30);
+    // Reference: each distinct object's rows (alerts and upper limits) once, before any fault.
+    let mut reference = HashMap::new();
+    for oid in &oids {
+        let rows = fink.ztf().objects([oid.as_str()]).with_upper_limits(true).send().await.unwrap();
+        assert!(!rows.is_empty(), "{oid} has rows");
+        reference.insert(oid.clone(), rows);
+    }
+    sb.clear_requests();
+    sb.set_faults(Service::Fink, fault_mix());
+
+    // 1,000 inputs: the sky's oids over and over, and one unknown oid in 20.
+    let inputs: Vec<String> =
+        (0..1000).map(|i| if i % 20 == 19 { format!("ZTF99zz{i:05}") } else { oids[i % oids.len()].clone() }).collect();
+    let results: Vec<(usize, fink_client::Result<Vec<fink_client::ZtfAlert>>)> =
+        futures::stream::iter(inputs.iter().cloned().enumerate())
+            .map(|(i, oid)| {
+                let fink = fink.clone();
+                async move { (i, fink.ztf().objects([oid.as_str()]).with_upper_limits(true).send().await) }
+            })
+            .buffer_unordered(16)
+            .collect()
+            .await;
+
+    let mut seen = vec![0u32; inputs.len()];
+    let (mut ok, mut unknown, mut failed) = (0, 0, 0);
+    for (i, r) in &results {
+        seen[*i] += 1;
+        let oid = &inputs[*i];
+        match r {
+            // Fink answers an unknown objectId with an empty list (no 404).
+            Ok(rows) if oid.starts_with("ZTF99zz") => {
+                unknown += 1;
+                assert!(rows.is_empty(), "{oid}: {} rows", rows.len());
+            }
+            Ok(rows) => {
+                ok += 1;
+                assert_eq!(rows, &reference[oid], "{oid} is complete and equal to the fault-free reply");
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("explicit failure for {oid}: {e}");
+            }
+        }
+    }
+    assert!(seen.iter().all(|&n| n == 1), "every input exactly once");
+    assert_eq!(ok + unknown + failed, 1000);
+    let figs = Figures::of(&sb, Service::Fink);
+    assert!(figs.faults.get("5xx").copied().unwrap_or(0) > 100, "{figs:?}");
+    assert!(figs.faults.get("reset").copied().unwrap_or(0) > 15, "{figs:?}");
+    // Every read is a retry-safe POST: 5xx, the 429 slot, resets and truncated 200s are all
+    // fetched again (10 attempts), so an input fails only when all of its attempts met a fault.
+    assert!(failed * 10 <= figs.total_faults(), "{failed} failures, {figs:?}");
+    figs.report("fink objects", 1000, ok + unknown, failed);
+}
+
+// ---------------------------------------------------------------- TNS: reads and reports
+
+/// A TNS client of the sandbox with the scenarios' retry policy, on the scaled clock.
+fn tns_client(sb: &Sandbox) -> tns_client::TnsClient {
+    let creds = &sb.credentials().tns;
+    tns_client::TnsClient::builder()
+        .url(sb.urls().tns.clone())
+        .api_key(creds.api_key.clone())
+        .bot(creds.bot_id, creds.bot_name.clone())
+        .retry(fast_retry())
+        .clock(clock())
+        .poll_interval(Duration::from_secs(2))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tns_400_objects_with_photometry_under_faults() {
+    let sb = Sandbox::builder().seed(109).objects(120).time_scale(SCALE).start().await.unwrap();
+    let tns = tns_client(&sb);
+    let names: Vec<String> = sb.objects().into_iter().filter_map(|o| o.tns_name).collect();
+    assert!(names.len() > 20, "{} TNS names", names.len());
+    let query = |name: &str| tns_client::ObjectQuery::name(name).unwrap().photometry(true);
+    // Reference: each object once, before any fault.
+    let mut reference = HashMap::new();
+    for n in &names {
+        let o = tns.object(&query(n)).await.unwrap();
+        assert!(!o.photometry.is_empty(), "{n} has photometry");
+        reference.insert(n.clone(), o);
+    }
+    sb.clear_requests();
+    sb.set_faults(Service::Tns, fault_mix());
+
+    // 400 inputs: the sky's names over and over, and one unknown name in 20. The sandbox keeps
+    // TNS's general quota (90 a minute per key): the client also waits for it.
+    let letter = |k: usize| char::from(b'a' + (k % 26) as u8);
+    let unknown = |i: usize| format!("1999x{}{}", letter(i / 26), letter(i));
+    let inputs: Vec<String> =
+        (0..400).map(|i| if i % 20 == 19 { unknown(i) } else { names[i % names.len()].clone() }).collect();
+    let results: Vec<(usize, tns_client::Result<tns_client::TnsObject>)> =
+        futures::stream::iter(inputs.iter().cloned().enumerate())
+            .map(|(i, name)| {
+                let tns = tns.clone();
+                let q = query(&name);
+                async move { (i, tns.object(&q).await) }
+            })
+            .buffer_unordered(16)
+            .collect()
+            .await;
+
+    let mut seen = vec![0u32; inputs.len()];
+    let (mut ok, mut not_found, mut failed) = (0, 0, 0);
+    for (i, r) in &results {
+        seen[*i] += 1;
+        let name = &inputs[*i];
+        match r {
+            Ok(o) => {
+                ok += 1;
+                assert_eq!(o, &reference[name], "{name} is complete and equal to the fault-free reply");
+            }
+            Err(tns_client::Error::NotFound(_)) => {
+                not_found += 1;
+                assert!(!reference.contains_key(name), "{name} exists");
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("explicit failure for {name}: {e}");
+            }
+        }
+    }
+    assert!(seen.iter().all(|&n| n == 1), "every input exactly once");
+    assert_eq!(ok + not_found + failed, 400);
+    assert!(not_found <= 20 && ok <= 380, "{ok} found, {not_found} not found");
+    let figs = Figures::of(&sb, Service::Tns);
+    assert!(figs.faults.get("5xx").copied().unwrap_or(0) > 40, "{figs:?}");
+    assert!(figs.faults.get("throttle").copied().unwrap_or(0) > 15, "{figs:?}");
+    // Reads are retry-safe POSTs: an input fails only when every one of its 10 attempts met a
+    // fault or the quota's 429.
+    assert!(failed * 10 <= figs.total_faults() + figs.throttled_by_limit, "{failed} failures, {figs:?}");
+    figs.report("tns objects", 400, ok + not_found, failed);
+}
+
+/// An AT report of the sandbox's bulk-report form, with a new internal name.
+fn at_report(i: usize) -> tns_client::Report {
+    let fields = serde_json::json!({
+        "ra": {"value": format!("{:.5}", 10.0 + i as f64 * 3.1), "units": "deg"},
+        "dec": {"value": format!("{:.5}", -20.0 + i as f64 * 0.4), "units": "deg"},
+        "reporting_group_id": "48",
+        "discovery_data_source_id": "48",
+        "reporter": "fault scenario",
+        "discovery_datetime": "2026-11-02 01:02:03",
+        "at_type": "1",
+        "internal_name": format!("ZTF26flt{i:04}"),
+    });
+    let serde_json::Value::Object(m) = fields else { unreachable!() };
+    tns_client::Report::At(tns_client::AtReport::new(m).unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tns_80_at_reports_under_faults_are_applied_at_most_once() {
+    let sb = Sandbox::builder().seed(110).objects(40).time_scale(SCALE).start().await.unwrap();
+    let tns = tns_client(&sb);
+    sb.set_faults(Service::Tns, fault_mix());
+    let n = 80;
+    let results: Vec<(usize, tns_client::Result<tns_client::ReportResult>)> = futures::stream::iter(0..n)
+        .map(|i| {
+            let tns = tns.clone();
+            async move { (i, tns.report_once(&at_report(i)).await) }
+        })
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    let figs = Figures::of(&sb, Service::Tns);
+    let log = sb.requests_for(Service::Tns);
+    sb.clear_faults();
+
+    // The sandbox's view: how many times each internal name's report was applied (the handler
+    // ran and answered 2xx), and sent.
+    let internal_of = |r: &broker_sandbox::LoggedRequest| -> Option<String> {
+        let data = r.form().into_iter().find(|(k, _)| k == "data")?.1;
+        let v: serde_json::Value = serde_json::from_str(&data).ok()?;
+        v["at_report"]["0"]["internal_name"].as_str().map(str::to_string)
+    };
+    let mut applied: HashMap<String, u32> = HashMap::new();
+    let mut sent: HashMap<String, u32> = HashMap::new();
+    let mut lost_replies = 0; // applied, then the connection was reset or the reply cut short
+    for r in log.iter().filter(|r| r.path == "/api/set/bulk-report") {
+        let name = internal_of(r).unwrap();
+        *sent.entry(name.clone()).or_default() += 1;
+        if r.applied() {
+            *applied.entry(name).or_default() += 1;
+            if r.fault.is_some() {
+                lost_replies += 1;
+            }
+        }
+    }
+    assert!(applied.values().all(|&k| k == 1), "a report applied twice: {applied:?}");
+
+    let mut seen = vec![0u32; n];
+    let (mut processed, mut reconciled, mut failed, mut applied_but_failed) = (0, 0, 0, 0);
+    for (i, r) in &results {
+        seen[*i] += 1;
+        let internal = format!("ZTF26flt{i:04}");
+        let name = match r {
+            Ok(tns_client::ReportResult::Processed(o)) => {
+                processed += 1;
+                assert!(o.accepted() && o.created, "{internal}: {o:?}");
+                o.objname.clone()
+            }
+            Ok(tns_client::ReportResult::Reconciled { objname, .. }) => {
+                reconciled += 1;
+                Some(objname.clone())
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("explicit failure of the report of {internal}: {e}");
+                if applied.contains_key(&internal) {
+                    applied_but_failed += 1;
+                }
+                None
+            }
+        };
+        // What TNS shows for the internal name: one object, the one the client named.
+        let hits = tns.search_internal_name(&internal).await.unwrap();
+        assert!(hits.len() <= 1, "{internal}: {hits:?}");
+        assert_eq!(hits.len(), usize::from(applied.contains_key(&internal)), "{internal}: {hits:?}");
+        if let Some(name) = name {
+            assert_eq!(hits.first().map(|h| h.objname.clone()), Some(name), "{internal}");
+        }
+    }
+    assert!(seen.iter().all(|&k| k == 1), "every report exactly once");
+    assert_eq!(processed + reconciled + failed, n);
+    assert!(figs.total_faults() > 30, "{figs:?}");
+    // Every lost reply is reconciled from the internal-name search, unless that search (10
+    // attempts) failed too; a reconciled report is one whose reply was lost.
+    assert!(reconciled <= lost_replies, "{reconciled} reconciled, {lost_replies} lost replies");
+    assert!(reconciled + applied_but_failed >= lost_replies, "{reconciled} reconciled, {lost_replies} lost replies");
+    // A report TNS took ends as an explicit failure only when a search or a poll met a fault
+    // on all of its 10 attempts; one TNS did not take, only when its 3 sends all met a fault.
+    let faults = figs.total_faults() + figs.throttled_by_limit;
+    assert!(applied_but_failed * 10 <= faults, "{applied_but_failed} applied but failed, {figs:?}");
+    assert!(failed * tns_client::report::REPORT_SENDS as usize <= faults, "{failed} failed, {figs:?}");
+    let resent = sent.values().filter(|&&k| k > 1).count();
+    eprintln!(
+        "tns reports: processed {processed}, reconciled {reconciled} of {lost_replies} lost replies, sent again \
+         after no trace {resent}, explicit failures {failed} (of which applied at TNS: {applied_but_failed})"
+    );
+    figs.report("tns AT reports", n, processed + reconciled, failed);
 }
 
 // ---------------------------------------------------------------- deadlines

@@ -852,6 +852,41 @@ async fn a_json_reply_cut_short_is_fetched_again_for_safe_requests() {
     nan.assert_calls_async(1).await;
 }
 
+/// Found by the Fink fault scenario (`tests/tests/faults.rs`): a reply cut right after a
+/// minus sign (`"i:dec": -`), a decimal point or an exponent marker is the end of input for
+/// serde_json's parser but "invalid number" for its fast skipping, so it was not recognised
+/// as cut short and came back as a decode error instead of being fetched again.
+#[test]
+fn a_reply_cut_inside_a_number_is_recognised_as_cut_short() {
+    use broker_core::http::is_truncated_json;
+    for cut in [&b"[1, -"[..], b"{\"dec\": -", b"[1.", b"[2e", b"[2E+", b"[2e-", b"[1, 2", b"{\"a\": \"b", b" [ "] {
+        assert!(is_truncated_json(cut), "{} is cut short", String::from_utf8_lossy(cut));
+    }
+    for whole_or_bad in [&b"[1, -2]"[..], b"[1, x]", b"{\"x\": NaN}", b"[-x]", b"[1.x]", b"[1, 2]-", b"[1.5e3]"] {
+        assert!(!is_truncated_json(whole_or_bad), "{} is not cut short", String::from_utf8_lossy(whole_or_bad));
+    }
+}
+
+#[tokio::test]
+async fn a_safe_read_cut_after_a_minus_sign_is_fetched_again() {
+    let server = MockServer::start_async().await;
+    let ct = ("content-type", "application/json".to_string());
+    let m = server
+        .mock_async(|when, then| {
+            when.path("/rows");
+            then.respond_with(script(vec![
+                (200, vec![ct.clone()], r#"[{"ra": 10.5, "dec": -"#.into()),
+                (200, vec![ct.clone()], r#"[{"ra": 10.5, "dec": -20.25}]"#.into()),
+            ]));
+        })
+        .await;
+    let clock = ManualClock::new();
+    let http = client(&server, &clock).build().unwrap();
+    let v: serde_json::Value = http.json(Request::post("rows").retry_safety(RetrySafety::Safe)).await.unwrap();
+    assert_eq!(v[0]["dec"], json!(-20.25));
+    m.assert_calls_async(2).await;
+}
+
 #[tokio::test]
 async fn an_oversized_reply_is_not_downloaded_again() {
     let server = MockServer::start_async().await;

@@ -11,9 +11,10 @@
 //!   field errors (lists of `{"message": ...}`); 400 ("Bad request") is a processed report
 //!   with errors. A feedback entry with only `at_rep` is not processed yet.
 //! - A report is not retry-safe: the core never resends it after it may have reached the
-//!   server. When its reply is lost (a timeout, a dropped connection, a gateway error),
-//!   [`TnsClient::report_once`] reconciles: it searches for the internal name (AT report) or
-//!   reads the object's type (classification) and resends only when TNS shows no trace.
+//!   server. When its reply is lost (a timeout, a dropped connection, a gateway error, a
+//!   success reply cut short), [`TnsClient::report_once`] reconciles: it searches for the
+//!   internal name (AT report) or reads the object's type (classification) and resends only
+//!   when TNS shows no trace, at most [`REPORT_SENDS`] sends in all.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -27,6 +28,9 @@ use crate::object::ObjectQuery;
 pub const REPORT_PATH: &str = "api/set/bulk-report";
 /// The reply path.
 pub const REPLY_PATH: &str = "api/get/bulk-report-reply";
+/// How many times [`TnsClient::report_once`] sends one report at most: a send is repeated
+/// only after its reply was lost and TNS showed no trace of it.
+pub const REPORT_SENDS: u32 = 3;
 
 /// A report ready to send: the `data` document.
 #[derive(Debug, Clone, PartialEq)]
@@ -282,12 +286,18 @@ fn message_of(v: &Value) -> Option<String> {
 }
 
 /// Whether an error leaves it unknown if the server acted on the request (the reply was
-/// lost): timeouts, transport failures after sending, gateway and server errors.
+/// lost): timeouts, transport failures after sending, gateway and server errors, and a
+/// success reply that could not be read (cut short in transit: the server took the report).
 fn outcome_unknown(e: &Error) -> bool {
     match e {
         Error::Unavailable { .. } => true,
         Error::Api { id_code, .. } => matches!(id_code, 500 | 502 | 503 | 504),
-        Error::Core(c) => matches!(c, broker_core::Error::Timeout { .. } | broker_core::Error::Transport { .. }),
+        Error::Core(c) => matches!(
+            c,
+            broker_core::Error::Timeout { .. }
+                | broker_core::Error::Transport { .. }
+                | broker_core::Error::Decode { .. }
+        ),
         _ => false,
     }
 }
@@ -347,20 +357,28 @@ impl TnsClient {
     }
 
     /// Reports exactly once: sends the report, and polls its reply to the final outcome.
-    /// When the reply to the send is lost, it does not resend blindly: an AT report is looked
+    /// When the reply to a send is lost, it does not resend blindly: an AT report is looked
     /// up by its internal name (exact), a classification by the object's current type; when
     /// TNS already shows it, the result is [`ReportResult::Reconciled`]. Only when TNS shows
-    /// no trace is the report sent a second time.
+    /// no trace is the report sent again, and the reply of that send is reconciled the same
+    /// way; after [`REPORT_SENDS`] sends whose replies were all lost with no trace at TNS,
+    /// the last error is returned.
     pub async fn report_once(&self, report: &Report) -> Result<ReportResult> {
-        let id = match self.send_report(report).await {
-            Ok(id) => id,
-            Err(e) if outcome_unknown(&e) => {
-                if let Some(objname) = self.already_there(report).await? {
-                    return Ok(ReportResult::Reconciled { objname, lost: e.to_string() });
+        let mut sends = 0;
+        let id = loop {
+            sends += 1;
+            match self.send_report(report).await {
+                Ok(id) => break id,
+                Err(e) if outcome_unknown(&e) => {
+                    if let Some(objname) = self.already_there(report).await? {
+                        return Ok(ReportResult::Reconciled { objname, lost: e.to_string() });
+                    }
+                    if sends >= REPORT_SENDS {
+                        return Err(e);
+                    }
                 }
-                self.send_report(report).await?
+                Err(e) => return Err(e),
             }
-            Err(e) => return Err(e),
         };
         Ok(ReportResult::Processed(self.wait_for_reply(&id).await?))
     }

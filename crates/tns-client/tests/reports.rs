@@ -193,6 +193,85 @@ async fn a_lost_reply_with_no_trace_at_tns_is_resent_once() {
     search.assert_calls_async(1).await;
 }
 
+/// Found by the TNS fault scenario (`tests/tests/faults.rs`): a 200 to the send cut short in
+/// transit (TNS took the report) was an explicit failure, not a lost reply; the user was left
+/// to send the report again.
+#[tokio::test]
+async fn a_success_reply_cut_short_is_reconciled_not_reported_as_a_failure() {
+    let server = MockServer::start_async().await;
+    let clock = ManualClock::new();
+    let tns = client(&server, &clock);
+    let send = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/api/set/bulk-report");
+            then.status(200).header("content-type", "application/json").body(r#"{"id_code":200,"id_message":"OK"#);
+        })
+        .await;
+    let search = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/api/get/search");
+            then.status(200).json_body(json!({"id_code": 200, "id_message": "OK", "data": [{"objname": "2023ixf", "prefix": "AT", "objid": 130454}]}));
+        })
+        .await;
+    let out = tns.report_once(&at_report()).await.unwrap();
+    assert!(matches!(out, ReportResult::Reconciled { ref objname, .. } if objname == "2023ixf"), "{out:?}");
+    send.assert_calls_async(1).await;
+    search.assert_calls_async(1).await;
+}
+
+/// Found by the TNS fault scenario: when the resend's reply was lost too, the report ended as
+/// an explicit failure although TNS may have taken it. Each lost reply is now reconciled.
+#[tokio::test]
+async fn the_lost_reply_of_a_resend_is_reconciled_too() {
+    let server = MockServer::start_async().await;
+    let clock = ManualClock::new();
+    let tns = client(&server, &clock);
+    // Both sends lose their reply; TNS took the second one.
+    let send = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/api/set/bulk-report");
+            then.status(504).body("<html>504 Gateway Time-out</html>");
+        })
+        .await;
+    let search = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/api/get/search");
+            then.respond_with(script(vec![
+                (200, json!({"id_code": 200, "id_message": "OK", "data": []})),
+                (200, json!({"id_code": 200, "id_message": "OK", "data": [{"objname": "2023ixf", "prefix": "AT", "objid": 130454}]})),
+            ]));
+        })
+        .await;
+    let out = tns.report_once(&at_report()).await.unwrap();
+    assert!(matches!(out, ReportResult::Reconciled { ref objname, .. } if objname == "2023ixf"), "{out:?}");
+    send.assert_calls_async(2).await;
+    search.assert_calls_async(2).await;
+}
+
+#[tokio::test]
+async fn a_report_is_sent_at_most_report_sends_times() {
+    let server = MockServer::start_async().await;
+    let clock = ManualClock::new();
+    let tns = client(&server, &clock);
+    let send = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/api/set/bulk-report");
+            then.status(502).body("<html>502 Bad Gateway</html>");
+        })
+        .await;
+    let search = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/api/get/search");
+            then.status(200).json_body(json!({"id_code": 200, "id_message": "OK", "data": []}));
+        })
+        .await;
+    let err = tns.report_once(&at_report()).await.unwrap_err();
+    assert!(matches!(err, Error::Unavailable { status: 502, .. }), "{err:?}");
+    let sends = tns_client::report::REPORT_SENDS as usize;
+    send.assert_calls_async(sends).await;
+    search.assert_calls_async(sends).await;
+}
+
 #[tokio::test]
 async fn classification_report_reconciles_on_the_object_type_and_checks_its_name() {
     let server = MockServer::start_async().await;

@@ -37,10 +37,22 @@ pub(super) fn is_json(headers: &HeaderMap) -> bool {
 
 /// Whether a body is JSON that ends before its document does (not merely invalid: a
 /// Python `NaN` is a syntax error, not a truncation).
+///
+/// A body cut inside a number (after `-`, `.`, `e`, `E` or an exponent sign) is cut short
+/// too: serde_json's skipping of a value calls that an invalid number, so such a body is
+/// checked again with the full parser, which reports the end of input.
 pub fn is_truncated_json(body: &[u8]) -> bool {
+    use serde_json::error::Category;
     match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
         Ok(_) => false,
-        Err(e) => e.classify() == serde_json::error::Category::Eof,
+        Err(e) if e.classify() == Category::Eof => true,
+        Err(e) if e.classify() == Category::Syntax => {
+            let ends_inside_a_number =
+                body.trim_ascii_end().last().is_some_and(|b| matches!(b, b'-' | b'+' | b'.' | b'e' | b'E'));
+            ends_inside_a_number
+                && serde_json::from_slice::<serde_json::Value>(body).is_err_and(|e| e.classify() == Category::Eof)
+        }
+        Err(_) => false,
     }
 }
 
