@@ -82,7 +82,8 @@ fn parse(args: &[String]) -> Res<Value> {
     let bytes = std::fs::read(arg(args, 1)?)?;
     let runs: usize = arg(args, 2)?.parse()?;
     let url = url::Url::parse("http://bench.invalid/detections")?;
-    let (mut raw, mut typed, mut frame) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut raw, mut typed) = (Vec::new(), Vec::new());
+    let mut frame: Vec<f64> = Vec::new();
     let mut rows = 0;
     for _ in 0..runs {
         let t = Instant::now();

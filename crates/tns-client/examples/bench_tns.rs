@@ -92,7 +92,8 @@ async fn fetch(args: &[String]) -> Res<Value> {
 fn parse(args: &[String]) -> Res<Value> {
     let text = std::fs::read_to_string(arg(args, 1)?)?;
     let runs: usize = arg(args, 2)?.parse()?;
-    let (mut records, mut typed, mut frame) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut records, mut typed) = (Vec::new(), Vec::new());
+    let mut frame: Vec<f64> = Vec::new();
     let mut rows = 0;
     for _ in 0..runs {
         // The CSV tokenizer alone (fields as strings), for reference.
