@@ -3,7 +3,8 @@
 //! - `cargo xtask ci`: exactly what `.ci/run` runs (fmt check, clippy, the test command).
 //! - `cargo xtask peer-check`: runs the real Python clients against the sandbox.
 //! - `cargo xtask check-features`: a crate depending on the facade with one service feature
-//!   compiles none of the other services.
+//!   compiles none of the other services, and every library crate's tests and examples build
+//!   on its default features alone (as `cargo test -p <crate>` builds them).
 //! - `cargo xtask bench`: our side and the Python clients on the same sandbox (BENCHMARKS.md).
 //! - `cargo xtask fuzz [--minutes N]`: every cargo-fuzz target for N minutes on stable
 //!   (RELIABILITY.md).
@@ -92,6 +93,26 @@ fn check_features() -> Result<()> {
             bail!("feature `{feature}` alone compiles polars");
         }
         println!("ok: --features {feature} compiles {krate} and no other service");
+    }
+    check_crates_alone(&root)
+}
+
+/// Every crate under `crates/` on its own with its default features: its tests, examples and
+/// benches type-check. A workspace-wide build unifies features across crates (the CLI turns on
+/// `polars` everywhere), so code gated on a feature that a crate's own default set lacks is
+/// only caught one crate at a time.
+fn check_crates_alone(root: &std::path::Path) -> Result<()> {
+    let mut crates: Vec<String> = std::fs::read_dir(root.join("crates"))
+        .context("could not list crates/")?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("Cargo.toml").is_file())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect();
+    crates.sort();
+    for krate in &crates {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        run(Command::new(cargo).args(["check", "--quiet", "-p", krate, "--all-targets"]).current_dir(root))?;
+        println!("ok: {krate} alone (default features, all targets) builds");
     }
     Ok(())
 }
