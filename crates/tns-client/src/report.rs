@@ -13,8 +13,9 @@
 //! - A report is not retry-safe: the core never resends it after it may have reached the
 //!   server. When its reply is lost (a timeout, a dropped connection, a gateway error, a
 //!   success reply cut short), [`TnsClient::report_once`] reconciles: it searches for the
-//!   internal name (AT report) or reads the object's type (classification) and resends only
-//!   when TNS shows no trace, at most [`REPORT_SENDS`] sends in all.
+//!   internal name (AT report) or reads the object's type (classification), again and again
+//!   for as long as the reply would have been polled (TNS processes reports in a queue), and
+//!   resends only when TNS shows no trace, at most [`REPORT_SENDS`] sends in all.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -359,10 +360,12 @@ impl TnsClient {
     /// Reports exactly once: sends the report, and polls its reply to the final outcome.
     /// When the reply to a send is lost, it does not resend blindly: an AT report is looked
     /// up by its internal name (exact), a classification by the object's current type; when
-    /// TNS already shows it, the result is [`ReportResult::Reconciled`]. Only when TNS shows
-    /// no trace is the report sent again, and the reply of that send is reconciled the same
-    /// way; after [`REPORT_SENDS`] sends whose replies were all lost with no trace at TNS,
-    /// the last error is returned.
+    /// TNS shows it, the result is [`ReportResult::Reconciled`]. TNS processes reports in a
+    /// queue, so the lookup is repeated for as long as the reply would have been polled
+    /// (every `poll_interval`, `max_polls` looks: 5 minutes by default). Only when TNS shows
+    /// no trace in that time is the report sent again, and the reply of that send is
+    /// reconciled the same way; after [`REPORT_SENDS`] sends whose replies were all lost with
+    /// no trace at TNS, the last error is returned.
     pub async fn report_once(&self, report: &Report) -> Result<ReportResult> {
         let mut sends = 0;
         let id = loop {
@@ -370,7 +373,7 @@ impl TnsClient {
             match self.send_report(report).await {
                 Ok(id) => break id,
                 Err(e) if outcome_unknown(&e) => {
-                    if let Some(objname) = self.already_there(report).await? {
+                    if let Some(objname) = self.trace_of(report).await? {
                         return Ok(ReportResult::Reconciled { objname, lost: e.to_string() });
                     }
                     if sends >= REPORT_SENDS {
@@ -381,6 +384,22 @@ impl TnsClient {
             }
         };
         Ok(ReportResult::Processed(self.wait_for_reply(&id).await?))
+    }
+
+    /// Looks for a report's effect for as long as its reply would have been polled (at once,
+    /// then every `poll_interval`, `max_polls` looks in all): TNS processes reports in a
+    /// queue, so a report it took shows only once processed. `None` when it never shows.
+    async fn trace_of(&self, report: &Report) -> Result<Option<String>> {
+        let clock = self.http().clock().clone();
+        for i in 0..self.inner.max_polls {
+            if i > 0 {
+                clock.sleep(self.inner.poll_interval).await;
+            }
+            if let Some(objname) = self.already_there(report).await? {
+                return Ok(Some(objname));
+            }
+        }
+        Ok(None)
     }
 
     /// What TNS shows of a report's effect: the object with the AT report's internal name,

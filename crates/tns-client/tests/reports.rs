@@ -190,7 +190,38 @@ async fn a_lost_reply_with_no_trace_at_tns_is_resent_once() {
     assert_eq!(o.objname.as_deref(), Some("2023ixf"));
     assert!(!o.created);
     send.assert_calls_async(2).await;
-    search.assert_calls_async(1).await;
+    // TNS processes reports in a queue: before the resend, the internal name was looked up
+    // for as long as a reply is polled (10 looks, 5 s apart), not once.
+    search.assert_calls_async(10).await;
+    assert_eq!(clock.sleeps().iter().filter(|d| **d == Duration::from_secs(5)).count(), 9, "{:?}", clock.sleeps());
+}
+
+/// TNS processes reports in a queue: a report whose reply was lost may show only a while
+/// later. It is reconciled when it shows, not sent a second time.
+#[tokio::test]
+async fn a_report_that_shows_only_once_processed_is_reconciled_not_resent() {
+    let server = MockServer::start_async().await;
+    let clock = ManualClock::new();
+    let tns = client(&server, &clock);
+    let send = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/api/set/bulk-report");
+            then.status(504).body("<html>504 Gateway Time-out</html>");
+        })
+        .await;
+    let hit =
+        json!({"id_code": 200, "id_message": "OK", "data": [{"objname": "2023ixf", "prefix": "AT", "objid": 130454}]});
+    let none = json!({"id_code": 200, "id_message": "OK", "data": []});
+    let search = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/api/get/search");
+            then.respond_with(script(vec![(200, none.clone()), (200, none), (200, hit)]));
+        })
+        .await;
+    let out = tns.report_once(&at_report()).await.unwrap();
+    assert!(matches!(out, ReportResult::Reconciled { ref objname, .. } if objname == "2023ixf"), "{out:?}");
+    send.assert_calls_async(1).await;
+    search.assert_calls_async(3).await;
 }
 
 /// Found by the TNS fault scenario (`tests/tests/faults.rs`): a 200 to the send cut short in
@@ -236,16 +267,16 @@ async fn the_lost_reply_of_a_resend_is_reconciled_too() {
     let search = server
         .mock_async(|when, then| {
             when.method(POST).path("/api/get/search");
-            then.respond_with(script(vec![
-                (200, json!({"id_code": 200, "id_message": "OK", "data": []})),
-                (200, json!({"id_code": 200, "id_message": "OK", "data": [{"objname": "2023ixf", "prefix": "AT", "objid": 130454}]})),
-            ]));
+            // No trace in the 10 looks after the first send; the second send's report shows.
+            let mut replies = vec![(200, json!({"id_code": 200, "id_message": "OK", "data": []})); 10];
+            replies.push((200, json!({"id_code": 200, "id_message": "OK", "data": [{"objname": "2023ixf", "prefix": "AT", "objid": 130454}]})));
+            then.respond_with(script(replies));
         })
         .await;
     let out = tns.report_once(&at_report()).await.unwrap();
     assert!(matches!(out, ReportResult::Reconciled { ref objname, .. } if objname == "2023ixf"), "{out:?}");
     send.assert_calls_async(2).await;
-    search.assert_calls_async(2).await;
+    search.assert_calls_async(11).await;
 }
 
 #[tokio::test]
@@ -269,7 +300,8 @@ async fn a_report_is_sent_at_most_report_sends_times() {
     assert!(matches!(err, Error::Unavailable { status: 502, .. }), "{err:?}");
     let sends = tns_client::report::REPORT_SENDS as usize;
     send.assert_calls_async(sends).await;
-    search.assert_calls_async(sends).await;
+    // After each lost reply, 10 looks (`max_polls`) before the next send or the error.
+    search.assert_calls_async(sends * 10).await;
 }
 
 #[tokio::test]
