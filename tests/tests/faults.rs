@@ -416,6 +416,9 @@ fn tns_client(sb: &Sandbox) -> tns_client::TnsClient {
         .retry(fast_retry())
         .clock(clock())
         .poll_interval(Duration::from_secs(2))
+        // A reply is polled, and a lost reply's report looked for, 10 times 2 s apart: 18 s
+        // of simulated time against the sandbox's 2 s of report processing.
+        .max_polls(10)
         .build()
         .unwrap()
 }

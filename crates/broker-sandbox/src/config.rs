@@ -271,7 +271,9 @@ pub struct TnsConfig {
     pub general: Option<WindowLimit>,
     /// The cone-search quota (`x-cone-rate-limit-*`).
     pub cone: Option<WindowLimit>,
-    /// Simulated time a report takes to be processed (its reply is 404 until then).
+    /// Simulated time a report takes to be processed: its reply is 404 until then, and its
+    /// effect (the object it creates or changes) shows only then, as TNS processes reports in
+    /// a queue.
     pub report_delay: Duration,
 }
 

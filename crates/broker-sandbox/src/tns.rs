@@ -15,6 +15,8 @@
 //!   `objid`, `public_timestamp`; hits `{objname, prefix, objid}`.
 //! - `api/get/object`: `objname` or `objid`, `photometry`/`spectra` `"0"`/`"1"`.
 //! - `api/set/bulk-report`: `at_report` / `classification_report`, queued; `report_id` back.
+//!   The report takes effect when processed, `report_delay` later (until then no search or
+//!   object read shows it).
 //!   `api/get/bulk-report-reply` with the form field `report_id`: 404 until processed, then
 //!   `feedback.<kind>[0]` with `"100"`/`"101"` (`objname`) or field errors (HTTP 400).
 //! - `system/files/tns_public_objects/tns_public_objects.csv.zip` (all objects),
@@ -61,12 +63,16 @@ struct TnsObj {
     reporting_group: (u64, &'static str),
 }
 
+/// A report in the queue: taken in at once, its effect applied (and its feedback written)
+/// only when it is processed, `ready_at`, as the real TNS processes bulk reports in a queue.
 #[derive(Debug)]
 struct Queued {
     kind: &'static str,
     ready_at: Duration,
-    status: u16,
-    entry: Value,
+    /// The submitted entry (`data.<kind>["0"]`).
+    submitted: Value,
+    /// Once processed: the reply's status and feedback entry.
+    outcome: Option<(u16, Value)>,
 }
 
 #[derive(Debug, Default)]
@@ -86,8 +92,31 @@ struct Tns {
 }
 
 impl Tns {
+    /// The state, with every report due by now processed first (in the order received), so
+    /// whatever a request reads shows exactly the reports TNS has processed.
     fn state(&self) -> std::sync::MutexGuard<'_, TnsState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let now = self.shared.clock.now();
+        st.process_due(now, self.shared.clock.wall(now));
+        st
+    }
+}
+
+impl TnsState {
+    /// Processes the queued reports whose time has come, oldest first.
+    fn process_due(&mut self, now: Duration, wall: DateTime<Utc>) {
+        let mut due: Vec<u64> =
+            self.reports.iter().filter(|(_, q)| q.outcome.is_none() && q.ready_at <= now).map(|(id, _)| *id).collect();
+        due.sort_unstable();
+        for id in due {
+            let Some((kind, entry)) = self.reports.get(&id).map(|q| (q.kind, q.submitted.clone())) else { continue };
+            let (status, feedback) = self.apply_report(kind, &entry, wall);
+            let mut fb = feedback.as_object().cloned().unwrap_or_default();
+            fb.insert("at_rep".into(), json!({"0": "received"}));
+            if let Some(q) = self.reports.get_mut(&id) {
+                q.outcome = Some((status, Value::Object(fb)));
+            }
+        }
     }
 }
 
@@ -506,7 +535,6 @@ async fn bulk_report(State(tns): State<Tns>, h: HeaderMap, body: Bytes) -> Respo
         Err(r) => return r,
     };
     let now = tns.shared.clock.now();
-    let wall = tns.shared.clock.wall(now);
     let ready_at = now + tns.shared.config.tns.report_delay;
     let mut st = tns.state();
     let (kind, entry) = if let Some(e) = d.get("at_report").and_then(|r| r.get("0")) {
@@ -516,93 +544,105 @@ async fn bulk_report(State(tns): State<Tns>, h: HeaderMap, body: Bytes) -> Respo
     } else {
         return api_error(400, "Bad request");
     };
-    let (status, feedback) = if kind == "at_report" {
-        let mut errs = Map::new();
-        let deg = |k: &str| {
-            entry
-                .get(k)
-                .and_then(|v| v.get("value"))
-                .and_then(|v| v.as_str().map(str::to_string).or_else(|| v.as_f64().map(|f| f.to_string())))
-        };
-        let ra = deg("ra").and_then(|v| parse_angle(&v, v.contains(':')));
-        let dec = deg("dec").and_then(|v| parse_angle(&v, false));
-        if ra.is_none_or(|r| !(0.0..360.0).contains(&r)) {
-            errs.insert("ra".into(), fe("RA is missing or out of range"));
-        }
-        if dec.is_none_or(|d| !(-90.0..=90.0).contains(&d)) {
-            errs.insert("dec".into(), fe("Dec is missing or out of range"));
-        }
-        let internal = entry.get("internal_name").and_then(Value::as_str).map(str::trim).unwrap_or("").to_string();
-        if internal.is_empty() {
-            errs.insert("internal_name".into(), fe("Internal name is required"));
-        }
-        for k in ["reporter", "discovery_datetime", "reporting_group_id"] {
-            if entry.get(k).is_none_or(|v| v.is_null() || v.as_str() == Some("")) {
-                errs.insert(k.into(), fe(&format!("{k} is required")));
-            }
-        }
-        if !errs.is_empty() {
-            (400, Value::Object(errs))
-        } else if let Some(o) = st.objects.iter_mut().find(|o| o.internal_names.contains(&internal)) {
-            o.modified = wall;
-            (
-                200,
-                json!({"101": {"message": "The object already exists; the report was added.", "objname": o.name, "message_id": 101}}),
-            )
-        } else {
-            let name = format!("{}{}", wall.year(), letters_of(st.created + 18_278));
-            st.created += 1;
-            let objid = st.next_objid;
-            st.next_objid += 1;
-            st.objects.push(TnsObj {
-                objid,
-                prefix: "AT",
-                name: name.clone(),
-                ra: ra.unwrap_or_default(),
-                dec: dec.unwrap_or_default(),
-                redshift: None,
-                type_id: None,
-                type_name: None,
-                internal_names: vec![internal],
-                discovery: entry.get("discovery_datetime").and_then(Value::as_str).and_then(parse_ts).unwrap_or(wall),
-                discoverymag: None,
-                modified: wall,
-                sky_index: None,
-                reporting_group: (0, "None"),
-            });
-            (200, json!({"100": {"message": "Transient object was inserted.", "objname": name, "message_id": 100}}))
-        }
-    } else {
-        let name = entry.get("name").and_then(Value::as_str).map(bare_name).unwrap_or_default();
-        let type_id =
-            entry.get("objtypeid").and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok())));
-        match (st.objects.iter_mut().find(|o| o.name.eq_ignore_ascii_case(&name)), type_id) {
-            (Some(o), Some(t)) => {
-                o.type_id = Some(t);
-                o.type_name = Some(type_name_of(t));
-                o.prefix = "SN";
-                o.modified = wall;
-                if let Some(z) =
-                    entry.get("redshift").and_then(|v| v.as_f64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
-                {
-                    o.redshift = Some(z);
-                }
-                (
-                    200,
-                    json!({"101": {"message": "Classification report was added.", "objname": o.name, "message_id": 101}}),
-                )
-            }
-            (None, _) => (400, json!({"name": fe("No such object")})),
-            (_, None) => (400, json!({"objtypeid": fe("objtypeid is required")})),
-        }
-    };
     let id = st.next_report;
     st.next_report += 1;
-    let mut entry_fb = feedback.as_object().cloned().unwrap_or_default();
-    entry_fb.insert("at_rep".into(), json!({"0": "received"}));
-    st.reports.insert(id, Queued { kind, ready_at, status, entry: Value::Object(entry_fb) });
+    st.reports.insert(id, Queued { kind, ready_at, submitted: entry, outcome: None });
     drop(st);
     ok(&tns, json!({"report_id": id.to_string()}))
+}
+
+impl TnsState {
+    /// A report's effect and feedback, as TNS gives them when it processes the report: an AT
+    /// report creates the object (100) or adds to the one with its internal name (101), a
+    /// classification report sets the type (101); field errors give 400.
+    fn apply_report(&mut self, kind: &str, entry: &Value, wall: DateTime<Utc>) -> (u16, Value) {
+        if kind == "at_report" {
+            let mut errs = Map::new();
+            let deg = |k: &str| {
+                entry
+                    .get(k)
+                    .and_then(|v| v.get("value"))
+                    .and_then(|v| v.as_str().map(str::to_string).or_else(|| v.as_f64().map(|f| f.to_string())))
+            };
+            let ra = deg("ra").and_then(|v| parse_angle(&v, v.contains(':')));
+            let dec = deg("dec").and_then(|v| parse_angle(&v, false));
+            if ra.is_none_or(|r| !(0.0..360.0).contains(&r)) {
+                errs.insert("ra".into(), fe("RA is missing or out of range"));
+            }
+            if dec.is_none_or(|d| !(-90.0..=90.0).contains(&d)) {
+                errs.insert("dec".into(), fe("Dec is missing or out of range"));
+            }
+            let internal = entry.get("internal_name").and_then(Value::as_str).map(str::trim).unwrap_or("").to_string();
+            if internal.is_empty() {
+                errs.insert("internal_name".into(), fe("Internal name is required"));
+            }
+            for k in ["reporter", "discovery_datetime", "reporting_group_id"] {
+                if entry.get(k).is_none_or(|v| v.is_null() || v.as_str() == Some("")) {
+                    errs.insert(k.into(), fe(&format!("{k} is required")));
+                }
+            }
+            if !errs.is_empty() {
+                (400, Value::Object(errs))
+            } else if let Some(o) = self.objects.iter_mut().find(|o| o.internal_names.contains(&internal)) {
+                o.modified = wall;
+                (
+                    200,
+                    json!({"101": {"message": "The object already exists; the report was added.", "objname": o.name, "message_id": 101}}),
+                )
+            } else {
+                let name = format!("{}{}", wall.year(), letters_of(self.created + 18_278));
+                self.created += 1;
+                let objid = self.next_objid;
+                self.next_objid += 1;
+                self.objects.push(TnsObj {
+                    objid,
+                    prefix: "AT",
+                    name: name.clone(),
+                    ra: ra.unwrap_or_default(),
+                    dec: dec.unwrap_or_default(),
+                    redshift: None,
+                    type_id: None,
+                    type_name: None,
+                    internal_names: vec![internal],
+                    discovery: entry
+                        .get("discovery_datetime")
+                        .and_then(Value::as_str)
+                        .and_then(parse_ts)
+                        .unwrap_or(wall),
+                    discoverymag: None,
+                    modified: wall,
+                    sky_index: None,
+                    reporting_group: (0, "None"),
+                });
+                (200, json!({"100": {"message": "Transient object was inserted.", "objname": name, "message_id": 100}}))
+            }
+        } else {
+            let name = entry.get("name").and_then(Value::as_str).map(bare_name).unwrap_or_default();
+            let type_id = entry
+                .get("objtypeid")
+                .and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok())));
+            match (self.objects.iter_mut().find(|o| o.name.eq_ignore_ascii_case(&name)), type_id) {
+                (Some(o), Some(t)) => {
+                    o.type_id = Some(t);
+                    o.type_name = Some(type_name_of(t));
+                    o.prefix = "SN";
+                    o.modified = wall;
+                    if let Some(z) = entry
+                        .get("redshift")
+                        .and_then(|v| v.as_f64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
+                    {
+                        o.redshift = Some(z);
+                    }
+                    (
+                        200,
+                        json!({"101": {"message": "Classification report was added.", "objname": o.name, "message_id": 101}}),
+                    )
+                }
+                (None, _) => (400, json!({"name": fe("No such object")})),
+                (_, None) => (400, json!({"objtypeid": fe("objtypeid is required")})),
+            }
+        }
+    }
 }
 
 async fn bulk_report_reply(State(tns): State<Tns>, h: HeaderMap, body: Bytes) -> Response {
@@ -613,14 +653,13 @@ async fn bulk_report_reply(State(tns): State<Tns>, h: HeaderMap, body: Bytes) ->
     let Some(id) = form.first("report_id").and_then(|s| s.trim().parse::<u64>().ok()) else {
         return api_error(400, "Bad request");
     };
-    let now = tns.shared.clock.now();
     let st = tns.state();
     match st.reports.get(&id) {
-        Some(q) if q.ready_at <= now => {
-            let message = if q.status == 200 { "OK" } else { "Bad request" };
+        Some(Queued { kind, outcome: Some((status, entry)), .. }) => {
+            let message = if *status == 200 { "OK" } else { "Bad request" };
             let body =
-                json!({"id_code": q.status, "id_message": message, "data": {"feedback": {q.kind: [q.entry.clone()]}}});
-            canned::json(q.status, body)
+                json!({"id_code": status, "id_message": message, "data": {"feedback": {*kind: [entry.clone()]}}});
+            canned::json(*status, body)
         }
         _ => api_error(404, "Report id not found"),
     }

@@ -99,6 +99,11 @@ async fn report_queue_and_csv_dump() {
     // Not processed yet: 404.
     let r = post(&sb, "api/get/bulk-report-reply", &ua, &[("api_key", key.clone()), ("report_id", id.clone())]).await;
     assert_eq!(r.status(), 404);
+    // Nor applied: TNS processes reports in a queue, so no object has the internal name yet.
+    let d = json!({"internal_name": "ZTF26aaaaaab", "internal_name_exact_match": 1}).to_string();
+    let v: Value =
+        post(&sb, "api/get/search", &ua, &[("api_key", key.clone()), ("data", d)]).await.json().await.unwrap();
+    assert_eq!(v["data"].as_array().map(Vec::len), Some(0), "{v}");
     sb.advance(Duration::from_secs(3));
     let v: Value = post(&sb, "api/get/bulk-report-reply", &ua, &[("api_key", key.clone()), ("report_id", id)])
         .await
