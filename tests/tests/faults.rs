@@ -616,9 +616,9 @@ fn form_value(r: &broker_sandbox::LoggedRequest, key: &str) -> String {
 ///
 /// What the retry rules imply (broker-core `retry.rs`; reads are retry-safe POSTs,
 /// `lasair_client::client::read`): a read is sent again after a 5xx, a 429 (Retry-After
-/// 1-5 s), a reset mid-body and a 200 cut short (`tests/decoding.rs`), so a known object
-/// fails only when all 10 attempts meet a fault, and a fault-free attempt always ends its
-/// input with the object. The ZTF server answers an unknown object with a 500 (its view
+/// 1-5 s), a reset mid-body and a 200 cut short (broker-core `tests/http.rs`,
+/// `tests/decoding.rs`), so a known object fails only when all 10 attempts meet a fault,
+/// and a fault-free attempt always ends its input with the object. The ZTF server answers an unknown object with a 500 (its view
 /// cannot handle a missing object; see `lasair_client::objects`), which is retried too: an
 /// unknown id always costs exactly 10 calls. An annotation is sent again only after a 429.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
