@@ -337,8 +337,8 @@ pub struct SandboxConfig {
     pub ports: Option<[u16; 4]>,
     /// Fixed port of the Fink emulator; `None` means a random free port.
     pub fink_port: Option<u16>,
-    /// Fixed port of the TNS emulator; `None` means a random free port (or the port after
-    /// forcedphot's when `ports` is set).
+    /// Fixed port of the TNS emulator; `None` means a random free port (or, when `ports` is
+    /// set, the port after Fink's fixed port, else the port after forcedphot's).
     pub tns_port: Option<u16>,
     /// TNS emulator behaviour (envelope shape, quotas, report processing time).
     pub tns: TnsConfig,

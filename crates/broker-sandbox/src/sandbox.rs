@@ -338,18 +338,7 @@ impl Sandbox {
 
     async fn start_with(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
         let host = config.host;
-        let four = config.ports.unwrap_or([0; 4]);
-        let tns_port = config.tns_port.unwrap_or(if config.ports.is_some() { four[3].saturating_add(1) } else { 0 });
-        // In `Service::ALL` order.
-        let ports = [
-            four[0],
-            four[1],
-            four[2],
-            four[3],
-            config.fink_port.unwrap_or(0),
-            tns_port,
-            config.lasair_port.unwrap_or(0),
-        ];
+        let ports = listen_ports(&config);
         let mut listeners = Vec::new();
         for p in ports {
             let addr = SocketAddr::new(host, p);
@@ -534,8 +523,42 @@ impl Drop for Sandbox {
     }
 }
 
+/// The port of each service, in [`Service::ALL`] order (0: a random free port).
+fn listen_ports(config: &SandboxConfig) -> [u16; 7] {
+    let four = config.ports.unwrap_or([0; 4]);
+    // TNS without a port of its own: the port after Fink's when Fink has a fixed one (the
+    // `--port-base` layouts put Fink right after forced photometry), else the port after
+    // forced photometry's when `ports` is set, else a random one.
+    let tns = config.tns_port.unwrap_or(match (config.ports, config.fink_port) {
+        (Some(_), Some(fink)) => fink.saturating_add(1),
+        (Some(_), None) => four[3].saturating_add(1),
+        (None, _) => 0,
+    });
+    [four[0], four[1], four[2], four[3], config.fink_port.unwrap_or(0), tns, config.lasair_port.unwrap_or(0)]
+}
+
 #[allow(unused)]
 fn _assert_send() {
     fn is_send<T: Send + Sync>() {}
     is_send::<Sandbox>();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `broker-sandbox --port-base B` and `astrobrokers sandbox --port-base B` put Fink on
+    /// B+4, where TNS also went by default: the sandbox could not start (address in use).
+    #[test]
+    fn fixed_ports_never_give_two_services_the_same_port() {
+        let mut c =
+            SandboxConfig { ports: Some([8600, 8601, 8602, 8603]), fink_port: Some(8604), ..Default::default() };
+        assert_eq!(listen_ports(&c), [8600, 8601, 8602, 8603, 8604, 8605, 0]);
+        c.fink_port = None;
+        assert_eq!(listen_ports(&c), [8600, 8601, 8602, 8603, 0, 8604, 0]);
+        c.tns_port = Some(9000);
+        c.lasair_port = Some(9001);
+        assert_eq!(listen_ports(&c), [8600, 8601, 8602, 8603, 0, 9000, 9001]);
+        assert_eq!(listen_ports(&SandboxConfig::default()), [0; 7]);
+    }
 }

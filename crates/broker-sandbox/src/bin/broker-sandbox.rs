@@ -10,7 +10,8 @@ use std::time::Duration;
 #[command(name = "broker-sandbox", version)]
 struct Args {
     /// First port: ALeRCE on BASE, ATLAS on BASE+1, SkyPortal on BASE+2, forced photometry on
-    /// BASE+3, Fink BASE+4. Default: random free ports.
+    /// BASE+3, Fink BASE+4, TNS BASE+5 (Lasair on a random free port). Default: random free
+    /// ports.
     #[arg(long)]
     port_base: Option<u16>,
     /// Seed of the synthetic sky.
