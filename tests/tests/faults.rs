@@ -595,7 +595,7 @@ async fn tns_80_at_reports_under_faults_are_applied_at_most_once() {
     figs.report("tns AT reports", n, processed + reconciled, failed);
 }
 
-// ---------------------------------------------------------------- Lasair: 1,000 ZTF objects + annotations
+// ---------------------------------------------------------------- Lasair: ZTF and LSST objects, annotations
 
 /// The scenarios' retry policy without its time budget, so that `max_attempts` is the only
 /// limit and the bounds of the Lasair scenario hold however slowly a loaded machine runs.
@@ -772,6 +772,105 @@ async fn lasair_1000_ztf_objects_and_annotations_under_faults() {
     let wfigs = Figures::of(&sb, Service::Lasair);
     wfigs.report("lasair ztf annotate/", 100, wok, wfail);
     eprintln!("FIGURES lasair annotations failed after the server stored them (reset or cut reply): {uncertain}");
+}
+
+/// 500 LSST `object/` reads under the fault mix, one in 10 of an id the server does not
+/// know. The LSST server answers an unknown object with 404 `{"detail": "Not found."}`
+/// (`lasair-lsst` `serializers.py::ObjectSerializer` raises `NotFound`), which is final: an
+/// unknown id is `NotFound` after its first fault-free reply, and a known one is the object.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lasair_lsst_500_objects_under_faults() {
+    let mut b = Sandbox::builder()
+        .seed(121)
+        .sky(SkyConfig { objects: 80, points_per_lightcurve: Some(40), ..SkyConfig::default() })
+        .time_scale(SCALE);
+    b.config_mut().lasair_user_calls_per_hour = 10_000;
+    let sb = b.start().await.unwrap();
+    let lasair = lasair_client::LasairClient::builder()
+        .lsst_url(&sb.urls().lasair.lsst)
+        .lsst_token(sb.credentials().lasair.lsst_token.clone())
+        .lsst_user_class(lasair_client::UserClass::Power)
+        .retry(lasair_retry())
+        .clock(clock())
+        .build()
+        .unwrap();
+    let opts = lasair_client::ObjectOptions::default();
+    let ids: Vec<i64> = sb.objects().into_iter().filter_map(|o| o.lsst_oid).map(|i| i as i64).collect();
+    assert!(ids.len() > 20);
+    let mut reference = HashMap::new();
+    for &id in &ids {
+        reference.insert(id, lasair.lsst().object(id, &opts).await.unwrap());
+    }
+    sb.clear_requests();
+    sb.set_faults(Service::Lasair, fault_mix());
+
+    // Synthetic LSST ids are at least 2^57: small ids name nothing.
+    let unknown = |id: i64| id < 1 << 57;
+    let inputs: Vec<i64> =
+        (0..500i64).map(|i| if i % 10 == 9 { 1000 + i } else { ids[i as usize % ids.len()] }).collect();
+    let results: Vec<(usize, lasair_client::Result<lasair_client::LsstObject>)> =
+        futures::stream::iter(inputs.iter().copied().enumerate())
+            .map(|(i, id)| {
+                let (lasair, opts) = (lasair.clone(), opts);
+                async move { (i, lasair.lsst().object(id, &opts).await) }
+            })
+            .buffer_unordered(16)
+            .collect()
+            .await;
+    let mut seen = vec![0u32; inputs.len()];
+    let (mut ok, mut not_found, mut failed) = (0, 0, 0);
+    for (i, r) in &results {
+        seen[*i] += 1;
+        let id = inputs[*i];
+        match r {
+            Ok(o) => {
+                assert!(!unknown(id), "{id} is unknown to Lasair, yet read: {o:?}");
+                assert_eq!(o, &reference[&id], "{id} is complete and the same as without faults");
+                ok += 1;
+            }
+            Err(e) if e.is_not_found() => {
+                assert!(unknown(id), "{id} is a known object: {e}");
+                not_found += 1;
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("explicit failure for {id}: {e}");
+            }
+        }
+    }
+    assert!(seen.iter().all(|&n| n == 1), "every input exactly once");
+    assert_eq!(ok + not_found + failed, 500);
+
+    let figs = Figures::of(&sb, Service::Lasair);
+    assert_eq!(figs.throttled_by_limit, 0, "{figs:?}");
+    let (mut clean_known, mut final_404, mut faulted) = (0, 0, 0);
+    for r in sb.requests_for(Service::Lasair) {
+        assert_eq!((r.method.as_str(), r.path.as_str()), ("POST", "/lsst/api/object/"));
+        let id: i64 = form_value(&r, "objectId").parse().unwrap();
+        if unknown(id) && r.handled {
+            assert_eq!(r.status, 404, "{r:?}");
+        }
+        // A 404 whose body was cut short still says "not found"; one reset mid-body is a
+        // transport failure, sent again.
+        if unknown(id) && r.handled && r.fault.as_deref() != Some("reset") {
+            final_404 += 1;
+        }
+        match &r.fault {
+            Some(_) => faulted += 1,
+            None if !unknown(id) => {
+                assert_eq!(r.status, 200, "{r:?}");
+                clean_known += 1;
+            }
+            None => {}
+        }
+    }
+    assert_eq!(clean_known, ok, "each fault-free reply of a known object is one result");
+    assert_eq!(final_404, not_found, "each 404 the client could read is one NotFound, never retried");
+    assert!(failed * LASAIR_ATTEMPTS <= faulted, "{failed} failures, {faulted} faulted replies");
+    // Loose lower bounds of the faults drawn for the first 500 requests (a fixed sequence).
+    assert!(figs.faults.get("5xx").copied().unwrap_or(0) > 50, "{figs:?}");
+    assert!(figs.faults.get("throttle").copied().unwrap_or(0) > 20, "{figs:?}");
+    figs.report("lasair lsst object/", 500, ok + not_found, failed);
 }
 
 // ---------------------------------------------------------------- deadlines
