@@ -1,5 +1,5 @@
 //! Standalone sandbox: serves every emulator (ALeRCE, ATLAS, SkyPortal, forced photometry, Fink,
-//! Lasair, TNS) until interrupted; the first four and Fink on chosen ports.
+//! Lasair, TNS) until interrupted; with `--port-base`, all but Lasair on chosen ports.
 
 use broker_sandbox::{RateLimits, Sandbox, WindowLimit};
 use clap::Parser;
