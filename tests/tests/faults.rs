@@ -1,10 +1,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 //! Fault scenarios against the sandbox's fault injection, one or two per service (ALeRCE,
-//! ATLAS, SkyPortal, forced photometry, Fink, TNS): 20% 5xx, 10% the service's own 429, 5%
+//! ATLAS, SkyPortal, forced photometry, Fink, TNS, Lasair): 20% 5xx, 10% the service's own 429, 5%
 //! connection resets mid-body, truncated JSON and random latency, in simulated time. Every
 //! input is accounted for exactly once (a result or an explicit failure), nothing is
 //! duplicated, and the request log shows no non-idempotent request applied twice (ATLAS
-//! custom lists, SkyPortal photometry, forced-photometry submits, TNS reports). Plus:
+//! custom lists, SkyPortal photometry, forced-photometry submits, TNS reports, Lasair
+//! annotations). Plus:
 //! deadlines against a server that stops answering, and a SkyPortal list that changes while
 //! it is paged.
 
@@ -597,6 +598,284 @@ async fn tns_80_at_reports_under_faults_are_applied_at_most_once() {
     figs.report("tns AT reports", n, processed + reconciled, failed);
 }
 
+// ---------------------------------------------------------------- Lasair: ZTF and LSST objects, annotations
+
+/// The scenarios' retry policy without its time budget, so that `max_attempts` is the only
+/// limit and the bounds of the Lasair scenario hold however slowly a loaded machine runs.
+fn lasair_retry() -> broker_core::RetryPolicy {
+    fast_retry().max_elapsed(Duration::from_secs(365 * 86_400))
+}
+
+/// The attempts [`lasair_retry`] allows.
+const LASAIR_ATTEMPTS: usize = 10;
+
+/// The form field `key` of a logged request.
+fn form_value(r: &broker_sandbox::LoggedRequest, key: &str) -> String {
+    r.form().into_iter().find(|(k, _)| k == key).map(|(_, v)| v).unwrap_or_default()
+}
+
+/// 1,000 ZTF `object/` reads (the Python client's default `lite=True`, `lasair_added=True`)
+/// under the fault mix, then 100 annotations (POST `annotate/`, not idempotent).
+///
+/// What the retry rules imply (broker-core `retry.rs`; reads are retry-safe POSTs,
+/// `lasair_client::client::read`): a read is sent again after a 5xx, a 429 (Retry-After
+/// 1-5 s), a reset mid-body and a 200 cut short (broker-core `tests/http.rs`,
+/// `tests/decoding.rs`), so a known object fails only when all 10 attempts meet a fault,
+/// and a fault-free attempt always ends its input with the object. The ZTF server answers an unknown object with a 500 (its view
+/// cannot handle a missing object; see `lasair_client::objects`), which is retried too: an
+/// unknown id always costs exactly 10 calls. An annotation is sent again only after a 429.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lasair_1000_ztf_objects_and_annotations_under_faults() {
+    let mut b = Sandbox::builder()
+        .seed(120)
+        .sky(SkyConfig { objects: 80, points_per_lightcurve: Some(40), ..SkyConfig::default() })
+        .time_scale(SCALE);
+    // A power user's quota (10,000 calls an hour), as `cargo xtask bench` runs Lasair: the
+    // whole scenario stays far under it, so every 429 below is an injected one.
+    b.config_mut().lasair_user_calls_per_hour = 10_000;
+    let sb = b.start().await.unwrap();
+    let lasair = lasair_client::LasairClient::builder()
+        .ztf_url(&sb.urls().lasair.ztf)
+        .ztf_token(sb.credentials().lasair.ztf_token.clone())
+        .ztf_user_class(lasair_client::UserClass::Power)
+        .retry(lasair_retry())
+        .clock(clock())
+        .build()
+        .unwrap();
+    let opts = lasair_client::ObjectOptions { lite: true, lasair_added: true, reliability_threshold: None };
+    let oids: Vec<String> = sb.objects().into_iter().filter_map(|o| o.ztf_oid).collect();
+    assert!(oids.len() > 30);
+    // Reference: each distinct object once, before any fault.
+    let mut reference = HashMap::new();
+    for oid in &oids {
+        reference.insert(oid.clone(), lasair.ztf().object(oid, &opts).await.unwrap());
+    }
+    sb.clear_requests();
+    sb.set_faults(Service::Lasair, fault_mix());
+
+    // 1,000 inputs: the sky's oids over and over, and one unknown oid in 25.
+    let unknown = |oid: &str| oid.starts_with("ZTF99zz");
+    let inputs: Vec<String> =
+        (0..1000).map(|i| if i % 25 == 24 { format!("ZTF99zz{i:05}") } else { oids[i % oids.len()].clone() }).collect();
+    let results: Vec<(usize, lasair_client::Result<lasair_client::ZtfObject>)> =
+        futures::stream::iter(inputs.iter().cloned().enumerate())
+            .map(|(i, oid)| {
+                let (lasair, opts) = (lasair.clone(), opts);
+                async move { (i, lasair.ztf().object(&oid, &opts).await) }
+            })
+            .buffer_unordered(16)
+            .collect()
+            .await;
+
+    let mut seen = vec![0u32; inputs.len()];
+    let (mut ok, mut unknown_answered, mut unknown_500, mut failed) = (0, 0, 0, 0);
+    for (i, r) in &results {
+        seen[*i] += 1;
+        let oid = &inputs[*i];
+        match r {
+            Ok(o) => {
+                assert!(!unknown(oid), "{oid} is unknown to Lasair, yet read: {o:?}");
+                assert_eq!(o, &reference[oid], "{oid} is complete and the same as without faults");
+                ok += 1;
+            }
+            Err(e) if unknown(oid) => {
+                // The real ZTF server's 500 (or, when the 10th attempt met one, a fault).
+                unknown_answered += 1;
+                assert!(e.is_retryable(), "{oid}: {e}");
+                if matches!(e, lasair_client::Error::Api { status: 500, .. }) {
+                    unknown_500 += 1;
+                }
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("explicit failure for {oid}: {e}");
+            }
+        }
+    }
+    assert!(seen.iter().all(|&n| n == 1), "every input exactly once");
+    assert_eq!(ok + unknown_answered + failed, 1000);
+    assert_eq!(unknown_answered, 40);
+
+    // The log against the retry rules.
+    let log = sb.requests_for(Service::Lasair);
+    let figs = Figures::of(&sb, Service::Lasair);
+    assert_eq!(figs.throttled_by_limit, 0, "{figs:?}");
+    let mut per_unknown: HashMap<String, usize> = HashMap::new();
+    let (mut clean_known, mut faulted_known) = (0, 0);
+    for r in &log {
+        assert_eq!((r.method.as_str(), r.path.as_str()), ("POST", "/ztf/api/object/"));
+        let oid = form_value(r, "objectId");
+        if unknown(&oid) {
+            *per_unknown.entry(oid).or_default() += 1;
+        } else if r.fault.is_some() {
+            faulted_known += 1;
+        } else {
+            assert_eq!(r.status, 200, "{r:?}");
+            clean_known += 1;
+        }
+    }
+    assert_eq!(clean_known, ok, "each fault-free reply of a known object is one result, none lost");
+    assert!(failed * LASAIR_ATTEMPTS <= faulted_known, "{failed} failures, {faulted_known} faulted replies");
+    assert_eq!(per_unknown.len(), 40);
+    assert!(per_unknown.values().all(|&n| n == LASAIR_ATTEMPTS), "each unknown id costs 10 calls: {per_unknown:?}");
+    // The first 1,360 requests (at least 1 per known input, 10 per unknown one) draw a fixed
+    // sequence of faults, whatever the interleaving: loose lower bounds of it.
+    assert!(figs.faults.get("5xx").copied().unwrap_or(0) > 150, "{figs:?}");
+    assert!(figs.faults.get("throttle").copied().unwrap_or(0) > 60, "{figs:?}");
+    assert!(figs.faults.get("reset").copied().unwrap_or(0) > 25, "{figs:?}");
+    figs.report("lasair ztf object/", 1000, ok + unknown_answered, failed);
+    eprintln!("FIGURES lasair unknown oids: 40, answered 500 by the server: {unknown_500}, requests 400");
+
+    // Annotations under the same faults: sent again only after a 429, applied at most once.
+    sb.clear_requests();
+    let topic = sb.credentials().lasair.annotator_topic.clone();
+    let annotations: Vec<lasair_client::Annotation> = (0..100)
+        .map(|i| {
+            lasair_client::Annotation::new(topic.as_str(), oids[i % oids.len()].as_str(), "SN")
+                .explanation(format!("fault scenario {i}"))
+        })
+        .collect();
+    let outcomes: Vec<(usize, lasair_client::Result<lasair_client::AnnotateReply>)> =
+        futures::stream::iter(annotations.iter().enumerate())
+            .map(|(i, a)| {
+                let lasair = lasair.clone();
+                async move { (i, lasair.ztf().annotate(a).await) }
+            })
+            .buffer_unordered(8)
+            .collect()
+            .await;
+    assert_eq!(outcomes.len(), 100);
+    let mut by_key: HashMap<String, Vec<broker_sandbox::LoggedRequest>> = HashMap::new();
+    for r in sb.requests_for(Service::Lasair) {
+        assert_eq!((r.method.as_str(), r.path.as_str()), ("POST", "/ztf/api/annotate/"));
+        by_key.entry(form_value(&r, "explanation")).or_default().push(r);
+    }
+    let (mut wok, mut wfail, mut uncertain) = (0, 0, 0);
+    for (i, outcome) in &outcomes {
+        let sent = &by_key[&format!("fault scenario {i}")];
+        let applied = sent.iter().filter(|r| r.applied()).count();
+        assert!(applied <= 1, "annotation {i} applied {applied} times: {sent:?}");
+        let (last, before) = sent.split_last().unwrap();
+        assert!(before.iter().all(|r| r.fault.as_deref() == Some("throttle")), "annotation {i}: {sent:?}");
+        match outcome {
+            Ok(reply) => {
+                wok += 1;
+                assert_eq!(reply.status.as_deref(), Some("success"));
+                assert!(last.fault.is_none() && applied == 1, "annotation {i}: {sent:?}");
+            }
+            Err(e) => {
+                wfail += 1;
+                assert!(last.fault.is_some(), "annotation {i} failed on a fault-free reply: {e}");
+                assert!(last.fault.as_deref() != Some("throttle") || sent.len() == LASAIR_ATTEMPTS, "{sent:?}");
+                uncertain += applied;
+                eprintln!("explicit failure of annotation {i}: {e}");
+            }
+        }
+    }
+    let wfigs = Figures::of(&sb, Service::Lasair);
+    wfigs.report("lasair ztf annotate/", 100, wok, wfail);
+    eprintln!("FIGURES lasair annotations failed after the server stored them (reset or cut reply): {uncertain}");
+}
+
+/// 500 LSST `object/` reads under the fault mix, one in 10 of an id the server does not
+/// know. The LSST server answers an unknown object with 404 `{"detail": "Not found."}`
+/// (`lasair-lsst` `serializers.py::ObjectSerializer` raises `NotFound`), which is final: an
+/// unknown id is `NotFound` after its first fault-free reply, and a known one is the object.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lasair_lsst_500_objects_under_faults() {
+    let mut b = Sandbox::builder()
+        .seed(121)
+        .sky(SkyConfig { objects: 80, points_per_lightcurve: Some(40), ..SkyConfig::default() })
+        .time_scale(SCALE);
+    b.config_mut().lasair_user_calls_per_hour = 10_000;
+    let sb = b.start().await.unwrap();
+    let lasair = lasair_client::LasairClient::builder()
+        .lsst_url(&sb.urls().lasair.lsst)
+        .lsst_token(sb.credentials().lasair.lsst_token.clone())
+        .lsst_user_class(lasair_client::UserClass::Power)
+        .retry(lasair_retry())
+        .clock(clock())
+        .build()
+        .unwrap();
+    let opts = lasair_client::ObjectOptions::default();
+    let ids: Vec<i64> = sb.objects().into_iter().filter_map(|o| o.lsst_oid).map(|i| i as i64).collect();
+    assert!(ids.len() > 20);
+    let mut reference = HashMap::new();
+    for &id in &ids {
+        reference.insert(id, lasair.lsst().object(id, &opts).await.unwrap());
+    }
+    sb.clear_requests();
+    sb.set_faults(Service::Lasair, fault_mix());
+
+    // Synthetic LSST ids are at least 2^57: small ids name nothing.
+    let unknown = |id: i64| id < 1 << 57;
+    let inputs: Vec<i64> =
+        (0..500i64).map(|i| if i % 10 == 9 { 1000 + i } else { ids[i as usize % ids.len()] }).collect();
+    let results: Vec<(usize, lasair_client::Result<lasair_client::LsstObject>)> =
+        futures::stream::iter(inputs.iter().copied().enumerate())
+            .map(|(i, id)| {
+                let (lasair, opts) = (lasair.clone(), opts);
+                async move { (i, lasair.lsst().object(id, &opts).await) }
+            })
+            .buffer_unordered(16)
+            .collect()
+            .await;
+    let mut seen = vec![0u32; inputs.len()];
+    let (mut ok, mut not_found, mut failed) = (0, 0, 0);
+    for (i, r) in &results {
+        seen[*i] += 1;
+        let id = inputs[*i];
+        match r {
+            Ok(o) => {
+                assert!(!unknown(id), "{id} is unknown to Lasair, yet read: {o:?}");
+                assert_eq!(o, &reference[&id], "{id} is complete and the same as without faults");
+                ok += 1;
+            }
+            Err(e) if e.is_not_found() => {
+                assert!(unknown(id), "{id} is a known object: {e}");
+                not_found += 1;
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("explicit failure for {id}: {e}");
+            }
+        }
+    }
+    assert!(seen.iter().all(|&n| n == 1), "every input exactly once");
+    assert_eq!(ok + not_found + failed, 500);
+
+    let figs = Figures::of(&sb, Service::Lasair);
+    assert_eq!(figs.throttled_by_limit, 0, "{figs:?}");
+    let (mut clean_known, mut final_404, mut faulted) = (0, 0, 0);
+    for r in sb.requests_for(Service::Lasair) {
+        assert_eq!((r.method.as_str(), r.path.as_str()), ("POST", "/lsst/api/object/"));
+        let id: i64 = form_value(&r, "objectId").parse().unwrap();
+        if unknown(id) && r.handled {
+            assert_eq!(r.status, 404, "{r:?}");
+        }
+        // A 404 whose body was cut short still says "not found"; one reset mid-body is a
+        // transport failure, sent again.
+        if unknown(id) && r.handled && r.fault.as_deref() != Some("reset") {
+            final_404 += 1;
+        }
+        match &r.fault {
+            Some(_) => faulted += 1,
+            None if !unknown(id) => {
+                assert_eq!(r.status, 200, "{r:?}");
+                clean_known += 1;
+            }
+            None => {}
+        }
+    }
+    assert_eq!(clean_known, ok, "each fault-free reply of a known object is one result");
+    assert_eq!(final_404, not_found, "each 404 the client could read is one NotFound, never retried");
+    assert!(failed * LASAIR_ATTEMPTS <= faulted, "{failed} failures, {faulted} faulted replies");
+    // Loose lower bounds of the faults drawn for the first 500 requests (a fixed sequence).
+    assert!(figs.faults.get("5xx").copied().unwrap_or(0) > 50, "{figs:?}");
+    assert!(figs.faults.get("throttle").copied().unwrap_or(0) > 20, "{figs:?}");
+    figs.report("lasair lsst object/", 500, ok + not_found, failed);
+}
+
 // ---------------------------------------------------------------- deadlines
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -645,6 +924,17 @@ async fn a_server_that_stops_answering_ends_in_a_timeout_not_a_hang() {
         .unwrap();
     let r = tokio::time::timeout(guard, sp.sources().get(&obj.skyportal_id).send()).await.unwrap();
     assert!(matches!(r, Err(broker_core::Error::Timeout { .. })), "skyportal: {r:?}");
+
+    let lasair = lasair_client::LasairClient::builder()
+        .ztf_url(&urls.lasair.ztf)
+        .ztf_token(creds.lasair.ztf_token.clone())
+        .retry(policy.clone())
+        .timeout(per_attempt)
+        .build()
+        .unwrap();
+    let opts = lasair_client::ObjectOptions::default();
+    let r = tokio::time::timeout(guard, lasair.ztf().object(obj.ztf_oid.as_deref().unwrap(), &opts)).await.unwrap();
+    assert!(matches!(r, Err(lasair_client::Error::Core(broker_core::Error::Timeout { .. }))), "lasair: {r:?}");
 
     let fp = fallingstar_forcedphot::Client::builder()
         .base_url(format!("{}/", urls.forcedphot))

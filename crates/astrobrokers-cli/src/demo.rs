@@ -35,7 +35,7 @@ pub struct SandboxArgs {
     /// The sandbox's random seed.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// Serve on five ports from this one (ALeRCE, ATLAS, SkyPortal, forced photometry, Fink); default: free ports.
+    /// Serve on six ports from this one (ALeRCE, ATLAS, SkyPortal, forced photometry, Fink, TNS; Lasair on a free port); default: free ports.
     #[arg(long)]
     pub port_base: Option<u16>,
     /// How many synthetic objects in the sky.
@@ -281,8 +281,8 @@ pub async fn demo(g: &Global, args: DemoArgs) -> Result<()> {
 pub async fn sandbox(g: &Global, args: SandboxArgs) -> Result<()> {
     let mut b = Sandbox::builder().seed(args.seed).objects(args.objects).queue(fast_queue());
     if let Some(p) = args.port_base {
-        if p > u16::MAX - 4 {
-            return Err(anyhow!("invalid --port-base {p}: use a port from 1024 to {}", u16::MAX - 4));
+        if p > u16::MAX - 5 {
+            return Err(anyhow!("invalid --port-base {p}: use a port from 1024 to {}", u16::MAX - 5));
         }
         b = b.ports([p, p + 1, p + 2, p + 3]).fink_port(p + 4);
     }

@@ -867,6 +867,20 @@ fn a_reply_cut_inside_a_number_is_recognised_as_cut_short() {
     }
 }
 
+/// A cut body with a Python `NaN` or `Infinity` before the cut (Lasair's and Fink's Django
+/// servers write them) was not recognised as cut short: the value skipping stops at the
+/// `NaN`, a syntax error, before it reaches the end of input.
+#[test]
+fn a_reply_cut_after_a_python_nan_is_recognised_as_cut_short() {
+    use broker_core::http::is_truncated_json;
+    for cut in [&br#"{"x": NaN, "y": [1, 2"#[..], br#"{"x": -Infinity, "flux": -"#, br#"[NaN, Infinity, "ab"#] {
+        assert!(is_truncated_json(cut), "{} is cut short", String::from_utf8_lossy(cut));
+    }
+    for whole_or_bad in [&br#"{"x": NaN, "y": [1, 2]}"#[..], br#"[NaN, x]"#, br#"{"x": Nan}"#] {
+        assert!(!is_truncated_json(whole_or_bad), "{} is not cut short", String::from_utf8_lossy(whole_or_bad));
+    }
+}
+
 #[tokio::test]
 async fn a_safe_read_cut_after_a_minus_sign_is_fetched_again() {
     let server = MockServer::start_async().await;

@@ -46,6 +46,9 @@ struct Args {
     /// Added latency before every TNS reply, in milliseconds.
     #[arg(long, default_value_t = 0)]
     tns_latency_ms: u64,
+    /// Added latency before every Lasair reply (both servers), in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    lasair_latency_ms: u64,
     /// TNS general quota (`x-rate-limit-*`): requests per 60 s window and key. Without it the
     /// emulator's default (90).
     #[arg(long)]
@@ -70,7 +73,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         cfg.lasair_user_calls_per_hour = args.lasair_user_calls;
     }
-    for (service, ms) in [(Service::Fink, args.fink_latency_ms), (Service::Tns, args.tns_latency_ms)] {
+    for (service, ms) in [
+        (Service::Fink, args.fink_latency_ms),
+        (Service::Tns, args.tns_latency_ms),
+        (Service::Lasair, args.lasair_latency_ms),
+    ] {
         if ms > 0 {
             b = b.faults(service, Faults { latency: Duration::from_millis(ms), ..Default::default() });
         }

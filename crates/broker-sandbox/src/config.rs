@@ -2,8 +2,11 @@
 
 use std::time::Duration;
 
-/// One of the four emulated services.
+/// One of the emulated services, each on its own port with its own request log and faults.
+///
+/// `#[non_exhaustive]`: more services may be emulated later; match with a wildcard arm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Service {
     /// ALeRCE: ZTF v1 API, v2 lightcurve, multisurvey (LSST) APIs, stamps/avro, catsHTM.
     Alerce,
@@ -17,12 +20,21 @@ pub enum Service {
     Fink,
     /// Transient Name Server (`/api/get/...`, `/api/set/...`, `/system/files/...`).
     Tns,
+    /// Lasair: the ZTF server under `/ztf/api/...`, the LSST server under `/lsst/api/...`.
+    Lasair,
 }
 
 impl Service {
     /// All services, in port order.
-    pub const ALL: [Service; 6] =
-        [Service::Alerce, Service::Atlas, Service::SkyPortal, Service::ForcedPhot, Service::Fink, Service::Tns];
+    pub const ALL: [Service; 7] = [
+        Service::Alerce,
+        Service::Atlas,
+        Service::SkyPortal,
+        Service::ForcedPhot,
+        Service::Fink,
+        Service::Tns,
+        Service::Lasair,
+    ];
 
     pub(crate) fn index(self) -> usize {
         match self {
@@ -32,10 +44,12 @@ impl Service {
             Service::ForcedPhot => 3,
             Service::Fink => 4,
             Service::Tns => 5,
+            Service::Lasair => 6,
         }
     }
 
-    /// A short lowercase name (`alerce`, `atlas`, `skyportal`, `forcedphot`).
+    /// A short lowercase name (`alerce`, `atlas`, `skyportal`, `forcedphot`, `fink`, `tns`,
+    /// `lasair`).
     pub fn name(self) -> &'static str {
         match self {
             Service::Alerce => "alerce",
@@ -44,6 +58,7 @@ impl Service {
             Service::ForcedPhot => "forcedphot",
             Service::Fink => "fink",
             Service::Tns => "tns",
+            Service::Lasair => "lasair",
         }
     }
 }
@@ -299,13 +314,16 @@ pub struct SandboxConfig {
     pub limits: RateLimits,
     /// Forced-photometry queue timing.
     pub queue: QueueConfig,
-    /// Random faults per service (index: [`Service::ALL`] order; the Fink and TNS emulators'
-    /// are [`SandboxConfig::fink_faults`] and [`SandboxConfig::tns_faults`]).
+    /// Random faults per service (index: [`Service::ALL`] order; the Fink, TNS and Lasair
+    /// emulators' are [`SandboxConfig::fink_faults`], [`SandboxConfig::tns_faults`] and
+    /// [`SandboxConfig::lasair_faults`]). Prefer [`SandboxConfig::faults_of`].
     pub faults: [Faults; 4],
     /// Random faults of the Fink emulator.
     pub fink_faults: Faults,
     /// Random faults of the TNS emulator.
     pub tns_faults: Faults,
+    /// Random faults of the Lasair emulator (both servers: they share its port).
+    pub lasair_faults: Faults,
     /// catsHTM response format.
     pub catshtm_format: CatsHtmFormat,
     /// Forced-photometry result tables with 20 columns: `PA_DEG` between `mag5sig` and `Sky`, as
@@ -321,8 +339,8 @@ pub struct SandboxConfig {
     pub ports: Option<[u16; 4]>,
     /// Fixed port of the Fink emulator; `None` means a random free port.
     pub fink_port: Option<u16>,
-    /// Fixed port of the TNS emulator; `None` means a random free port (or the port after
-    /// forcedphot's when `ports` is set).
+    /// Fixed port of the TNS emulator; `None` means a random free port (or, when `ports` is
+    /// set, the port after Fink's fixed port, else the port after forcedphot's).
     pub tns_port: Option<u16>,
     /// TNS emulator behaviour (envelope shape, quotas, report processing time).
     pub tns: TnsConfig,
@@ -343,6 +361,7 @@ impl SandboxConfig {
         match service {
             Service::Fink => &self.fink_faults,
             Service::Tns => &self.tns_faults,
+            Service::Lasair => &self.lasair_faults,
             s => self.faults.get(s.index()).unwrap_or(&self.fink_faults),
         }
     }
@@ -351,6 +370,7 @@ impl SandboxConfig {
         match service {
             Service::Fink => &mut self.fink_faults,
             Service::Tns => &mut self.tns_faults,
+            Service::Lasair => &mut self.lasair_faults,
             s => match self.faults.get_mut(s.index()) {
                 Some(f) => f,
                 None => &mut self.fink_faults,
@@ -377,6 +397,7 @@ impl Default for SandboxConfig {
             tns_port: None,
             tns: TnsConfig::default(),
             tns_faults: Faults::default(),
+            lasair_faults: Faults::default(),
             host: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
             time_scale: 1.0,
             lasair_port: None,

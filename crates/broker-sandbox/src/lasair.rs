@@ -11,8 +11,14 @@
 //! - Auth: `Authorization: Token <key>` or `?token=<key>` (`^\w+$`, else 401 "Invalid
 //!   token format."), each server with its own keys ([`crate::LasairCredentials`]).
 //! - Throttle per server and token over a one-hour window of simulated time: 10 for the `dummy`
-//!   token, 100 for a user token (`SandboxConfig::lasair_user_calls_per_hour`); over it, 429 `{"message": "Request limit exceeded. ..."}`
-//!   with `Retry-After` in seconds (DRF's `wait()`).
+//!   token, 100 for a user token (`SandboxConfig::lasair_user_calls_per_hour`); over it, 429
+//!   `{"message": "Request limit exceeded. ..."}` with `Retry-After` in seconds (DRF's
+//!   `wait()`). An injected 429 ([`crate::Fault::Throttle`]) has the same shape.
+//! - Like every service, behind the sandbox's request log and fault layer
+//!   ([`crate::Service::Lasair`]). The deployment (`lasair-lsst` `deploy/roles/proxy`,
+//!   `deploy/roles/webserver`) is nginx in front of `mod_wsgi-express` (Apache) running
+//!   Django: injected 502/503, HTML pages and 413 are nginx's pages, an injected 500 is
+//!   Django's production `Server Error (500)` page (the servers ship no `500.html`).
 //! - Replies in each server's shape: ZTF cone `all` a list, LSST `{"objects", "count",
 //!   "nearest"}`; ZTF `object/` as `objjson`, LSST as `reformat` (with `diaObjectId`
 //!   echoed as the string sent); 400 `{"error": ...}` from serializers, DRF field errors;
@@ -259,14 +265,19 @@ fn throttle(st: &LasairState, server: Server, token: &str) -> Result<(), Respons
     if q.len() >= limit {
         let oldest = q.front().copied().unwrap_or(now);
         let wait = (oldest + hour).saturating_sub(now).as_secs_f64().ceil().max(1.0) as u64;
-        let mut r = json_reply(StatusCode::TOO_MANY_REQUESTS, json!({ "message": LIMIT_MESSAGE }));
-        if let Ok(v) = axum::http::HeaderValue::from_str(&wait.to_string()) {
-            r.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        return Err(r);
+        return Err(throttled(wait));
     }
     q.push_back(now);
     Ok(())
+}
+
+/// The servers' 429: DRF's `Throttled` through `throttle.py::custom_exception_handler`,
+/// which keeps DRF's `Retry-After: <wait>` header and replaces only the body with
+/// `{"message": "Request limit exceeded. ..."}`. Also the sandbox's injected 429.
+pub(crate) fn throttled(wait: u64) -> Response {
+    let mut r = json_reply(StatusCode::TOO_MANY_REQUESTS, json!({ "message": LIMIT_MESSAGE }));
+    r.headers_mut().insert(header::RETRY_AFTER, axum::http::HeaderValue::from(wait));
+    r
 }
 
 fn in_survey(o: &SkyObject, server: Server) -> bool {

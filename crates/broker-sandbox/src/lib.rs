@@ -55,8 +55,8 @@
 //!   under `/ztf/api/` and the LSST server under `/lsst/api/`: DRF token auth (header or
 //!   `?token=`), separate tokens per server plus the shared `dummy` token, 10 or 100 calls per
 //!   hour with `Retry-After`, `cone/`, `query/`, `object/`, `sherlock/…`, `annotate/`, ZTF
-//!   `lightcurves/`, LSST `annotatelist/`, each server's reply shapes and error bodies. It is
-//!   not in [`Service`]: no request log or fault injection for it.
+//!   `lightcurves/`, LSST `annotatelist/`, each server's reply shapes and error bodies; a
+//!   [`Service`] like the others ([`Service::Lasair`]: request log, faults).
 //!
 //! All of them serve one deterministic synthetic sky (see [`SkyConfig`]): a few hundred transients
 //! * **Transient Name Server** — `POST` form routes (`api_key` + `data` JSON) behind a

@@ -112,7 +112,7 @@ pub(crate) fn admin_router(shared: std::sync::Arc<crate::state::Shared>, service
                     None => {
                         return reply(
                             400,
-                            serde_json::json!({"error": format!("unknown service {name:?}: use alerce, atlas, skyportal, forcedphot or all")}),
+                            serde_json::json!({"error": format!("unknown service {name:?}: use alerce, atlas, skyportal, forcedphot, fink, tns, lasair or all")}),
                         );
                     }
                 },

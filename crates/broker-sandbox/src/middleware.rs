@@ -287,7 +287,8 @@ pub(crate) mod canned {
 
     pub(crate) fn too_large(service: Service) -> Response {
         match service {
-            Service::SkyPortal | Service::Alerce => nginx_html(413),
+            // Lasair: nginx's `client_max_body_size` (lasair-lsst `deploy/roles/proxy`).
+            Service::SkyPortal | Service::Alerce | Service::Lasair => nginx_html(413),
             _ => apache_html(413),
         }
     }
@@ -297,17 +298,21 @@ pub(crate) mod canned {
             (Fault::Throttle { retry_after_secs }, Service::Atlas | Service::ForcedPhot) => drf_throttled(*retry_after_secs),
             (Fault::Throttle { .. }, Service::SkyPortal) => nginx_html(429),
             (Fault::Throttle { retry_after_secs }, Service::Tns) => crate::tns::throttled(*retry_after_secs),
+            (Fault::Throttle { retry_after_secs }, Service::Lasair) => crate::lasair::throttled(*retry_after_secs),
             (Fault::Throttle { retry_after_secs }, Service::Alerce) => {
                 let mut r = alb_html(429);
                 r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
                 r
             }
-            (Fault::Html(code), Service::SkyPortal) => nginx_html(*code),
+            (Fault::Html(code), Service::SkyPortal | Service::Lasair) => nginx_html(*code),
             (Fault::Html(code), Service::Alerce) => alb_html(*code),
             (Fault::Html(code), _) => apache_html(*code),
             (Fault::Status(500), Service::Alerce) => json(500, serde_json::json!({"message": "Internal Server Error"})),
             (Fault::Status(500), Service::SkyPortal) => skyportal_error(500, "Internal server error"),
             (Fault::Status(503), Service::SkyPortal) => json(503, serde_json::json!({"status": "error", "message": "System provisioning"})),
+            // Lasair: nginx in front of mod_wsgi-express (lasair-lsst `deploy/roles/proxy`,
+            // `deploy/roles/webserver`): gateway pages are nginx's; a 500 is Django's page below.
+            (Fault::Status(code), Service::Lasair) if *code != 500 => nginx_html(*code),
             (Fault::Status(500), _) => text(500, "text/html", "\n<!doctype html>\n<html lang=\"en\">\n<head>\n  <title>Server Error (500)</title>\n</head>\n<body>\n  <h1>Server Error (500)</h1><p></p>\n</body>\n</html>\n".into()),
             (Fault::Status(code), Service::SkyPortal | Service::Alerce) => {
                 if service == Service::Alerce { alb_html(*code) } else { nginx_html(*code) }

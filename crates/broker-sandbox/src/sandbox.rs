@@ -44,7 +44,7 @@ pub struct AlerceUrls {
     pub catshtm: String,
 }
 
-/// Base URLs of all four services.
+/// Base URLs of every service.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct SandboxUrls {
     /// ALeRCE services.
@@ -326,7 +326,7 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    /// Starts all four emulators with the default configuration on random loopback ports.
+    /// Starts every emulator with the default configuration on random loopback ports.
     pub async fn start() -> Result<Sandbox, SandboxError> {
         Sandbox::start_with(SandboxConfig::default()).await
     }
@@ -338,9 +338,7 @@ impl Sandbox {
 
     async fn start_with(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
         let host = config.host;
-        let four = config.ports.unwrap_or([0; 4]);
-        let tns_port = config.tns_port.unwrap_or(if config.ports.is_some() { four[3].saturating_add(1) } else { 0 });
-        let ports = [four[0], four[1], four[2], four[3], config.fink_port.unwrap_or(0), tns_port];
+        let ports = listen_ports(&config);
         let mut listeners = Vec::new();
         for p in ports {
             let addr = SocketAddr::new(host, p);
@@ -348,7 +346,7 @@ impl Sandbox {
             listeners.push(l);
         }
         let shared = Arc::new(Shared::new(config));
-        let mut origins: [String; 6] = Default::default();
+        let mut origins: [String; 7] = Default::default();
         for (i, l) in listeners.iter().enumerate() {
             let a = l
                 .local_addr()
@@ -365,6 +363,7 @@ impl Sandbox {
                 Service::ForcedPhot => crate::forcedphot::router(shared.clone()),
                 Service::Fink => crate::fink::router(shared.clone()),
                 Service::Tns => crate::tns::router(shared.clone()),
+                Service::Lasair => crate::lasair::router(shared.clone(), shared.creds.lasair.clone()),
             };
             let ctx = Ctx { shared: shared.clone(), service };
             let app = router
@@ -376,20 +375,6 @@ impl Sandbox {
                 }
             }));
         }
-        let lasair_addr = SocketAddr::new(host, shared.config.lasair_port.unwrap_or(0));
-        let lasair_listener = tokio::net::TcpListener::bind(lasair_addr)
-            .await
-            .map_err(|source| SandboxError::Bind { addr: lasair_addr, source })?;
-        let lasair_origin = match lasair_listener.local_addr() {
-            Ok(a) => format!("http://{a}"),
-            Err(source) => return Err(SandboxError::Bind { addr: lasair_addr, source }),
-        };
-        let lasair_app = crate::lasair::router(shared.clone(), shared.creds.lasair.clone());
-        tasks.push(tokio::spawn(async move {
-            if let Err(e) = axum::serve(lasair_listener, lasair_app).await {
-                tracing::warn!("sandbox lasair server stopped: {e}");
-            }
-        }));
         let o = &origins;
         let alerce = &o[0];
         let urls = SandboxUrls {
@@ -406,7 +391,7 @@ impl Sandbox {
             skyportal: o[2].clone(),
             forcedphot: format!("{}/forcedphot", o[3]),
             fink: o[4].clone(),
-            lasair: LasairUrls { ztf: format!("{lasair_origin}/ztf/api/"), lsst: format!("{lasair_origin}/lsst/api/") },
+            lasair: LasairUrls { ztf: format!("{}/ztf/api/", o[6]), lsst: format!("{}/lsst/api/", o[6]) },
             tns: format!("{}/", o[5]),
         };
         Ok(Sandbox { shared, urls, tasks })
@@ -538,8 +523,42 @@ impl Drop for Sandbox {
     }
 }
 
+/// The port of each service, in [`Service::ALL`] order (0: a random free port).
+fn listen_ports(config: &SandboxConfig) -> [u16; 7] {
+    let four = config.ports.unwrap_or([0; 4]);
+    // TNS without a port of its own: the port after Fink's when Fink has a fixed one (the
+    // `--port-base` layouts put Fink right after forced photometry), else the port after
+    // forced photometry's when `ports` is set, else a random one.
+    let tns = config.tns_port.unwrap_or(match (config.ports, config.fink_port) {
+        (Some(_), Some(fink)) => fink.saturating_add(1),
+        (Some(_), None) => four[3].saturating_add(1),
+        (None, _) => 0,
+    });
+    [four[0], four[1], four[2], four[3], config.fink_port.unwrap_or(0), tns, config.lasair_port.unwrap_or(0)]
+}
+
 #[allow(unused)]
 fn _assert_send() {
     fn is_send<T: Send + Sync>() {}
     is_send::<Sandbox>();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `broker-sandbox --port-base B` and `astrobrokers sandbox --port-base B` put Fink on
+    /// B+4, where TNS also went by default: the sandbox could not start (address in use).
+    #[test]
+    fn fixed_ports_never_give_two_services_the_same_port() {
+        let mut c =
+            SandboxConfig { ports: Some([8600, 8601, 8602, 8603]), fink_port: Some(8604), ..Default::default() };
+        assert_eq!(listen_ports(&c), [8600, 8601, 8602, 8603, 8604, 8605, 0]);
+        c.fink_port = None;
+        assert_eq!(listen_ports(&c), [8600, 8601, 8602, 8603, 0, 8604, 0]);
+        c.tns_port = Some(9000);
+        c.lasair_port = Some(9001);
+        assert_eq!(listen_ports(&c), [8600, 8601, 8602, 8603, 0, 9000, 9001]);
+        assert_eq!(listen_ports(&SandboxConfig::default()), [0; 7]);
+    }
 }

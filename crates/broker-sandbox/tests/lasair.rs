@@ -255,3 +255,96 @@ async fn lasair_user_token_quota_is_configurable_and_the_dummy_token_keeps_ten()
     }
     assert_eq!(call(&k.dummy_token).await.unwrap().status(), 429);
 }
+
+#[tokio::test]
+async fn lasair_faults_are_injected_in_its_own_shapes_and_logged() {
+    use broker_sandbox::{Fault, Faults, Service};
+    let sb = small().await;
+    let c = reqwest::Client::new();
+    let (u, k) = (sb.urls().lasair.clone(), sb.credentials().lasair.clone());
+    let form = [("ra", "1"), ("dec", "1"), ("radius", "1"), ("requestType", "count")];
+    let call = |url: &str| {
+        c.post(format!("{url}cone/")).header("authorization", format!("Token {}", k.ztf_token)).form(&form).send()
+    };
+    // Pre-handler faults: gateway pages are nginx's (the proxy in front of mod_wsgi-express),
+    // a 500 is Django's page, a 429 is exactly the servers' own throttle reply.
+    sb.inject(Service::Lasair, Fault::Status(503));
+    sb.inject(Service::Lasair, Fault::Status(500));
+    sb.inject(Service::Lasair, Fault::Html(502));
+    sb.inject(Service::Lasair, Fault::Throttle { retry_after_secs: 7 });
+    let r = call(&u.ztf).await.unwrap();
+    assert_eq!(r.status(), 503);
+    assert!(r.text().await.unwrap().contains("<center>nginx</center>"));
+    let r = call(&u.ztf).await.unwrap();
+    assert_eq!(r.status(), 500);
+    assert!(r.text().await.unwrap().contains("<h1>Server Error (500)</h1>"));
+    let r = call(&u.lsst).await.unwrap();
+    assert_eq!(r.status(), 502);
+    assert!(r.text().await.unwrap().contains("<center>nginx</center>"));
+    let r = call(&u.ztf).await.unwrap();
+    assert_eq!(r.status(), 429);
+    assert_eq!(r.headers()["retry-after"], "7");
+    let injected: Value = r.json().await.unwrap();
+    // Post-handler faults: the handler ran (the call counts against the quota).
+    sb.inject(Service::Lasair, Fault::Truncate);
+    sb.inject(Service::Lasair, Fault::ResetMidBody);
+    let body = call(&u.ztf).await.unwrap().bytes().await.unwrap();
+    assert!(serde_json::from_slice::<Value>(&body).is_err(), "cut short");
+    let r = call(&u.ztf).await;
+    assert!(r.is_err() || r.unwrap().bytes().await.is_err(), "reset mid-body");
+    assert!(call(&u.ztf).await.unwrap().json::<Value>().await.unwrap()["count"].is_u64(), "fault-free again");
+
+    let log = sb.requests_for(Service::Lasair);
+    let faults: Vec<Option<&str>> = log.iter().map(|r| r.fault.as_deref()).collect();
+    assert_eq!(
+        faults,
+        [
+            Some("status 503"),
+            Some("status 500"),
+            Some("html 502"),
+            Some("throttle"),
+            Some("truncate"),
+            Some("reset"),
+            None
+        ]
+    );
+    let handled: Vec<bool> = log.iter().map(|r| r.handled).collect();
+    assert_eq!(handled, [false, false, false, false, true, true, true]);
+    assert_eq!(log[2].path, "/lsst/api/cone/");
+    assert!(log.iter().all(|r| r.service == Service::Lasair && r.method == "POST"));
+    assert!(sb.requests_for(Service::Alerce).is_empty());
+    // The admin route on Lasair's port lists its requests.
+    let origin = u.ztf.trim_end_matches("/ztf/api/");
+    let v: Value = c.get(format!("{origin}/__sandbox/requests")).send().await.unwrap().json().await.unwrap();
+    assert_eq!((v["service"].as_str(), v["count"].as_u64()), (Some("lasair"), Some(7)));
+
+    // The quota's own 429 has the injected one's shape.
+    let mut b = Sandbox::builder().seed(5).objects(20);
+    b.config_mut().lasair_user_calls_per_hour = 1;
+    let sb2 = b.start().await.unwrap();
+    let (u2, k2) = (&sb2.urls().lasair, &sb2.credentials().lasair);
+    let call2 = || {
+        c.post(format!("{}cone/", u2.ztf)).header("authorization", format!("Token {}", k2.ztf_token)).form(&form).send()
+    };
+    assert_eq!(call2().await.unwrap().status(), 200);
+    let r = call2().await.unwrap();
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().contains_key("retry-after"));
+    assert_eq!(r.json::<Value>().await.unwrap(), injected);
+    let limited = sb2.requests_for(Service::Lasair);
+    assert_eq!((limited[1].status, limited[1].fault.as_deref(), limited[1].handled), (429, None, true));
+
+    // Random faults: reproducible fractions, and all of them logged.
+    sb.clear_requests();
+    sb.set_faults(Service::Lasair, Faults { error_rate: 0.5, ..Default::default() });
+    let mut errors = 0;
+    for _ in 0..60 {
+        if call(&u.ztf).await.unwrap().status().is_server_error() {
+            errors += 1;
+        }
+    }
+    assert!((15..=45).contains(&errors), "{errors}");
+    let log = sb.requests_for(Service::Lasair);
+    assert_eq!(log.len(), 60);
+    assert_eq!(log.iter().filter(|r| r.fault.is_some()).count(), errors);
+}

@@ -40,9 +40,13 @@ pub(super) fn is_json(headers: &HeaderMap) -> bool {
 ///
 /// A body cut inside a number (after `-`, `.`, `e`, `E` or an exponent sign) is cut short
 /// too: serde_json's skipping of a value calls that an invalid number, so such a body is
-/// checked again with the full parser, which reports the end of input.
+/// checked again with the full parser, which reports the end of input. So is a cut body
+/// with a Python `NaN` or `Infinity` before the cut (the Django servers write them): they
+/// are read as null first, as [`decode_json_lenient`] does.
 pub fn is_truncated_json(body: &[u8]) -> bool {
     use serde_json::error::Category;
+    let body = replace_nonfinite_json(body);
+    let body = body.as_ref();
     match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
         Ok(_) => false,
         Err(e) if e.classify() == Category::Eof => true,

@@ -1,5 +1,5 @@
 //! Standalone sandbox: serves every emulator (ALeRCE, ATLAS, SkyPortal, forced photometry, Fink,
-//! Lasair, TNS) until interrupted; the first four and Fink on chosen ports.
+//! Lasair, TNS) until interrupted; with `--port-base`, all but Lasair on chosen ports.
 
 use broker_sandbox::{RateLimits, Sandbox, WindowLimit};
 use clap::Parser;
@@ -10,7 +10,8 @@ use std::time::Duration;
 #[command(name = "broker-sandbox", version)]
 struct Args {
     /// First port: ALeRCE on BASE, ATLAS on BASE+1, SkyPortal on BASE+2, forced photometry on
-    /// BASE+3, Fink BASE+4. Default: random free ports.
+    /// BASE+3, Fink BASE+4, TNS BASE+5 (Lasair on a random free port). Default: random free
+    /// ports.
     #[arg(long)]
     port_base: Option<u16>,
     /// Seed of the synthetic sky.
