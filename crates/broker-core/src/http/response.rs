@@ -44,17 +44,29 @@ pub(super) fn is_json(headers: &HeaderMap) -> bool {
 /// with a Python `NaN` or `Infinity` before the cut (the Django servers write them): they
 /// are read as null first, as [`decode_json_lenient`] does.
 pub fn is_truncated_json(body: &[u8]) -> bool {
+    cut_short(body, false)
+}
+
+/// [`is_truncated_json`]; `finite` once the non-finite tokens were read as null (at most
+/// once: a `NaN` inside a string stays, and must not send the check round again).
+fn cut_short(body: &[u8], finite: bool) -> bool {
     use serde_json::error::Category;
-    let body = replace_nonfinite_json(body);
-    let body = body.as_ref();
     match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
         Ok(_) => false,
         Err(e) if e.classify() == Category::Eof => true,
         Err(e) if e.classify() == Category::Syntax => {
             let ends_inside_a_number =
                 body.trim_ascii_end().last().is_some_and(|b| matches!(b, b'-' | b'+' | b'.' | b'e' | b'E'));
-            ends_inside_a_number
+            if ends_inside_a_number
                 && serde_json::from_slice::<serde_json::Value>(body).is_err_and(|e| e.classify() == Category::Eof)
+            {
+                return true;
+            }
+            // Only a body that does not parse pays for the look at non-finite tokens.
+            match replace_nonfinite_json(body) {
+                std::borrow::Cow::Owned(read_as_null) if !finite => cut_short(&read_as_null, true),
+                _ => false,
+            }
         }
         Err(_) => false,
     }
