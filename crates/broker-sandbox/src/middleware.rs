@@ -299,6 +299,9 @@ pub(crate) mod canned {
             (Fault::Throttle { .. }, Service::SkyPortal) => nginx_html(429),
             (Fault::Throttle { retry_after_secs }, Service::Tns) => crate::tns::throttled(*retry_after_secs),
             (Fault::Throttle { retry_after_secs }, Service::Lasair) => crate::lasair::throttled(*retry_after_secs),
+            // Fink documents no 429 and no rate-limit headers: an overloaded server answers a
+            // bare 503 (Fink API notes, `docs/services/api/tips.md`).
+            (Fault::Throttle { .. }, Service::Fink) => apache_html(503),
             (Fault::Throttle { retry_after_secs }, Service::Alerce) => {
                 let mut r = alb_html(429);
                 r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
