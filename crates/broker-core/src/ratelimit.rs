@@ -169,18 +169,22 @@ impl RateLimiter {
 pub struct ServerQuota {
     prefix: String,
     margin: Duration,
-    blocked_until: Mutex<Option<Duration>>,
+    blocked: Mutex<Option<Block>>,
+}
+
+/// An exhausted quota: until when, and when the request that said so was sent (the newest
+/// such request), so that an older reply cannot lift it.
+#[derive(Debug, Clone, Copy)]
+struct Block {
+    until: Duration,
+    sent: Duration,
 }
 
 impl ServerQuota {
     /// A quota read from the `<prefix>-remaining` / `<prefix>-reset` headers (case-insensitive),
     /// e.g. `x-rate-limit`.
     pub fn new(prefix: impl Into<String>) -> Self {
-        ServerQuota {
-            prefix: prefix.into().to_ascii_lowercase(),
-            margin: Duration::ZERO,
-            blocked_until: Mutex::new(None),
-        }
+        ServerQuota { prefix: prefix.into().to_ascii_lowercase(), margin: Duration::ZERO, blocked: Mutex::new(None) }
     }
     /// Extra time added to every announced reset (default none).
     pub fn margin(mut self, margin: Duration) -> Self {
@@ -193,11 +197,20 @@ impl ServerQuota {
     }
 
     /// Reads the headers of a response received at `now` (the client passes its clock's wall
-    /// time since the Unix epoch, so quotas can be shared between clients): when `<prefix>-remaining` is `0`,
-    /// the quota is exhausted until `now + <prefix>-reset + margin`. A response that carries
-    /// the headers with a `remaining` above zero lifts an earlier block. Unparseable or
-    /// absent headers change nothing.
+    /// time since the Unix epoch, so quotas can be shared between clients), as
+    /// [`Self::observe_reply`] with the request taken as sent at `now`.
     pub fn observe(&self, headers: &reqwest::header::HeaderMap, now: Duration) {
+        self.observe_reply(headers, now, now);
+    }
+
+    /// Reads the headers of the reply, received at `now`, to a request sent at `sent`: when
+    /// `<prefix>-remaining` is `0`, the quota is exhausted until `now + <prefix>-reset +
+    /// margin`. A reply that carries the headers with a `remaining` above zero lifts an
+    /// earlier block, but only when its request was sent no earlier than the request that
+    /// reported the quota exhausted: with several requests in flight, a reply to one sent
+    /// before the block counted an older state of the quota. Unparseable or absent headers
+    /// change nothing.
+    pub fn observe_reply(&self, headers: &reqwest::header::HeaderMap, sent: Duration, now: Duration) {
         let get = |suffix: &str| -> Option<String> {
             let name = format!("{}-{suffix}", self.prefix);
             headers.get(name.as_str()).and_then(|v| v.to_str().ok()).map(|v| v.trim().to_string())
@@ -205,7 +218,7 @@ impl ServerQuota {
         let Some(remaining) = get("remaining").and_then(|v| v.parse::<f64>().ok()) else {
             return;
         };
-        let Ok(mut blocked) = self.blocked_until.lock() else {
+        let Ok(mut blocked) = self.blocked.lock() else {
             return;
         };
         if remaining <= 0.0 {
@@ -215,16 +228,19 @@ impl ServerQuota {
                 .map(Duration::from_secs_f64)
                 .unwrap_or(Duration::ZERO);
             let until = now + reset + self.margin;
-            *blocked = Some(blocked.map_or(until, |b| b.max(until)));
-        } else {
+            *blocked = Some(match *blocked {
+                Some(b) => Block { until: b.until.max(until), sent: b.sent.max(sent) },
+                None => Block { until, sent },
+            });
+        } else if blocked.is_some_and(|b| sent >= b.sent) {
             *blocked = None;
         }
     }
 
     /// How long a request sent at `now` must wait (zero when the quota is not exhausted).
     pub fn wait(&self, now: Duration) -> Duration {
-        match self.blocked_until.lock() {
-            Ok(b) => b.map_or(Duration::ZERO, |until| until.saturating_sub(now)),
+        match self.blocked.lock() {
+            Ok(b) => b.map_or(Duration::ZERO, |b| b.until.saturating_sub(now)),
             Err(_) => Duration::ZERO,
         }
     }
@@ -335,6 +351,36 @@ mod tests {
         bad.insert("x-rate-limit-remaining", HeaderValue::from_static("zero"));
         q.observe(&bad, Duration::from_secs(103));
         assert_eq!(q.wait(Duration::from_secs(103)), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_reply_to_a_request_sent_before_the_block_does_not_lift_it() {
+        use reqwest::header::{HeaderMap, HeaderValue};
+        let q = ServerQuota::new("x-rate-limit");
+        let headers = |remaining: &'static str| {
+            let mut h = HeaderMap::new();
+            h.insert("x-rate-limit-remaining", HeaderValue::from_static(remaining));
+            h.insert("x-rate-limit-reset", HeaderValue::from_static("30"));
+            h
+        };
+        let t = Duration::from_secs;
+        // Sent at 100, answered at 101: used up until 131.
+        q.observe_reply(&headers("0"), t(100), t(101));
+        assert_eq!(q.wait(t(101)), t(30));
+        // Sent at 99, before it, answered late at 102 with an older count: still blocked.
+        q.observe_reply(&headers("4"), t(99), t(102));
+        assert_eq!(q.wait(t(102)), t(29));
+        // Sent at 100 too: it may have been counted before the one that used the quota up,
+        // but it is no older than the block's request, so it lifts it.
+        q.observe_reply(&headers("4"), t(100), t(103));
+        assert_eq!(q.wait(t(103)), Duration::ZERO);
+        // A block from two replies keeps the newer request's send time.
+        q.observe_reply(&headers("0"), t(110), t(111));
+        q.observe_reply(&headers("0"), t(105), t(112));
+        q.observe_reply(&headers("9"), t(108), t(113));
+        assert_eq!(q.wait(t(113)), t(29));
+        q.observe_reply(&headers("9"), t(112), t(114));
+        assert_eq!(q.wait(t(114)), Duration::ZERO);
     }
 
     #[test]

@@ -133,6 +133,7 @@ impl HttpClient {
                 elapsed_ms = tracing::field::Empty,
             );
             let t0 = clock.now();
+            let sent_at = wall_now(clock.as_ref());
             let outcome = self
                 .send_once(&method, &url, headers, &body, per_attempt, req.wire.as_ref(), decoder.as_ref())
                 .instrument(span.clone())
@@ -161,7 +162,7 @@ impl HttpClient {
             span.record("status", status);
             let seen_at = wall_now(clock.as_ref());
             for q in inner.server_quotas.values() {
-                q.observe(&resp_headers, seen_at);
+                q.observe_reply(&resp_headers, sent_at, seen_at);
             }
             let quota_wait = self.server_quota_wait(&req, seen_at)?;
             let quota_hint = (!quota_wait.is_zero()).then_some(quota_wait);
