@@ -300,7 +300,8 @@ pub(crate) mod canned {
             (Fault::Throttle { retry_after_secs }, Service::Tns) => crate::tns::throttled(*retry_after_secs),
             (Fault::Throttle { retry_after_secs }, Service::Lasair) => crate::lasair::throttled(*retry_after_secs),
             // Fink documents no 429 and no rate-limit headers: an overloaded server answers a
-            // bare 503 (Fink API notes, `docs/services/api/tips.md`).
+            // 503 with no JSON and no `Retry-After` (Fink API notes, `docs/services/api/tips.md`;
+            // the page is the same server page as Fink's other injected 5xx).
             (Fault::Throttle { .. }, Service::Fink) => apache_html(503),
             (Fault::Throttle { retry_after_secs }, Service::Alerce) => {
                 let mut r = alb_html(429);
